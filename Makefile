@@ -1,0 +1,64 @@
+# GenAuth Pipeline. `make run` serves the console and API; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The first interpreter found that is Python 3.12 or newer (or PYTHON=/path/to/python3).
+PYTHON ?= $(shell for c in python3.13 python3.12 python3 \
+	$$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 \
+	/usr/local/bin/python3.13 /usr/local/bin/python3.12 /usr/bin/python3.13 /usr/bin/python3.12; do \
+	if $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
+	command -v $$c; break; fi; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+# Local development defaults; production sets DEBUG=False with its own keys.
+DEV_ENV := DEBUG=$${DEBUG:-True}
+ASSETS_STAMP := static/vendor/.built
+
+.PHONY: help setup venv assets migrate run test lint bench
+
+help:
+	@echo "make run    set up and serve on http://127.0.0.1:8000 (with a Celery worker)"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff and mypy"
+
+$(VENV)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.12+ not found; pass PYTHON=/path/to/python3.12" >&2; exit 1; fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# The editor bundle (Monaco and charts) is built from frontend/ into a git-ignored folder.
+$(ASSETS_STAMP): $(wildcard frontend/package.json frontend/package-lock.json frontend/*.mjs frontend/src/*)
+	@if [ -f frontend/package.json ]; then \
+		cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+	fi
+	@mkdir -p static/vendor && touch $@
+
+assets: $(ASSETS_STAMP)
+
+migrate: venv
+	@$(DEV_ENV) $(PY) manage.py migrate --noinput -v0
+
+setup: venv assets migrate
+
+run: setup
+	@$(DEV_ENV) $(PY) manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:8000 (console at /admin/, API at /api/v1/)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(DEV_ENV) $(VENV)/bin/celery -A genauth_pipeline worker -B --concurrency=1 --loglevel=warning & \
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: venv assets
+	@$(DEV_ENV) $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$status
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@$(DEV_ENV) $(VENV)/bin/mypy apps genauth_pipeline
+
+bench: setup
+	@$(DEV_ENV) $(PY) benchmarks/sandbox.py

@@ -1,0 +1,5 @@
+"""API routes for env (included by apps.api.urls under /api/v1/)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

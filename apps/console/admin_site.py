@@ -1,0 +1,35 @@
+"""The console: the Django admin, branded, open to tenant members by role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.tenants.access import tenants_for_user
+
+
+class GenAuthAdminSite(admin.AdminSite):
+    site_header = "GenAuth Pipeline"
+    site_title = "GenAuth Pipeline"
+    index_title = "Console"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        # Members need no is_staff flag: their membership and role decide.
+        user: Any = request.user
+        return bool(user.is_active and (user.is_superuser or tenants_for_user(user)))
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        from apps.console.scoping import console_principal
+
+        context = super().each_context(request)
+        if getattr(request.user, "is_authenticated", False):
+            principal = console_principal(request)
+            context["current_tenant"] = principal.tenant if principal else None
+            context["current_role"] = principal.role if principal else None
+            context["available_tenants"] = tenants_for_user(request.user)
+        return context
+
+
+admin_site = GenAuthAdminSite(name="admin")

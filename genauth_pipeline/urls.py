@@ -1,0 +1,27 @@
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+from django.views import defaults
+
+from apps.api.views.fallback import api_not_found, api_server_error
+from apps.api.views.health import healthz, readyz
+from apps.console.admin_site import admin_site
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("api/", include("apps.api.urls")),
+    path("admin/", include("apps.console.urls")),
+    path("admin/", admin_site.urls),
+]
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    return defaults.server_error(request)
