@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.pipelines",
     "apps.runs",
     "apps.gallery",
+    "apps.secrets",
     "apps.api",
     "apps.console",
 ]

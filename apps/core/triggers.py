@@ -1,0 +1,47 @@
+"""The triggers of SPEC §3 (plain data: the runtime and Django code share it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    blocking: bool
+    description: str
+
+    @property
+    def default_mode(self) -> str:
+        return "sync" if self.blocking else "async"
+
+
+TRIGGERS: dict[str, Trigger] = {
+    t.name: t
+    for t in (
+        Trigger("PRE_REGISTER", True, "Before a user is created; a deny refuses the registration."),
+        Trigger("POST_REGISTER", False, "After the user is saved; advisory."),
+        Trigger(
+            "PRE_AUTHENTICATION",
+            True,
+            "Credentials checked, no session yet; a deny refuses the login.",
+        ),
+        Trigger("POST_AUTHENTICATION", False, "After the login is recorded; advisory."),
+        Trigger(
+            "PRE_OIDC_ID_TOKEN_ISSUED",
+            True,
+            "Before an ID token is signed; may add or remove claims.",
+        ),
+        Trigger(
+            "PRE_OIDC_ACCESS_TOKEN_ISSUED",
+            True,
+            "Before an access token is signed (also machine-to-machine); may add or remove claims.",
+        ),
+        Trigger(
+            "PRE_COMPLETE_USER_INFO", True, "Before profile completion is saved; a deny refuses it."
+        ),
+        Trigger("PRE_MFA_VERIFY", True, "Before an MFA challenge is verified; a deny refuses it."),
+        Trigger("POST_MFA_VERIFY", False, "After MFA verification; advisory."),
+    )
+}
+TRIGGER_CHOICES = [(name, name) for name in TRIGGERS]
