@@ -45,3 +45,18 @@ TRIGGERS: dict[str, Trigger] = {
     )
 }
 TRIGGER_CHOICES = [(name, name) for name in TRIGGERS]
+
+
+def trigger_named(name: str) -> Trigger:
+    """The trigger, or a 404 ``unknown_trigger`` error naming the valid ones."""
+    from apps.core.errors import ServiceError
+
+    trigger = TRIGGERS.get(name)
+    if trigger is None:
+        raise ServiceError(
+            f"Unknown trigger {name!r}.",
+            code="unknown_trigger",
+            status=404,
+            details={"trigger": name, "valid": list(TRIGGERS)},
+        )
+    return trigger

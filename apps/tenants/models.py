@@ -31,6 +31,10 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     # Per-tenant overrides of SPEC §5 limits, set by operators.
     limits = models.JSONField(default=dict, blank=True)
+    # Bumped in the transaction of every change to what executes (publish, reorder,
+    # env...). Executions key their per-process caches on it, so a change is live for
+    # the very next run in every process without a shared cache.
+    config_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

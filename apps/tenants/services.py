@@ -47,6 +47,13 @@ def tenant_create(*, slug: str, name: str = "", actor: Actor | None = None) -> T
     return tenant
 
 
+def tenant_config_bump(*, tenant: Tenant) -> None:
+    """Mark the tenant's executable configuration as changed (see ``Tenant.config_version``)."""
+    from django.db.models import F
+
+    Tenant.objects.filter(pk=tenant.pk).update(config_version=F("config_version") + 1)
+
+
 def normalize_scopes(scopes: Iterable[str]) -> list[str]:
     cleaned = sorted({scope.strip() for scope in scopes if scope.strip()})
     unknown = [scope for scope in cleaned if scope not in ALL_SCOPES]
