@@ -1,5 +1,10 @@
 """API routes for env (included by apps.api.urls under /api/v1/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from apps.api.views.env import EnvDetailView, EnvListView
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("env", EnvListView.as_view(), name="env-list"),
+    path("env/<str:name>", EnvDetailView.as_view(), name="env-detail"),
+]
