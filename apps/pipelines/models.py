@@ -122,3 +122,15 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.function.name} v{self.version}"
+
+
+class RevisionAuthor(models.Model):
+    """Who saved a draft revision, also when it was an API key (reversion keeps only users)."""
+
+    revision = models.OneToOneField(
+        "reversion.Revision", on_delete=models.CASCADE, related_name="author"
+    )
+    label = models.CharField(max_length=150)
+
+    def __str__(self) -> str:
+        return self.label

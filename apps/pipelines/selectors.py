@@ -1,0 +1,104 @@
+"""Reads of pipelines, functions and releases, always scoped by tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from apps.core.errors import NotFound
+from apps.core.triggers import trigger_named
+from apps.pipelines.models import Function, Pipeline, Release
+from apps.tenants.models import Tenant
+
+
+def pipeline_for_tenant(*, tenant: Tenant, trigger: str) -> Pipeline:
+    """The tenant's pipeline for ``trigger``, created on first use (404 for unknown triggers)."""
+    trigger_named(trigger)
+    pipeline, _ = Pipeline.objects.get_or_create(tenant=tenant, trigger=trigger)
+    return pipeline
+
+
+def pipeline_find(*, tenant: Tenant, trigger: str) -> Pipeline | None:
+    """Like ``pipeline_for_tenant`` but never writes: None when the pipeline has no row yet."""
+    trigger_named(trigger)
+    return Pipeline.objects.filter(tenant=tenant, trigger=trigger).first()
+
+
+def pipeline_function_counts(*, tenant: Tenant) -> dict[str, tuple[dict[str, Any], int]]:
+    """trigger -> (settings, number of functions) for the tenant's existing pipelines."""
+    rows = Pipeline.objects.filter(tenant=tenant).annotate(count=Count("functions"))
+    return {row.trigger: (row.settings, row.count) for row in rows}
+
+
+def _functions() -> QuerySet[Function]:
+    return Function.objects.select_related("pipeline", "live_release")
+
+
+def functions_for_pipeline(*, pipeline: Pipeline | None) -> list[Function]:
+    """The pipeline's functions in execution order (empty for a pipeline not created yet)."""
+    if pipeline is None:
+        return []
+    return list(_functions().filter(pipeline=pipeline).order_by("position"))
+
+
+def function_for_tenant(*, tenant: Tenant, id: str) -> Function:
+    """The tenant's function; another tenant's id is as unknown as a made-up one."""
+    function = _functions().filter(tenant=tenant, pk=id).first() if isinstance(id, str) else None
+    if function is None:
+        raise NotFound("No function with this id.", details={"id": str(id)})
+    return function
+
+
+def releases_for_function(
+    *, function: Function, before: int | None = None, limit: int | None = None
+) -> list[Release]:
+    """Newest first; ``before`` is the cursor (a version number) for the next page."""
+    releases = Release.objects.filter(function=function).order_by("-version")
+    if before is not None:
+        releases = releases.filter(version__lt=before)
+    return list(releases[:limit] if limit is not None else releases)
+
+
+MAX_VERSION = 2**31 - 1
+
+
+def release_for_function(*, function: Function, version: int) -> Release:
+    release = None
+    if 1 <= version <= MAX_VERSION:
+        release = Release.objects.filter(function=function, version=version).first()
+    if release is None:
+        raise NotFound(
+            f"{function.name} has no version {version}.",
+            details={"version": version},
+        )
+    return release
+
+
+def function_draft_history(*, function: Function) -> list[dict[str, Any]]:
+    """Every saved draft, newest first, with author and comment (django-reversion)."""
+    from reversion.models import Version
+
+    versions = (
+        Version.objects.get_for_object(function)
+        .select_related("revision", "revision__user", "revision__author")
+        .order_by("-revision__date_created", "-pk")
+    )
+    history = []
+    for version in versions:
+        revision = version.revision
+        author = getattr(revision, "author", None)
+        history.append(
+            {
+                "revision_id": revision.pk,
+                "created_at": revision.date_created,
+                "author": author.label if author else _username(revision.user),
+                "comment": revision.comment,
+                "code": version.field_dict.get("code", ""),
+            }
+        )
+    return history
+
+
+def _username(user: Any) -> str:
+    return user.get_username() if user is not None else ""
