@@ -17,32 +17,58 @@ claims and custom data. Rules:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MIN_REDACTABLE_LENGTH = 4
+# Characters json.dumps(ensure_ascii=False) escapes: a secret holding one of them
+# may not appear verbatim in a dump, so the fast path below cannot be used for it.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
-def _pattern(secrets: Mapping[str, str]) -> tuple[re.Pattern[str], dict[str, str]] | None:
+@dataclass(frozen=True)
+class _Matcher:
+    pattern: re.Pattern[str]
+    names: dict[str, str]  # value -> name
+    dump_safe: bool  # every value appears verbatim in a JSON dump of where it occurs
+
+
+@lru_cache(maxsize=256)
+def _matcher(items: tuple[tuple[str, str], ...]) -> _Matcher | None:
     names_by_value: dict[str, str] = {}
-    for name in sorted(secrets):
-        value = secrets[name]
+    for name, value in items:
         if isinstance(value, str) and len(value) >= MIN_REDACTABLE_LENGTH:
             names_by_value.setdefault(value, name)
     if not names_by_value:
         return None
     # Alternatives are tried in order at each position: longest first wins.
     ordered = sorted(names_by_value, key=len, reverse=True)
-    return re.compile("|".join(re.escape(value) for value in ordered)), names_by_value
+    pattern = re.compile("|".join(re.escape(value) for value in ordered))
+    dump_safe = not any(_JSON_ESCAPED.search(value) for value in ordered)
+    return _Matcher(pattern, names_by_value, dump_safe)
+
+
+def _contains_none(obj: Any, matcher: _Matcher) -> bool:
+    """True when one search of a JSON dump proves no secret occurs (the common case)."""
+    if not matcher.dump_safe:
+        return False
+    try:
+        dumped = json.dumps(obj, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return matcher.pattern.search(dumped) is None
 
 
 def redact(obj: Any, secrets: Mapping[str, str]) -> Any:
     """A deep copy of a JSON-like ``obj`` with every secret value replaced."""
-    compiled = _pattern(secrets)
-    if compiled is None:
+    matcher = _matcher(tuple(sorted(secrets.items(), key=lambda item: str(item[0]))))
+    if matcher is None or _contains_none(obj, matcher):
         return _copy(obj)
-    pattern, names = compiled
+    pattern, names = matcher.pattern, matcher.names
 
     def replace(text: str) -> str:
         return pattern.sub(lambda match: f"[REDACTED:{names[match.group(0)]}]", text)

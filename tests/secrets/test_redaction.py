@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from apps.secrets.redaction import MIN_REDACTABLE_LENGTH, redact
 
 SECRETS = {"SLACK_TOKEN": "xoxb-123-secret", "API_KEY": "k3y-v4lue"}
@@ -85,3 +87,25 @@ def test_two_names_with_the_same_value_are_reported_under_the_first_name() -> No
     assert redact("same-value", {"B_NAME": "same-value", "A_NAME": "same-value"}) == (
         "[REDACTED:A_NAME]"
     )
+
+
+@pytest.mark.parametrize("secret", ['pa"ss\\word', "line1\nline2", "tab\there", "ünïcødé-sëcret"])
+def test_secrets_with_characters_json_escapes_are_still_found(secret: str) -> None:
+    run = {"logs": [{"message": f"got {secret}!"}], secret: [secret]}
+    assert redact(run, {"TRICKY": secret}) == {
+        "logs": [{"message": "got [REDACTED:TRICKY]!"}],
+        "[REDACTED:TRICKY]": ["[REDACTED:TRICKY]"],
+    }
+
+
+def test_data_without_any_secret_comes_back_equal_but_copied() -> None:
+    run = {"user": {"id": 1, "tags": ["a", "b"], "ok": True, "x": None, "f": 1.5}}
+    copy = redact(run, SECRETS)
+    assert copy == run and copy["user"] is not run["user"]
+    assert copy["user"]["tags"] is not run["user"]["tags"]
+
+
+def test_non_json_values_are_passed_through_while_secrets_are_still_redacted() -> None:
+    marker = object()
+    redacted = redact({"obj": marker, "text": "k3y-v4lue"}, SECRETS)
+    assert redacted == {"obj": marker, "text": "[REDACTED:API_KEY]"}
