@@ -1,0 +1,48 @@
+"""The run log: one run, or a filtered, cursor-paginated list, newest first."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.api.permissions import CanReadRuns, principal_of
+from apps.api.serializers_runs import parse_run_list_query
+from apps.runs.selectors import run_for_tenant, runs_page
+from apps.runs.services import run_to_dict
+
+
+class RunListView(APIView):
+    permission_classes = [CanReadRuns]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        query = parse_run_list_query(request.query_params)
+        runs, cursor = runs_page(
+            tenant=principal_of(request).tenant,
+            filters=query.filters,
+            cursor=query.cursor,
+            limit=query.limit,
+        )
+        return Response(
+            {"results": [run_to_dict(run) for run in runs], "next": _next_url(request, cursor)}
+        )
+
+
+def _next_url(request: Request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = request.query_params.copy()
+    params["cursor"] = cursor
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+class RunDetailView(APIView):
+    permission_classes = [CanReadRuns]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, run_id: str) -> Response:
+        run = run_for_tenant(tenant=principal_of(request).tenant, id=run_id)
+        return Response(run_to_dict(run))

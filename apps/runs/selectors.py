@@ -1,0 +1,256 @@
+"""Reads for executions and the run log.
+
+The hot path (what a pipeline runs) is cached per process, keyed on the tenant's
+``config_version``: every change to what executes bumps it in the database, and the
+execute request reads it fresh with the API-key lookup, so a publish is live for the
+very next run in every process without a shared cache or a signal.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from apps.core.errors import NotFound, ServiceError
+from apps.pipelines.models import Function
+from apps.runs.models import Run
+from apps.tenants.models import Tenant
+
+CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class PlannedFunction:
+    """One function as a run executes it: a live release, or a draft for tests."""
+
+    id: str
+    name: str
+    version: int | None  # None for a draft
+    code: str
+    timeout_ms: int
+    terminate_on_timeout: bool
+    is_async: bool
+
+    def job_entry(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "code": self.code,
+            "timeout_ms": self.timeout_ms,
+            "terminate_on_timeout": self.terminate_on_timeout,
+        }
+
+
+class _VersionedLru:
+    """A small thread-safe LRU whose entries are valid for one config_version."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, version: int) -> Any | None:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._data.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Any, version: int, value: Any) -> None:
+        with self._lock:
+            self._data[key] = (version, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_live_functions = _VersionedLru(CACHE_SIZE)
+_env = _VersionedLru(CACHE_SIZE)
+
+
+def _planned(function: Function, *, draft: bool) -> PlannedFunction:
+    release = function.live_release
+    return PlannedFunction(
+        id=function.id,
+        name=function.name,
+        version=None if draft or release is None else release.version,
+        code=function.code if draft or release is None else release.code,
+        timeout_ms=function.timeout_ms,
+        terminate_on_timeout=function.terminate_on_timeout,
+        is_async=function.is_async,
+    )
+
+
+def live_functions_for_trigger(*, tenant: Tenant, trigger: str) -> tuple[PlannedFunction, ...]:
+    """The enabled functions with a live release, in order (cached per config_version)."""
+    key = (tenant.pk, trigger)
+    cached = _live_functions.get(key, tenant.config_version)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    functions = (
+        Function.objects.filter(
+            tenant=tenant, pipeline__trigger=trigger, enabled=True, live_release__isnull=False
+        )
+        .select_related("live_release")
+        .order_by("position")
+    )
+    planned = tuple(_planned(function, draft=False) for function in functions)
+    _live_functions.put(key, tenant.config_version, planned)
+    return planned
+
+
+def draft_functions_for_trigger(*, tenant: Tenant, trigger: str) -> tuple[PlannedFunction, ...]:
+    """The enabled functions at their drafts, in order: what a pipeline test runs."""
+    functions = Function.objects.filter(
+        tenant=tenant, pipeline__trigger=trigger, enabled=True
+    ).order_by("position")
+    return tuple(_planned(function, draft=True) for function in functions)
+
+
+def function_for_test(*, tenant: Tenant, id: str, code: str | None) -> PlannedFunction:
+    """One function of the tenant at its draft (or the given code), for the test endpoint."""
+    function = Function.objects.filter(tenant=tenant, id=id).first()
+    if function is None:
+        raise NotFound("No such function.", details={"function_id": id})
+    planned = _planned(function, draft=True)
+    if code is None:
+        return planned
+    return PlannedFunction(**{**planned.__dict__, "code": code})
+
+
+def planned_function_at_version(
+    *, tenant: Tenant, function_id: str, version: int | None
+) -> PlannedFunction | None:
+    """A queued step's function at the release it was planned with (None if gone)."""
+    function = (
+        Function.objects.filter(tenant=tenant, id=function_id)
+        .select_related("live_release")
+        .first()
+    )
+    if function is None:
+        return None
+    if version is None:
+        return _planned(function, draft=True)
+    release = function.releases.filter(version=version).first()
+    if release is None:
+        return None
+    return PlannedFunction(
+        id=function.id,
+        name=function.name,
+        version=release.version,
+        code=release.code,
+        timeout_ms=function.timeout_ms,
+        terminate_on_timeout=function.terminate_on_timeout,
+        is_async=function.is_async,
+    )
+
+
+def env_for_tenant(*, tenant: Tenant) -> tuple[dict[str, str], dict[str, str]]:
+    """(env for the functions, {secret name: value} for redaction), cached per config_version.
+
+    The one seam to ``apps.secrets``: until it exists, functions get an empty env.
+    """
+    cached = _env.get(tenant.pk, tenant.config_version)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    try:
+        from apps.secrets.services import (  # type: ignore[import-not-found,unused-ignore]
+            env_for_execution,
+        )
+    except ImportError:
+        value: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    else:
+        value = env_for_execution(tenant=tenant)
+    _env.put(tenant.pk, tenant.config_version, value)
+    return value
+
+
+def caches_clear() -> None:
+    _live_functions.clear()
+    _env.clear()
+
+
+# --- The run log -------------------------------------------------------------------
+
+
+def run_for_tenant(*, tenant: Tenant, id: str) -> Run:
+    run = Run.objects.filter(tenant=tenant, id=id).first()
+    if run is None:
+        raise NotFound("No such run.", details={"run_id": id})
+    return run
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    trigger: str | None = None
+    decision: str | None = None
+    status: str | None = None
+    source: str | None = None
+    function: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+
+
+def runs_filtered(*, tenant: Tenant, filters: RunFilters) -> QuerySet[Run]:
+    runs = Run.objects.filter(tenant=tenant)
+    exact = {
+        "trigger": filters.trigger,
+        "decision": filters.decision,
+        "status": filters.status,
+        "source": filters.source,
+    }
+    runs = runs.filter(**{name: value for name, value in exact.items() if value})
+    if filters.function:
+        runs = runs.filter(function_ids__contains=f" {filters.function} ")
+    if filters.since:
+        runs = runs.filter(created_at__gte=filters.since)
+    if filters.until:
+        runs = runs.filter(created_at__lt=filters.until)
+    if filters.q:
+        q = filters.q.strip()
+        runs = runs.filter(Q(id=q) | Q(user_id=q) | Q(user_email__iexact=q))
+    return runs.order_by("-created_at", "-id")
+
+
+def encode_cursor(run: Run) -> str:
+    raw = f"{run.created_at.isoformat()}|{run.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, run_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), run_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ServiceError(
+            "The cursor is not valid.", details={"fields": {"cursor": ["Not a valid cursor."]}}
+        ) from None
+
+
+def runs_page(
+    *, tenant: Tenant, filters: RunFilters, cursor: str | None, limit: int
+) -> tuple[list[Run], str | None]:
+    """One page, newest first, and the cursor of the next page (None on the last)."""
+    runs = runs_filtered(tenant=tenant, filters=filters)
+    if cursor:
+        created, run_id = _decode_cursor(cursor)
+        runs = runs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=run_id))
+    page = list(runs[: limit + 1])
+    if len(page) <= limit:
+        return page, None
+    return page[:limit], encode_cursor(page[limit - 1])

@@ -1,0 +1,18 @@
+"""Celery tasks of the runs area: thin wrappers that take ids and call services.
+
+Time limits, late acks and redelivery on worker loss are set centrally in
+``genauth_pipeline/celery.py``; ``run_continue`` makes a redelivery safe (it never
+runs a function twice for the same run).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.runs.services import run_continue
+
+
+@shared_task(name="apps.runs.tasks.run_continue_task")
+def run_continue_task(run_id: str) -> None:
+    """Run the async functions (or the whole async-mode pipeline) of one run."""
+    run_continue(run_id=run_id)
