@@ -1,0 +1,115 @@
+"""run_function: a local runner with no database, printing the execute API's shape."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.pipelines.conftest import DENY
+
+RESULT_KEYS = {
+    "run_id",
+    "trigger",
+    "decision",
+    "error",
+    "user",
+    "context",
+    "custom_data",
+    "id_token_claims",
+    "access_token_claims",
+    "steps",
+    "duration_ms",
+}
+
+CLAIMS = """\
+async function pipe(user, context, callback) {
+  user.addIdToken("https://acme.test/plan", env.PLAN);
+  user.addCustomData("seen", context.protocol);
+  log("plan", env.PLAN);
+  callback(null, user, context);
+}
+"""
+
+
+def run(tmp_path: Path, code: str, *args: str, **files: Any) -> tuple[int, dict[str, Any]]:
+    script = tmp_path / "my-function.js"
+    script.write_text(code)
+    for name, value in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(value))
+        args = (*args, f"--{name}", str(tmp_path / f"{name}.json"))
+    out = StringIO()
+    status = 0
+    try:
+        call_command("run_function", str(script), *args, stdout=out)
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    return status, json.loads(out.getvalue())
+
+
+def test_an_allowing_function_exits_0_with_the_api_shape(tmp_path: Path) -> None:
+    status, result = run(
+        tmp_path,
+        CLAIMS,
+        "--trigger",
+        "PRE_OIDC_ID_TOKEN_ISSUED",
+        "--env",
+        "PLAN=gold",
+        user={"email": "a@example.com"},
+        context={"protocol": "oidc"},
+    )
+    assert status == 0
+    assert set(result) == RESULT_KEYS
+    assert result["run_id"] is None and result["trigger"] == "PRE_OIDC_ID_TOKEN_ISSUED"
+    assert result["decision"] == "allow"
+    assert result["user"]["email"] == "a@example.com"
+    assert result["id_token_claims"]["set"] == {"https://acme.test/plan": "gold"}
+    assert result["custom_data"] == {"seen": "oidc"}
+    step = result["steps"][0]
+    assert step["name"] == "my-function" and step["status"] == "ok"
+    assert any("gold" in entry["message"] for entry in step["logs"])
+
+
+def test_a_denying_function_exits_1_with_its_message(tmp_path: Path) -> None:
+    status, result = run(tmp_path, DENY, "--trigger", "PRE_REGISTER")
+    assert status == 1
+    assert result["decision"] == "deny"
+    assert result["error"]["message"] == "Registrations are closed"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--trigger", "NOPE"], "Unknown trigger"),
+        (["--trigger", "PRE_REGISTER", "--env", "NOVALUE"], "NAME=VALUE"),
+        (["--trigger", "PRE_REGISTER", "--user", "/nonexistent.json"], "Cannot read"),
+        (["--trigger", "PRE_REGISTER", "--timeout-ms", "5"], "--timeout-ms"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    script = tmp_path / "f.js"
+    script.write_text(DENY)
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("run_function", str(script), *args)
+    assert refused.value.returncode == 2
+
+
+def test_a_user_file_that_is_not_an_object_is_a_usage_error(tmp_path: Path) -> None:
+    script = tmp_path / "f.js"
+    script.write_text(DENY)
+    (tmp_path / "user.json").write_text("[1]")
+    with pytest.raises(CommandError, match="JSON object") as refused:
+        call_command(
+            "run_function",
+            str(script),
+            "--trigger",
+            "PRE_REGISTER",
+            "--user",
+            str(tmp_path / "user.json"),
+        )
+    assert refused.value.returncode == 2
