@@ -82,6 +82,7 @@ def template_instantiate(
         name=name.strip() if name else _free_name(tenant, chosen, template.slug),
         code=template.code,
         description=template.description[:2000],
+        is_async=template.is_async,
         actor=actor,
     )
     return Instantiated(function, template_missing_env(template=template, tenant=tenant))
