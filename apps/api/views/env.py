@@ -68,7 +68,7 @@ def _set_request(data: Any) -> tuple[Any, bool | None]:
 class EnvListView(APIView):
     permission_classes = [CanManage]
 
-    @extend_schema(responses=EnvVarListSerializer)
+    @extend_schema(operation_id="env_list", tags=["env"], responses=EnvVarListSerializer)
     def get(self, request: Request) -> Response:
         tenant = principal_of(request).tenant
         results = [env_var_data(var) for var in selectors.env_list(tenant=tenant)]
@@ -78,12 +78,17 @@ class EnvListView(APIView):
 class EnvDetailView(APIView):
     permission_classes = [CanManage]
 
-    @extend_schema(responses=EnvVarSerializer)
+    @extend_schema(operation_id="env_get", tags=["env"], responses=EnvVarSerializer)
     def get(self, request: Request, name: str) -> Response:
         tenant = principal_of(request).tenant
         return Response(env_var_data(selectors.env_var_for_tenant(tenant=tenant, name=name)))
 
-    @extend_schema(request=EnvVarSetSerializer, responses=EnvVarSerializer)
+    @extend_schema(
+        operation_id="env_set",
+        tags=["env"],
+        request=EnvVarSetSerializer,
+        responses=EnvVarSerializer,
+    )
     def put(self, request: Request, name: str) -> Response:
         principal = principal_of(request)
         value, secret = _set_request(request.data)
@@ -92,7 +97,11 @@ class EnvDetailView(APIView):
         )
         return Response(env_var_data(env_var))
 
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
+    @extend_schema(
+        operation_id="env_delete",
+        tags=["env"],
+        responses={204: OpenApiResponse(description="Deleted.")},
+    )
     def delete(self, request: Request, name: str) -> Response:
         principal = principal_of(request)
         services.env_delete(tenant=principal.tenant, name=name, actor=principal.actor)
