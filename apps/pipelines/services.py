@@ -181,7 +181,7 @@ def _locked_pipeline(tenant: Tenant, trigger: str) -> Pipeline:
 
 def _locked_function(function: Function) -> Function:
     return (
-        Function.objects.select_for_update()
+        Function.objects.select_for_update(of=("self",))
         .select_related("pipeline", "live_release")
         .get(pk=function.pk)
     )
