@@ -71,7 +71,12 @@ def pipeline_body(request: Request, trigger: str) -> dict[str, Any]:
 class PipelineListView(APIView):
     permission_classes = [CanManage]
 
-    @extend_schema(responses=PipelineListSerializer, summary="Every trigger with its pipeline")
+    @extend_schema(
+        responses=PipelineListSerializer,
+        summary="Every trigger with its pipeline",
+        operation_id="pipelines_list",
+        tags=["pipelines"],
+    )
     def get(self, request: Request) -> Response:
         existing = pipeline_function_counts(tenant=principal_of(request).tenant)
         results = []
@@ -93,7 +98,12 @@ class PipelineListView(APIView):
 class PipelineDetailView(APIView):
     permission_classes = [CanManage]
 
-    @extend_schema(responses=PipelineSerializer, summary="A pipeline with its ordered functions")
+    @extend_schema(
+        responses=PipelineSerializer,
+        summary="A pipeline with its ordered functions",
+        operation_id="pipeline_get",
+        tags=["pipelines"],
+    )
     def get(self, request: Request, trigger: str) -> Response:
         return Response(pipeline_body(request, trigger))
 
@@ -105,6 +115,8 @@ class PipelineOrderView(APIView):
         request=ReorderSerializer,
         responses=PipelineSerializer,
         summary="Reorder: name exactly the pipeline's functions",
+        operation_id="pipeline_reorder",
+        tags=["pipelines"],
     )
     def put(self, request: Request, trigger: str) -> Response:
         trigger_named(trigger)
@@ -126,6 +138,8 @@ class FunctionCreateView(APIView):
         request=FunctionCreateSerializer,
         responses={201: FunctionSerializer},
         summary='Create a function (a draft; "publish": true releases v1)',
+        operation_id="function_create",
+        tags=["functions"],
     )
     def post(self, request: Request) -> Response:
         data = _valid(FunctionCreateSerializer, request.data)
@@ -137,7 +151,12 @@ class FunctionCreateView(APIView):
 class FunctionDetailView(APIView):
     permission_classes = [CanManage]
 
-    @extend_schema(responses=FunctionSerializer, summary="A function with its draft code")
+    @extend_schema(
+        responses=FunctionSerializer,
+        summary="A function with its draft code",
+        operation_id="function_get",
+        tags=["functions"],
+    )
     def get(self, request: Request, function_id: str) -> Response:
         return Response(_function_body(_function(request, function_id)))
 
@@ -145,6 +164,8 @@ class FunctionDetailView(APIView):
         request=FunctionUpdateSerializer,
         responses=FunctionSerializer,
         summary="Edit the draft and/or settings (code runs only once published)",
+        operation_id="function_update",
+        tags=["functions"],
     )
     def patch(self, request: Request, function_id: str) -> Response:
         function = _function(request, function_id)
@@ -155,7 +176,12 @@ class FunctionDetailView(APIView):
         )
         return Response(_function_body(function))
 
-    @extend_schema(responses={204: None}, summary="Delete a function and its releases")
+    @extend_schema(
+        responses={204: None},
+        summary="Delete a function and its releases",
+        operation_id="function_delete",
+        tags=["functions"],
+    )
     def delete(self, request: Request, function_id: str) -> Response:
         function = _function(request, function_id)
         services.function_delete(function=function, actor=principal_of(request).actor)
@@ -169,6 +195,8 @@ class FunctionPublishView(APIView):
         request=PublishSerializer,
         responses={201: ReleaseSerializer},
         summary="Release the draft as the next version, live at once",
+        operation_id="function_publish",
+        tags=["functions"],
     )
     def post(self, request: Request, function_id: str) -> Response:
         function = _function(request, function_id)
@@ -186,6 +214,8 @@ class FunctionRollbackView(APIView):
         request=RollbackSerializer,
         responses={201: ReleaseSerializer},
         summary="Publish a copy of release n as a new version",
+        operation_id="function_rollback",
+        tags=["functions"],
     )
     def post(self, request: Request, function_id: str) -> Response:
         function = _function(request, function_id)
@@ -205,6 +235,8 @@ class FunctionVersionsView(APIView):
         ],
         responses=ReleaseListSerializer,
         summary="Release history, newest first",
+        operation_id="function_versions_list",
+        tags=["functions"],
     )
     def get(self, request: Request, function_id: str) -> Response:
         function = _function(request, function_id)
@@ -230,7 +262,12 @@ def _ints(params: dict[str, str]) -> dict[str, Any]:
 class FunctionVersionView(APIView):
     permission_classes = [CanManage]
 
-    @extend_schema(responses=ReleaseSerializer, summary="One release with its code")
+    @extend_schema(
+        responses=ReleaseSerializer,
+        summary="One release with its code",
+        operation_id="function_version_get",
+        tags=["functions"],
+    )
     def get(self, request: Request, function_id: str, version: int) -> Response:
         function = _function(request, function_id)
         release = release_for_function(function=function, version=version)
