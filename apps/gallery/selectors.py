@@ -16,9 +16,9 @@ def template_list(
     templates = GalleryTemplate.objects.all()
     if category:
         templates = templates.filter(category=category)
-    if q:
+    for word in (q or "").split():  # every word must appear somewhere
         templates = templates.filter(
-            Q(title__icontains=q) | Q(description__icontains=q) | Q(slug__icontains=q)
+            Q(title__icontains=word) | Q(description__icontains=word) | Q(slug__icontains=word)
         )
     if trigger:
         # JSON "contains" is not portable to SQLite, and the gallery is small.

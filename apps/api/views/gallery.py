@@ -81,6 +81,7 @@ class TemplateListView(APIView):
             {"results": TemplateSerializer(many=True), "next": serializers.CharField()},
         ),
         summary="The template gallery, filtered",
+        operation_id="templates_list",
     )
     def get(self, request: Request) -> Response:
         query = _valid(TemplateQuerySerializer, request.query_params)
