@@ -66,9 +66,17 @@ def _invalid(field: str, message: str, **details: Any) -> ServiceError:
     return ServiceError(message, details={"field": field, **details})
 
 
+def _utf8(field: str, value: str) -> bytes:
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. "\ud800" in a JSON document
+        raise _invalid(field, f"{field} is not valid Unicode text.") from None
+
+
 def _clean_text(field: str, value: Any, *, max_length: int, required: bool = False) -> str:
     if not isinstance(value, str):
         raise _invalid(field, f"{field} must be a string.")
+    _utf8(field, value)
     value = value.strip()
     if required and not value:
         raise _invalid(field, f"{field} may not be blank.")
@@ -92,7 +100,7 @@ def _clean_code(tenant: Tenant, value: Any) -> str:
     if not value.strip():
         raise _invalid("code", "code may not be blank.")
     limit = _limit(tenant, "code_bytes", MAX_CODE_BYTES)
-    size = len(value.encode("utf-8"))
+    size = len(_utf8("code", value))
     if size > limit:
         raise _invalid("code", f"code is {size} bytes; the limit is {limit}.", limit=limit)
     return value

@@ -235,10 +235,10 @@ def test_versions_are_cursor_paginated(alice: Persona, monkeypatch: pytest.Monke
     assert first["next"].endswith(f"/api/v1/functions/{fid}/versions?before=2")
     second = client.get(first["next"]).json()
     assert [r["version"] for r in second["results"]] == [1] and second["next"] is None
-    error = assert_error(
-        client.get(f"/api/v1/functions/{fid}/versions?before=abc"), 400, "invalid_request"
-    )
-    assert "before" in error["details"]["fields"]
+    for cursor in ("abc", "0", "-1", "²", "9" * 5000):
+        response = client.get(f"/api/v1/functions/{fid}/versions", {"before": cursor})
+        error = assert_error(response, 400, "invalid_request")
+        assert "before" in error["details"]["fields"]
 
 
 def test_rollback_publishes_a_copy_of_an_old_release(alice: Persona) -> None:

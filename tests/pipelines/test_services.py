@@ -265,6 +265,8 @@ def test_an_update_that_changes_nothing_writes_nothing(
         ({"name": "two\nlines"}, "name"),
         ({"description": "d" * 2001}, "description"),
         ({"position": 3}, "position"),
+        ({"code": "pipe \ud800"}, "code"),
+        ({"name": "\udfff"}, "name"),
     ],
 )
 def test_out_of_bounds_values_are_refused_naming_the_field(

@@ -240,7 +240,7 @@ class FunctionVersionsView(APIView):
     )
     def get(self, request: Request, function_id: str) -> Response:
         function = _function(request, function_id)
-        query = _valid(VersionsQuerySerializer, _ints(request.query_params.dict()))
+        query = _valid(VersionsQuerySerializer, _cursor(request))
         page = releases_for_function(
             function=function, before=query.get("before"), limit=VERSIONS_PAGE_SIZE + 1
         )
@@ -254,9 +254,13 @@ class FunctionVersionsView(APIView):
         return Response({"results": results, "next": next_url})
 
 
-def _ints(params: dict[str, str]) -> dict[str, Any]:
-    # Query strings are text: digits become integers, anything else stays text and is refused.
-    return {key: int(value) if value.isdigit() else value for key, value in params.items()}
+def _cursor(request: Request) -> dict[str, Any]:
+    # Query strings are text: digits become an integer, anything else is refused as such.
+    before = request.query_params.get("before")
+    if before is None:
+        return {}
+    small_number = before.isascii() and before.isdigit() and len(before) <= 10
+    return {"before": int(before) if small_number else before}
 
 
 class FunctionVersionView(APIView):
