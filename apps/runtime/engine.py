@@ -1,0 +1,311 @@
+"""Runs one pipeline job inside a sandbox worker process (see worker.py).
+
+The whole chain runs in one eval (``__gp.start``) while every function settles synchronously,
+which is the common case; functions that await something cost one more eval per turn of the
+event loop (``__gp.pump``). A step is cut at its own deadline (its start + its timeout, read by
+the watchdog from marks the driver writes), never at the run budget. After a cut the isolate is
+discarded and, unless the function has ``terminate_on_timeout``, the chain continues in a fresh
+isolate from the state committed before the timed-out step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from py_mini_racer import JSEvalException, JSOOMException, JSParseException
+
+from apps.runtime import hostcalls
+from apps.runtime.isolate import EvalCut, Isolate, IsolateWedged, Watchdog
+from apps.runtime.results import (
+    DEFAULT_LIMITS,
+    empty_state,
+    shape_result,
+    step_error,
+)
+
+COMPILE_TIMEOUT_S = 5.0
+VALIDATE_TIMEOUT_S = 1.0
+_PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
+
+
+@dataclass
+class EngineConfig:
+    heap_mb: int = 64
+    fresh_isolate_per_run: bool = False
+    warm_isolates_per_worker: int = 8
+    http_allow: list[str] = field(default_factory=list)
+
+
+class IsolateProvider:
+    """Warm isolates per tenant (LRU, bounded) plus one pre-built fresh isolate.
+
+    A fresh isolate has never run tenant code, so building it ahead of time keeps the strong
+    mode cheap: the worker builds it in its idle time (``refill``), on its own thread, because
+    mini-racer crashes when a context is created while another thread evaluates.
+    """
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self._warm: OrderedDict[str, Isolate] = OrderedDict()
+        self._spare: Isolate | None = None
+
+    def refill(self) -> None:
+        if self._spare is None:
+            self._spare = Isolate(self.config.heap_mb)
+
+    def fresh(self) -> Isolate:
+        isolate, self._spare = self._spare, None
+        return isolate if isolate is not None else Isolate(self.config.heap_mb)
+
+    def acquire(self, tenant_id: str) -> Isolate:
+        if not self.config.fresh_isolate_per_run:
+            isolate = self._warm.pop(tenant_id, None)
+            if isolate is not None:
+                return isolate
+        isolate = self.fresh()
+        isolate.tenant_id = tenant_id
+        return isolate
+
+    def release(self, isolate: Isolate) -> None:
+        """Keep a healthy isolate warm for its tenant (never for another one)."""
+        if isolate.broken or self.config.fresh_isolate_per_run or isolate.tenant_id is None:
+            isolate.close()
+            return
+        self._warm[isolate.tenant_id] = isolate
+        self._warm.move_to_end(isolate.tenant_id)
+        while len(self._warm) > self.config.warm_isolates_per_worker:
+            _, evicted = self._warm.popitem(last=False)
+            evicted.close()
+
+
+def code_key(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()[:24]
+
+
+def _define_script(key: str, code: str) -> str:
+    # The factory runs at each step start, so top-level state never outlives a run; line 1 is
+    # the wrapper, hence line numbers in errors are shifted by one (see describeError in JS).
+    return (
+        f'__gp.define("{key}", function () {{\n{code}\n;'
+        'return typeof pipe === "function" ? pipe : undefined;\n});\n'
+        f"//# sourceURL=gp-{key}.js\n"
+    )
+
+
+def parse_syntax_error(message: str) -> dict[str, Any]:
+    """Turn mini-racer's parse error text into {message, line, column} in the user's lines."""
+    lines = message.splitlines()
+    match = _PARSE_LINE.match(lines[0]) if lines else None
+    if not match:
+        return {"message": message.strip() or "Syntax error", "line": None, "column": None}
+    line = int(match.group(1)) - 1
+    column = None
+    if len(lines) >= 3 and "^" in lines[2]:
+        column = lines[2].index("^") + 1
+    return {"message": match.group(2), "line": max(line, 1), "column": column}
+
+
+def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None:
+    """Define the function in the isolate; return a compile error or None."""
+    if key in isolate.defined:
+        return None
+    try:
+        isolate.eval(_define_script(key, code), timeout_s=COMPILE_TIMEOUT_S)
+    except JSParseException as exc:
+        return parse_syntax_error(str(exc))
+    except EvalCut:
+        return {"message": "The code took too long to compile", "line": None, "column": None}
+    isolate.defined.add(key)
+    return None
+
+
+@dataclass
+class _Run:
+    job: dict[str, Any]
+    limits: dict[str, Any]
+    started: float
+    seq: int
+    on_progress: Callable[[int], None]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    outcome: dict[str, Any] | None = None
+    retire: bool = False
+
+    @property
+    def functions(self) -> list[dict[str, Any]]:
+        return list(self.job["functions"])
+
+    def run_deadline(self) -> float:
+        return self.started + self.limits["run_timeout_ms"] / 1000.0
+
+    def deadline_for(self, index: int, started_at: float) -> float:
+        timeout_ms = self.functions[index].get("timeout_ms") or 3000
+        return min(started_at + timeout_ms / 1000.0, self.run_deadline())
+
+
+class Engine:
+    """Executes jobs; one per worker process, used from its main thread only."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.provider = IsolateProvider(config)
+        self._seq = 0
+        self.retire = False
+
+    def run_job(self, job: dict[str, Any], on_progress: Callable[[int], None]) -> dict[str, Any]:
+        self._seq += 1
+        limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
+        run = _Run(job=job, limits=limits, started=time.time(), seq=self._seq, on_progress=on_progress)
+        run.state = empty_state(job.get("user") or {}, job.get("context") or {})
+        t0 = time.perf_counter()
+        start_index = 0
+        isolate = self.provider.acquire(str(job["tenant_id"]))
+        while start_index < len(run.functions) and run.outcome is None:
+            start_index, isolate = self._run_segment(run, isolate, start_index)
+        if isolate is not None:
+            self.provider.release(isolate)
+        self.retire = self.retire or run.retire
+        return shape_result(job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000)
+
+    def _run_segment(self, run: _Run, isolate: Isolate, start_index: int) -> tuple[int, Any]:
+        """Run steps from ``start_index``; return where to continue and the isolate to use."""
+        steps = self._compile_steps(run, isolate, start_index)
+        payload = {
+            "seq": run.seq, "trigger": run.job.get("trigger", ""), "steps": steps,
+            "start_index": start_index, "state": run.state, "limits": run.limits,
+            "env": run.job.get("env") or {}, "entropy": list(os.urandom(64)),
+        }
+        watchdog = Watchdog(run.seq, start_index, run.deadline_for, run.on_progress)
+        last: dict[str, Any] | None = None
+        try:
+            raw = isolate.eval(f"__gp.start({json.dumps(json.dumps(payload))})", watchdog=watchdog)
+            last = json.loads(raw)
+            while not last["done"]:
+                watchdog.fallback_index = last["running"] if last["running"] is not None else last["next"]
+                raw = self._turn(run, isolate, last, watchdog)
+                last = json.loads(raw)
+        except (EvalCut, IsolateWedged, JSEvalException, _StepDeadline) as exc:
+            return self._interrupted(run, isolate, last, watchdog, exc)
+        self._commit(run, last)
+        run.outcome = last["outcome"]
+        return len(run.functions), isolate
+
+    def _turn(self, run: _Run, isolate: Isolate, last: dict[str, Any], watchdog: Watchdog) -> str:
+        """One turn of the event loop: host calls, then timers, then microtask results."""
+        if last["host_calls"]:
+            results = [hostcalls.perform(call, self.config.http_allow) for call in last["host_calls"]]
+            return str(isolate.eval(f"__gp.pump({json.dumps(json.dumps(results))})", watchdog=watchdog))
+        wait_ms = last["next_timer_in_ms"]
+        if wait_ms:
+            remaining = watchdog.remaining(isolate.marks)
+            if wait_ms / 1000.0 >= remaining:
+                time.sleep(max(remaining, 0))
+                raise _StepDeadline
+            time.sleep(wait_ms / 1000.0)
+        return str(isolate.eval("__gp.pump(null)", watchdog=watchdog))
+
+    def _compile_steps(self, run: _Run, isolate: Isolate, start_index: int) -> list[dict[str, Any]]:
+        steps = []
+        for index, fn in enumerate(run.functions):
+            key = code_key(fn["code"])
+            error = compile_into(isolate, key, fn["code"]) if index >= start_index else None
+            steps.append({"key": key, "name": fn.get("name", ""), "compile_error": error})
+        return steps
+
+    def _commit(self, run: _Run, state: dict[str, Any]) -> None:
+        run.records.extend(state["records"])
+        run.state = {k: state[k] for k in ("user", "context", "custom_data", "id_set", "id_remove", "at_set", "at_remove")}
+
+    def _interrupted(
+        self, run: _Run, isolate: Isolate, last: dict[str, Any] | None, watchdog: Watchdog, exc: Exception,
+    ) -> tuple[int, Any]:
+        """Record the step that was cut or crashed; decide whether the chain goes on."""
+        index, started = watchdog.running(isolate.marks)
+        committed = self._latest_state(isolate, run.seq, last)
+        if committed is not None:
+            self._commit(run, committed)
+            index = committed["running"] if committed["running"] is not None else committed["next"]
+        if isinstance(exc, IsolateWedged):
+            run.retire = True
+        isolate.broken = True
+        self.provider.release(isolate)
+        fn = run.functions[index]
+        duration = (time.time() - started) * 1000
+        if isinstance(exc, (EvalCut, IsolateWedged, _StepDeadline)):
+            return self._timed_out(run, index, fn, duration)
+        run.records.append(_crash_record(index, duration, exc, self.config.heap_mb))
+        run.outcome = {"kind": "error"}
+        return len(run.functions), None
+
+    def _timed_out(self, run: _Run, index: int, fn: dict[str, Any], duration: float) -> tuple[int, Any]:
+        run_budget_left = run.run_deadline() - time.time() > 0.001
+        message = f"The function did not finish within its timeout of {fn.get('timeout_ms') or 3000} ms"
+        if not run_budget_left:
+            message = f"The run exceeded its total time budget of {run.limits['run_timeout_ms']} ms"
+        run.records.append({
+            "index": index, "status": "timeout", "duration_ms": duration, "logs": [],
+            "error": step_error(message, "TimeoutError", code="function_timeout"),
+        })
+        if fn.get("terminate_on_timeout") or not run_budget_left:
+            run.outcome = {"kind": "timeout" if run_budget_left else "run_timeout"}
+            return len(run.functions), None
+        if index + 1 >= len(run.functions):
+            run.outcome = {"kind": "ok"}
+            return len(run.functions), None
+        isolate = self.provider.acquire(str(run.job["tenant_id"]))
+        return index + 1, isolate
+
+    @staticmethod
+    def _latest_state(isolate: Isolate, seq: int, last: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The newest committed state: the checkpoint if it is later than the last eval's answer."""
+        raw = isolate.checkpoint(seq)
+        checkpoint = json.loads(raw) if raw else None
+        if checkpoint is None:
+            return last
+        if last is None or len(checkpoint["records"]) > len(last["records"]):
+            return checkpoint
+        return last
+
+    def validate(self, code: str) -> dict[str, Any] | None:
+        """Compile ``code`` and run its top level in a throwaway isolate, bounded in time."""
+        isolate = self.provider.fresh()
+        try:
+            key = code_key(code)
+            error = compile_into(isolate, key, code)
+            if error is not None:
+                return error
+            try:
+                kind = isolate.eval(f'__gp.check("{key}")', timeout_s=VALIDATE_TIMEOUT_S)
+            except (EvalCut, IsolateWedged):
+                return {"message": "The top level of the code did not finish within 1 s", "line": None, "column": None}
+            except JSEvalException as exc:
+                return {"message": str(exc), "line": None, "column": None}
+            if isinstance(kind, str) and kind.startswith("error:"):
+                return {"message": f"The top level of the code throws: {kind[6:]}", "line": None, "column": None}
+            if kind != "function":
+                return {"message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... })",
+                        "line": None, "column": None}
+            return None
+        finally:
+            isolate.broken = True
+            isolate.close()
+
+
+class _StepDeadline(Exception):
+    """A step's deadline passed while the worker waited for its timer."""
+
+
+def _crash_record(index: int, duration: float, exc: Exception, heap_mb: int) -> dict[str, Any]:
+    if isinstance(exc, JSOOMException):
+        error = step_error(f"The function ran out of memory (limit {heap_mb} MiB)", "RangeError", code="memory_limit")
+    else:
+        error = step_error(f"The sandbox failed while running the function: {exc}", "Error", code="sandbox_error")
+    return {"index": index, "status": "error", "duration_ms": duration, "logs": [], "error": error}

@@ -1,0 +1,196 @@
+"""One V8 isolate with our prelude, and a cancellable eval with a per-step watchdog.
+
+Only this module touches mini-racer internals (pinned to 0.14.1): the public ``eval`` hops
+through an asyncio loop thread (~0.3 ms per call), while starting the task on the DLL directly
+and waiting on its result queue costs ~0.1 ms. The wait doubles as the watchdog: it wakes at the
+running step's own deadline, read from marks that the JS driver writes into an ArrayBuffer we
+share without entering V8.
+
+Microtasks queued by an eval run *after* its result is delivered, outside any task that can be
+cancelled. JS that spins there (a loop after ``await``) blocks the isolate's thread for good:
+the next eval never starts and cancelling it does nothing. We detect that (``IsolateWedged``)
+and the worker process retires itself after answering, which is the only way to stop the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from importlib import resources
+from typing import Any
+
+from py_mini_racer import JSEvalException, MiniRacer
+from py_mini_racer._context import Context
+from py_mini_racer._dll import init_mini_racer
+from py_mini_racer._mini_racer import _make_context
+
+CANCEL_GRACE_S = 0.25
+_MIB = 1024 * 1024
+
+
+class EvalCut(Exception):
+    """The watchdog terminated the eval at the running step's deadline."""
+
+
+class IsolateWedged(Exception):
+    """The isolate's thread is stuck in JS that cannot be terminated (a microtask loop)."""
+
+
+def _read_source(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+_POLYFILLS = _read_source("polyfills.js")
+_PRELUDE = _read_source("prelude.js")
+
+
+_init_lock = threading.Lock()
+_lifecycle_lock = threading.Lock()
+
+
+def init_v8() -> None:
+    """Initialise V8 once per process; concurrent first initialisations abort the process."""
+    with _init_lock:
+        init_mini_racer(ignore_duplicate_init=True)
+
+
+class _SharedLoop:
+    """One asyncio loop thread per worker process, shared by all its isolates."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="mini-racer-loop", daemon=True).start()
+                cls._loop = loop
+            return cls._loop
+
+
+class Watchdog:
+    """Tells the eval loop how long it may wait before the running step must be cut.
+
+    ``deadline_for(index, started_at)`` maps a step index and its start (epoch seconds) to an
+    absolute deadline; ``on_progress(index)`` is told about every step change it observes.
+    """
+
+    POLL_S = 0.005
+
+    def __init__(
+        self,
+        seq: int,
+        fallback_index: int,
+        deadline_for: Callable[[int, float], float],
+        on_progress: Callable[[int], None],
+    ) -> None:
+        self.seq = seq
+        self.fallback_index = fallback_index
+        self.fallback_start = time.time()
+        self.deadline_for = deadline_for
+        self.on_progress = on_progress
+
+    def running(self, marks: Any) -> tuple[int, float]:
+        if marks[0] == self.seq and marks[2] > 0:
+            return int(marks[1]), marks[2] / 1000.0
+        return self.fallback_index, self.fallback_start
+
+    def remaining(self, marks: Any) -> float:
+        index, started = self.running(marks)
+        self.on_progress(index)
+        return self.deadline_for(index, started) - time.time()
+
+
+class Isolate:
+    """A MiniRacer context with polyfills, the prelude and frozen built-ins."""
+
+    def __init__(self, heap_mb: int) -> None:
+        init_v8()
+        # mini-racer crashes when contexts are created and freed concurrently.
+        with _lifecycle_lock:
+            self._setup(heap_mb)
+
+    def _setup(self, heap_mb: int) -> None:
+        self._cm: AbstractContextManager[Context] | None = _make_context(_SharedLoop.get())
+        self._ctx: Context = self._cm.__enter__()
+        self._mr = MiniRacer(context=self._ctx)
+        self._results: queue.Queue[Any] = self._ctx._non_cancelable_mr_task_results_queue
+        self._mr.set_hard_memory_limit(heap_mb * _MIB)
+        self._mr.set_soft_memory_limit(heap_mb * _MIB * 3 // 4)
+        self.defined: set[str] = set()
+        self.broken = False
+        self.wedged = False
+        self.tenant_id: str | None = None
+        self.runs = 0
+        self.eval(_POLYFILLS, timeout_s=10)
+        self.eval(_PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB)), timeout_s=10)
+        buffer = self.eval("__gp.buffer", timeout_s=5)
+        assert isinstance(buffer, memoryview)
+        self._buffer = buffer
+        self.marks = buffer[:64].cast("d")
+
+    def checkpoint(self, seq: int) -> str | None:
+        """The state JSON the driver left after its last asynchronous step, if for ``seq``."""
+        length = int(self.marks[3])
+        if self.marks[4] != seq or length <= 0:
+            return None
+        return bytes(self._buffer[64 : 64 + length]).decode("utf-8")
+
+    def eval(self, code: str, *, timeout_s: float | None = None, watchdog: Watchdog | None = None) -> Any:
+        """Evaluate ``code``; cut it at ``timeout_s`` or at the watchdog's step deadline.
+
+        Raises ``EvalCut`` when cut, ``IsolateWedged`` when the isolate cannot be interrupted,
+        and mini-racer's ``JSEvalException`` family for errors (``JSOOMException`` for memory).
+        """
+        ctx = self._ctx
+        code_handle = ctx._python_to_value_handle(code)
+        task_id = ctx._dll.mr_eval(ctx._ctx, code_handle.raw, 0)
+        hard_deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            wait = self._next_wait(hard_deadline, watchdog)
+            if wait is not None and wait <= 0:
+                self._cancel(task_id)
+                raise EvalCut
+            try:
+                value_handle = self._results.get(timeout=wait)
+                break
+            except queue.Empty:
+                continue
+        del code_handle
+        return ctx._value_handle_to_python(value_handle)
+
+    def _next_wait(self, hard_deadline: float | None, watchdog: Watchdog | None) -> float | None:
+        waits: list[float] = []
+        if hard_deadline is not None:
+            waits.append(hard_deadline - time.monotonic())
+        if watchdog is not None:
+            waits.append(min(watchdog.remaining(self.marks), Watchdog.POLL_S * 4))
+        return min(waits) if waits else None
+
+    def _cancel(self, task_id: int) -> None:
+        ctx = self._ctx
+        ctx._dll.mr_cancel_task(ctx._ctx, task_id)
+        try:
+            handle = self._results.get(timeout=CANCEL_GRACE_S)
+        except queue.Empty:
+            self.broken = self.wedged = True
+            raise IsolateWedged from None
+        # The isolate is usable again but a run was interrupted mid-way: never reuse it.
+        self.broken = True
+        # The expected "terminated" (or an OOM that raced the cut).
+        with contextlib.suppress(JSEvalException):
+            ctx._value_handle_to_python(handle)
+
+    def close(self) -> None:
+        """Free the isolate, unless its thread is stuck (freeing it would block forever)."""
+        cm, self._cm = self._cm, None
+        if cm is not None and not self.wedged:
+            with _lifecycle_lock:
+                cm.__exit__(None, None, None)

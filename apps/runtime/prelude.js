@@ -1,0 +1,748 @@
+// The sandbox prelude: evaluated once per isolate after polyfills.js, before any tenant code.
+// It installs the globals of SPEC section 4, the pipeline driver (globalThis.__gp) and then
+// freezes every built-in so that no run can change what a later run sees.
+//
+// Host protocol (see engine.py):
+//   __gp.define(key, factory)   registers a compiled function body (factory returns `pipe`)
+//   __gp.start(payloadJson)     starts a chain; returns a state JSON string
+//   __gp.pump(resultsJson)      runs due timers, delivers host-call results; returns state JSON
+//   __gp.buffer                 ArrayBuffer shared with the worker: progress marks + checkpoint
+// Everything here may run while tenant code holds references to our objects, so the driver
+// keeps its state in closures and only hands out frozen or per-run objects.
+(function installPrelude(G, HEAP_LIMIT_BYTES) {
+  "use strict";
+
+  const { stringify: jsonStringify, parse: jsonParse } = JSON;
+  const { now: dateNow } = Date;
+  const { freeze, defineProperty, getOwnPropertyNames, getOwnPropertySymbols,
+    getOwnPropertyDescriptor, getPrototypeOf, keys: objectKeys, hasOwn } = Object;
+  const ArrayIsArray = Array.isArray;
+  const NativePromise = Promise;
+  const promiseThen = Promise.prototype.then;
+  const promiseResolve = Promise.resolve.bind(Promise);
+  const mathRandom = Math.random;
+  const StringFn = String;
+  const ErrorCtor = Error;
+  const TypeErrorCtor = TypeError;
+  const RangeErrorCtor = RangeError;
+  const textEncoder = new G.TextEncoder();
+
+  const PROTECTED_CLAIMS = freeze(["iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "jti", "azp"]);
+  const ID_TOKEN_TRIGGER = "PRE_OIDC_ID_TOKEN_ISSUED";
+  const ACCESS_TOKEN_TRIGGER = "PRE_OIDC_ACCESS_TOKEN_ISSUED";
+  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils')";
+
+  // Shared with the worker process: it reads the marks while this isolate is busy, without
+  // entering V8, and reads the checkpoint when the isolate cannot answer any more.
+  const HEADER_DOUBLES = 8;
+  const CHECKPOINT_BYTES = 2 * 1024 * 1024;
+  const buffer = new ArrayBuffer(HEADER_DOUBLES * 8 + CHECKPOINT_BYTES);
+  const marks = new Float64Array(buffer, 0, HEADER_DOUBLES);
+  const checkpoint = new Uint8Array(buffer, HEADER_DOUBLES * 8);
+  // marks[0] run seq, [1] running step index, [2] its start (epoch ms),
+  // [3] checkpoint length, [4] checkpoint seq (== run seq when valid)
+
+  const fns = new Map();           // key -> factory; compiled once per isolate
+  let R = null;                    // the current run
+  let S = null;                    // the current step
+  let inHostCall = false;          // true while __gp.start/pump runs synchronously
+  let arrayBytes = 0;              // ArrayBuffer bytes allocated by this run (outside V8's heap limit)
+
+  // ---------------------------------------------------------------- logging
+  function inspect(v, depth) {
+    if (typeof v === "string") return v;
+    if (v instanceof ErrorCtor) return v.stack || `${v.name}: ${v.message}`;
+    if (typeof v === "function") return `[Function ${v.name || "anonymous"}]`;
+    if (typeof v === "bigint") return `${v}n`;
+    if (typeof v === "symbol" || v === undefined || v === null || typeof v !== "object") return StringFn(v);
+    try {
+      const s = jsonStringify(v, (k, x) => (typeof x === "bigint" ? `${x}n` : typeof x === "function" ? "[Function]" : x));
+      return s === undefined ? StringFn(v) : s;
+    } catch {
+      return depth ? "[Object]" : "[Circular]";
+    }
+  }
+
+  function addLog(level, args) {
+    const st = S;
+    if (!st) return;
+    if (st.logDropped) { st.logDropped++; return; }
+    let message = "";
+    for (let i = 0; i < args.length; i++) message += (i ? " " : "") + inspect(args[i], 0);
+    const limits = R.limits;
+    if (st.logs.length >= limits.max_log_entries || st.logBytes + message.length > limits.max_log_bytes) {
+      st.logDropped = 1;
+      return;
+    }
+    st.logBytes += message.length;
+    st.logs.push({ level, message, t_ms: dateNow() - st.t0 });
+  }
+
+  function finishLogs(st) {
+    if (st.logDropped) {
+      st.logs.push({
+        level: "warn",
+        message: `Log output truncated: ${st.logDropped} more entr${st.logDropped === 1 ? "y was" : "ies were"} dropped (limit ${R.limits.max_log_entries} entries / ${R.limits.max_log_bytes} bytes per step).`,
+        t_ms: dateNow() - st.t0,
+      });
+      st.logDropped = 0;
+    }
+  }
+
+  const consoleObj = {};
+  for (const level of ["log", "info", "warn", "error", "debug"]) {
+    consoleObj[level] = function (...args) { addLog(level, args); };
+  }
+  consoleObj.trace = function (...args) { addLog("debug", args); };
+  const logFn = function log(...args) { addLog("log", args); };
+
+  // ---------------------------------------------------------------- timers
+  let timerSeq = 0;
+  function setTimeoutImpl(fn, delay, ...args) {
+    if (typeof fn !== "function") throw new TypeErrorCtor("setTimeout expects a function");
+    if (!R || !S) return 0;
+    const id = ++timerSeq;
+    const ms = Math.max(0, Number(delay) || 0);
+    R.timers.set(id, { fn, args, due: dateNow() + ms, order: id, step: S });
+    return id;
+  }
+  function clearTimeoutImpl(id) { if (R) R.timers.delete(id); }
+  function queueMicrotaskImpl(fn) {
+    if (typeof fn !== "function") throw new TypeErrorCtor("queueMicrotask expects a function");
+    promiseThen.call(promiseResolve(), () => fn());
+  }
+
+  // Runs timers that are due now, earliest first. Called only from pump(), i.e. inside a
+  // cancellable eval, so a loop inside a timer callback is cut by the watchdog.
+  function runDueTimers() {
+    const now = dateNow();
+    const due = [];
+    for (const [id, t] of R.timers) if (t.due <= now) due.push([id, t]);
+    due.sort((a, b) => a[1].due - b[1].due || a[1].order - b[1].order);
+    for (const [id, t] of due) {
+      if (!R.timers.has(id) || t.step !== S) continue;
+      R.timers.delete(id);
+      try { t.fn(...t.args); } catch (e) { stepFailed(t.step, e); }
+    }
+  }
+
+  // ---------------------------------------------------------------- host calls (seam)
+  // A host call is an asynchronous request to the worker's Python (see hostcalls.py). JS
+  // queues it here and gets a promise; when the chain stalls, pump()'s caller sees the
+  // queue in the returned state, performs the calls and passes the results to pump().
+  let hostSeq = 0;
+  function hostCall(op, payload) {
+    if (!R) return NativePromise.reject(new ErrorCtor("host calls are only available during a run"));
+    const id = ++hostSeq;
+    return new NativePromise((resolve, reject) => {
+      R.hostCalls.push({ id, op, payload });
+      R.hostWaiters.set(id, { resolve, reject, step: S });
+    });
+  }
+  function deliverHostResults(results) {
+    for (const r of results) {
+      const w = R.hostWaiters.get(r.id);
+      if (!w) continue;
+      R.hostWaiters.delete(r.id);
+      if (r.error) {
+        const e = new ErrorCtor(r.error.message);
+        if (r.error.code) e.code = r.error.code;
+        w.reject(e);
+      } else w.resolve(r.value);
+    }
+  }
+
+  function headersToObject(h) {
+    const out = {};
+    if (!h) return out;
+    const entries = typeof h.entries === "function" ? Array.from(h.entries()) : Object.entries(h);
+    for (const [k, v] of entries) out[StringFn(k).toLowerCase()] = StringFn(v);
+    return out;
+  }
+  function makeResponse(r) {
+    const headers = r.headers || {};
+    const body = r.body === undefined ? "" : r.body;
+    return freeze({
+      status: r.status, ok: r.status >= 200 && r.status < 300, statusText: r.status_text || "",
+      url: r.url || "", redirected: Boolean(r.redirected),
+      headers: freeze({
+        get: (k) => { const v = headers[StringFn(k).toLowerCase()]; return v === undefined ? null : v; },
+        has: (k) => hasOwn(headers, StringFn(k).toLowerCase()),
+        entries: () => Object.entries(headers)[Symbol.iterator](),
+        forEach: (fn) => { for (const k of objectKeys(headers)) fn(headers[k], k); },
+      }),
+      text: () => promiseResolve(body),
+      json: () => new NativePromise((res) => res(jsonParse(body))),
+    });
+  }
+  function fetchImpl(url, init) {
+    init = init || {};
+    const request = {
+      url: StringFn(url), method: StringFn(init.method || "GET").toUpperCase(),
+      headers: headersToObject(init.headers),
+      body: init.body === undefined || init.body === null ? null : StringFn(init.body),
+    };
+    return promiseThen.call(hostCall("http", request), makeResponse);
+  }
+  function axiosRequest(config) {
+    config = config || {};
+    const headers = headersToObject(config.headers);
+    let body = config.data;
+    if (body !== undefined && body !== null && typeof body !== "string") {
+      body = jsonStringify(body);
+      if (!headers["content-type"]) headers["content-type"] = "application/json";
+    }
+    let url = StringFn(config.url || "");
+    if (config.params) {
+      const u = new G.URL(url);
+      for (const k of objectKeys(config.params)) u.searchParams.set(k, config.params[k]);
+      url = u.href;
+    }
+    const request = { url, method: StringFn(config.method || "GET").toUpperCase(), headers, body: body === undefined ? null : body };
+    return promiseThen.call(hostCall("http", request), (r) => {
+      let data = r.body;
+      try { data = jsonParse(r.body); } catch { /* not JSON: keep the text */ }
+      const res = { status: r.status, statusText: r.status_text || "", data, headers: r.headers || {} };
+      if (r.status < 200 || r.status >= 300) {
+        const e = new ErrorCtor(`Request failed with status code ${r.status}`);
+        e.response = res;
+        throw e;
+      }
+      return res;
+    });
+  }
+  const axiosObj = function axios(configOrUrl, config) {
+    return typeof configOrUrl === "string" ? axiosRequest({ ...config, url: configOrUrl }) : axiosRequest(configOrUrl);
+  };
+  axiosObj.request = axiosRequest;
+  for (const m of ["get", "delete", "head", "options"]) {
+    axiosObj[m] = (url, config) => axiosRequest({ ...config, url, method: m });
+  }
+  for (const m of ["post", "put", "patch"]) {
+    axiosObj[m] = (url, data, config) => axiosRequest({ ...config, url, data, method: m });
+  }
+
+  // ---------------------------------------------------------------- utils
+  function parseIPv4(s) {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+    if (!m) return null;
+    const parts = [m[1], m[2], m[3], m[4]].map(Number);
+    if (parts.some((p) => p > 255)) return null;
+    return parts;
+  }
+  function parseIPv6(s) {
+    if (s.includes("%")) s = s.slice(0, s.indexOf("%"));
+    let tail = [];
+    const v4 = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(s);
+    if (v4) {
+      const p = parseIPv4(v4[1]);
+      if (!p) return null;
+      tail = [(p[0] << 8) | p[1], (p[2] << 8) | p[3]];
+      s = s.slice(0, s.length - v4[1].length);
+      if (s.endsWith("::")) s += "";
+      else if (s.endsWith(":")) s = s.slice(0, -1);
+      else return null;
+    }
+    const halves = s.split("::");
+    if (halves.length > 2) return null;
+    const parse = (h) => (h === "" ? [] : h.split(":").map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
+    const head = parse(halves[0]);
+    const rest = halves.length === 2 ? parse(halves[1]) : [];
+    if ([...head, ...rest].some(Number.isNaN)) return null;
+    const total = head.length + rest.length + tail.length;
+    if (halves.length === 1 ? total !== 8 : total > 7) return null;
+    const groups = [...head, ...new Array(8 - total).fill(0), ...rest, ...tail];
+    return groups;
+  }
+  // Both families as arrays of bits' carriers: IPv4 -> 4 bytes, IPv6 -> 16 bytes.
+  function ipBytes(ip) {
+    const s = StringFn(ip).trim();
+    const v4 = parseIPv4(s);
+    if (v4) return { family: 4, bytes: v4 };
+    const v6 = s.includes(":") ? parseIPv6(s) : null;
+    if (!v6) return null;
+    const bytes = [];
+    for (const g of v6) bytes.push(g >> 8, g & 255);
+    // IPv4-mapped IPv6 (::ffff:a.b.c.d) matches IPv4 ranges as well.
+    const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 255 && bytes[11] === 255;
+    return { family: 6, bytes, v4: mapped ? bytes.slice(12) : null };
+  }
+  function inRange(addr, range) {
+    const str = StringFn(range).trim();
+    const slash = str.indexOf("/");
+    const net = ipBytes(slash < 0 ? str : str.slice(0, slash));
+    if (!net) return false;
+    const width = net.bytes.length * 8;
+    const prefix = slash < 0 ? width : Number(str.slice(slash + 1));
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width || (slash >= 0 && !/^\d+$/.test(str.slice(slash + 1)))) return false;
+    let bytes = addr.bytes;
+    if (net.family !== addr.family) {
+      if (net.family === 4 && addr.v4) bytes = addr.v4;
+      else return false;
+    }
+    for (let bit = 0; bit < prefix; bit++) {
+      const i = bit >> 3, mask = 0x80 >> (bit & 7);
+      if ((bytes[i] & mask) !== (net.bytes[i] & mask)) return false;
+    }
+    return true;
+  }
+  function ipRangeCheck(ip, ranges) {
+    const addr = ipBytes(ip);
+    if (!addr) return false;
+    const list = ArrayIsArray(ranges) ? ranges : [ranges];
+    return list.some((r) => inRange(addr, r));
+  }
+  const utilsObj = freeze({ ipRangeCheck });
+
+  function requireImpl(name) {
+    const n = StringFn(name);
+    if (n === "./utils" || n === "utils" || n === "./utils.js") return utilsObj;
+    const e = new ErrorCtor(`Cannot find module '${n}': pipeline functions can only require ${GENERIC_ALLOWED_MODULES}. Use the globals fetch, axios, env and utils instead.`);
+    e.code = "MODULE_NOT_FOUND";
+    throw e;
+  }
+
+  // ---------------------------------------------------------------- crypto
+  // Host-supplied entropy (os.urandom, sent with each run) backs randomUUID/getRandomValues;
+  // after it is used up the generator falls back to Math.random (V8 seeds it per isolate).
+  let entropy = [];
+  function randomByte() {
+    return entropy.length ? entropy.pop() : Math.floor(mathRandom() * 256);
+  }
+  function getRandomValues(arr) {
+    if (!ArrayBuffer.isView(arr)) throw new TypeErrorCtor("getRandomValues expects an integer typed array");
+    if (arr.byteLength > 65536) throw new RangeErrorCtor("getRandomValues: at most 65536 bytes at a time");
+    const bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = randomByte();
+    return arr;
+  }
+  function randomUUID() {
+    const b = [];
+    for (let i = 0; i < 16; i++) b.push(randomByte());
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = b.map((x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  const cryptoObj = freeze({ randomUUID, getRandomValues });
+
+  // ---------------------------------------------------------------- memory accounting
+  // ArrayBuffers live outside the V8 heap, so the isolate's heap limit does not see them:
+  // count what each run allocates through the constructors and refuse beyond the limit.
+  function account(bytes) {
+    if (!(bytes > 0)) return;
+    arrayBytes += bytes;
+    if (arrayBytes > HEAP_LIMIT_BYTES) {
+      arrayBytes -= bytes;
+      throw new RangeErrorCtor(`Array buffer allocation failed: this run may allocate at most ${HEAP_LIMIT_BYTES / 1048576} MiB of binary data`);
+    }
+  }
+  function guardConstructor(name, sizeOf) {
+    const Target = G[name];
+    const guarded = new Proxy(Target, {
+      construct(target, args, newTarget) {
+        account(sizeOf(args, Target));
+        return Reflect.construct(target, args, newTarget === guarded ? target : newTarget);
+      },
+      apply(target, thisArg, args) { return Reflect.apply(target, thisArg, args); },
+    });
+    defineProperty(G, name, { value: guarded, writable: false, enumerable: false, configurable: false });
+  }
+  guardConstructor("ArrayBuffer", (args) => Number(args[0]) || 0);
+  for (const name of ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
+    "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array", "Float16Array"]) {
+    if (typeof G[name] !== "function") continue;
+    guardConstructor(name, (args, T) => {
+      const a = args[0];
+      if (typeof a === "number") return a * T.BYTES_PER_ELEMENT;
+      if (a && typeof a === "object" && !(a instanceof ArrayBuffer) && typeof a.length === "number") return a.length * T.BYTES_PER_ELEMENT;
+      return 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- JSON boundary
+  function jsonReplacer(key, value) {
+    if (typeof value === "function") {
+      throw new TypeErrorCtor(`a function${key ? ` (at key '${key}')` : ""} is not JSON data`);
+    }
+    if (typeof value === "symbol") throw new TypeErrorCtor(`a symbol${key ? ` (at key '${key}')` : ""} is not JSON data`);
+    return value;
+  }
+  // Returns [json, null] or [null, message].
+  function toJson(value, what) {
+    if (value === null || typeof value !== "object" || ArrayIsArray(value)) {
+      return [null, `${what} must be a plain object, got ${value === null ? "null" : ArrayIsArray(value) ? "an array" : typeof value}`];
+    }
+    let s;
+    try { s = jsonStringify(value, jsonReplacer); } catch (e) {
+      const why = e && e.message ? e.message : StringFn(e);
+      return [null, `${what} cannot be converted to JSON: ${why}`];
+    }
+    const max = R.limits.max_output_bytes;
+    if (s.length > max || (s.length * 3 > max && textEncoder.encode(s).length > max)) {
+      return [null, `${what} is larger than the limit of ${max} bytes once converted to JSON`];
+    }
+    return [s, null];
+  }
+
+  // ---------------------------------------------------------------- user helpers
+  function checkClaimKey(st, helper, trigger, key) {
+    let msg = null;
+    if (R.trigger !== trigger) msg = `user.${helper}() is only available on the ${trigger} trigger, not on ${R.trigger}`;
+    else if (typeof key !== "string" || key === "") msg = `user.${helper}() needs a non-empty string claim name`;
+    else if (PROTECTED_CLAIMS.includes(key)) msg = `user.${helper}('${key}'): '${key}' is a protected claim and cannot be changed (protected: ${PROTECTED_CLAIMS.join(" ")})`;
+    if (msg) {
+      const e = new ErrorCtor(msg);
+      // The step fails even if the function catches this error.
+      if (!st.helperError) st.helperError = e;
+      throw e;
+    }
+  }
+  function attachHelpers(user, st) {
+    const def = (name, fn) => defineProperty(user, name, { value: fn, enumerable: false, configurable: true, writable: true });
+    def("addCustomData", (key, value) => {
+      if (typeof key !== "string" || key === "") {
+        const e = new ErrorCtor("user.addCustomData() needs a non-empty string key");
+        if (!st.helperError) st.helperError = e;
+        throw e;
+      }
+      st.custom[key] = value;
+    });
+    def("addIdToken", (key, value) => { checkClaimKey(st, "addIdToken", ID_TOKEN_TRIGGER, key); st.idSet[key] = value; st.idRemove.delete(key); });
+    def("removeIdToken", (key) => { checkClaimKey(st, "removeIdToken", ID_TOKEN_TRIGGER, key); st.idRemove.add(key); delete st.idSet[key]; });
+    def("addAccessToken", (key, value) => { checkClaimKey(st, "addAccessToken", ACCESS_TOKEN_TRIGGER, key); st.atSet[key] = value; st.atRemove.delete(key); });
+    def("removeAccessToken", (key) => { checkClaimKey(st, "removeAccessToken", ACCESS_TOKEN_TRIGGER, key); st.atRemove.add(key); delete st.atSet[key]; });
+    return user;
+  }
+
+  // ---------------------------------------------------------------- errors
+  function describeError(e, st) {
+    const name = e instanceof ErrorCtor ? e.name : (e !== null && typeof e === "object" && typeof e.name === "string" ? e.name : "Error");
+    let message;
+    if (e instanceof ErrorCtor) message = StringFn(e.message);
+    else if (typeof e === "string") message = e;
+    else if (e !== null && typeof e === "object" && typeof e.message === "string") message = e.message;
+    else message = `Non-Error value thrown: ${inspect(e, 0)}`;
+    let stack = e instanceof ErrorCtor && typeof e.stack === "string" ? e.stack : null;
+    let line = null, column = null;
+    if (stack) {
+      const src = `gp-${st.key}.js`;
+      // Keys are hex digests, so the source name needs no escaping.
+      const re = new RegExp(`${src}:(\\d+):(\\d+)`, "g");
+      let first = true;
+      stack = stack.replace(re, (m, l, c) => {
+        const ln = Number(l) - 1;
+        if (first) { line = ln; column = Number(c); first = false; }
+        return `${st.name}.js:${ln}:${c}`;
+      });
+    }
+    const out = { message, name, line, column, stack };
+    if (e !== null && typeof e === "object" && typeof e.code === "string") out.code = e.code;
+    return out;
+  }
+
+  // ---------------------------------------------------------------- the chain
+  function newStep(index) {
+    const spec = R.steps[index];
+    return {
+      index, key: spec.key, name: spec.name, t0: dateNow(), done: false, called: false,
+      logs: [], logBytes: 0, logDropped: 0,
+      custom: {}, idSet: {}, idRemove: new Set(), atSet: {}, atRemove: new Set(), helperError: null,
+      user: null, context: null, asyncFn: false,
+    };
+  }
+
+  function record(st, status, error) {
+    finishLogs(st);
+    R.records.push({ index: st.index, status, duration_ms: dateNow() - st.t0, logs: st.logs, error });
+  }
+
+  function endStep(st) {
+    st.done = true;
+    if (S === st) S = null;
+    for (const [id, t] of R.timers) if (t.step === st) R.timers.delete(id);
+  }
+
+  function stepFailed(st, e) {
+    if (st.done) return;
+    endStep(st);
+    record(st, "error", describeError(e, st));
+    R.outcome = { kind: "error" };
+    R.done = true;
+    afterStep(st);
+  }
+
+  function stepDenied(st, err) {
+    endStep(st);
+    let message;
+    if (typeof err === "string") message = err;
+    else if (err !== null && typeof err === "object" && err.message !== undefined) message = StringFn(err.message);
+    else message = inspect(err, 0);
+    const code = err !== null && typeof err === "object" && typeof err.code === "string" && err.code ? err.code : "access_denied";
+    record(st, "denied", null);
+    R.outcome = { kind: "deny", code, message };
+    R.done = true;
+    afterStep(st);
+  }
+
+  function stepSucceeded(st, user, context) {
+    if (st.helperError) { stepFailed(st, st.helperError); return; }
+    const [u, ue] = toJson(user, "The user passed on by callback()");
+    if (ue) { stepFailed(st, new TypeErrorCtor(ue)); return; }
+    const [c, ce] = toJson(context, "The context passed on by callback()");
+    if (ce) { stepFailed(st, new TypeErrorCtor(ce)); return; }
+    const changes = { custom: st.custom, idSet: st.idSet, atSet: st.atSet };
+    let cj;
+    try { cj = jsonStringify(changes, jsonReplacer); } catch (e) {
+      stepFailed(st, new TypeErrorCtor(`custom data or token claims cannot be converted to JSON: ${e.message}`));
+      return;
+    }
+    const parsed = jsonParse(cj);
+    endStep(st);
+    R.user = u;
+    R.context = c;
+    Object.assign(R.custom, parsed.custom);
+    Object.assign(R.idSet, parsed.idSet);
+    Object.assign(R.atSet, parsed.atSet);
+    for (const k of st.idRemove) { delete R.idSet[k]; if (!R.idRemove.includes(k)) R.idRemove.push(k); }
+    for (const k of objectKeys(parsed.idSet)) R.idRemove = R.idRemove.filter((x) => x !== k);
+    for (const k of st.atRemove) { delete R.atSet[k]; if (!R.atRemove.includes(k)) R.atRemove.push(k); }
+    for (const k of objectKeys(parsed.atSet)) R.atRemove = R.atRemove.filter((x) => x !== k);
+    record(st, "ok", null);
+    R.next = st.index + 1;
+    afterStep(st);
+  }
+
+  // After a step settles outside start()/pump() (in a microtask), continue the chain from
+  // here and leave a checkpoint the worker can read even if this isolate later wedges.
+  function afterStep(st) {
+    if (!inHostCall && R) {
+      runChain();
+      writeCheckpoint();
+    }
+  }
+
+  function makeCallback(st) {
+    return function callback(err, user, context) {
+      if (st.called || st.done) {
+        if (!st.done) addLog("warn", ["callback() was called more than once; later calls are ignored"]);
+        else if (S === null && R) { /* the step is over: nothing to record it on */ }
+        return;
+      }
+      st.called = true;
+      if (err) { stepDenied(st, err); return; }
+      stepSucceeded(st, arguments.length >= 2 && user !== undefined ? user : st.user,
+        arguments.length >= 3 && context !== undefined ? context : st.context);
+    };
+  }
+
+  function startStep(index) {
+    const st = newStep(index);
+    const spec = R.steps[index];
+    S = st;
+    marks[1] = index;
+    marks[2] = st.t0;
+    if (spec.compile_error) {
+      endStep(st);
+      finishLogs(st);
+      R.records.push({ index, status: "error", duration_ms: 0, logs: [], error: { ...spec.compile_error, name: "SyntaxError", stack: null } });
+      R.outcome = { kind: "error" };
+      R.done = true;
+      return;
+    }
+    st.user = attachHelpers(jsonParse(R.user), st);
+    st.context = jsonParse(R.context);
+    let ret;
+    try {
+      const pipe = fns.get(spec.key)();
+      if (typeof pipe !== "function") throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)`");
+      ret = pipe(st.user, st.context, makeCallback(st));
+    } catch (e) {
+      stepFailed(st, e);
+      return;
+    }
+    if (st.done) {
+      if (ret && typeof ret.then === "function") promiseThen.call(ret, undefined, () => {});
+      return;
+    }
+    if (ret && typeof ret.then === "function") {
+      st.asyncFn = true;
+      promiseThen.call(ret, () => {
+        if (st.done) return;
+        addLog("warn", ["pipe() finished without calling callback(); passing user and context on as they are"]);
+        stepSucceeded(st, st.user, st.context);
+      }, (e) => stepFailed(st, e));
+    }
+  }
+
+  // Runs steps until one is pending (waits on a promise, timer or host call) or the run ends.
+  function runChain() {
+    while (!R.done && (S === null || S.done)) {
+      if (R.next >= R.steps.length) { R.done = true; R.outcome = R.outcome || { kind: "ok" }; break; }
+      const i = R.next;
+      R.next = i + 1;
+      startStep(i);
+      if (S && !S.done) { R.next = i; break; }
+    }
+  }
+
+  // A step that is not done while nothing can wake it up: settle it now instead of hanging.
+  function settleStalled() {
+    const st = S;
+    if (!st || st.done || R.timers.size || R.hostWaiters.size) return;
+    if (st.asyncFn) {
+      stepFailed(st, new ErrorCtor("pipe() is waiting for a promise that can never settle and did not call callback()"));
+    } else {
+      addLog("warn", ["pipe() returned without calling callback(); passing user and context on as they are"]);
+      stepSucceeded(st, st.user, st.context);
+    }
+  }
+
+  function stateJson() {
+    let nextTimer = null;
+    for (const t of R.timers.values()) if (nextTimer === null || t.due < nextTimer) nextTimer = t.due;
+    const calls = R.hostCalls;
+    R.hostCalls = [];
+    const head = jsonStringify({
+      seq: R.seq, done: R.done, outcome: R.outcome, next: R.next, records: R.records,
+      custom_data: R.custom, id_set: R.idSet, id_remove: R.idRemove, at_set: R.atSet, at_remove: R.atRemove,
+      next_timer_in_ms: nextTimer === null ? null : Math.max(0, nextTimer - dateNow()),
+      host_calls: calls, waiting_host_calls: R.hostWaiters.size,
+      running: S && !S.done ? S.index : null,
+    });
+    return `${head.slice(0, -1)},"user":${R.user},"context":${R.context}}`;
+  }
+
+  function writeCheckpoint() {
+    const bytes = textEncoder.encode(stateJson());
+    if (bytes.length > checkpoint.length) { marks[3] = -1; return; }
+    checkpoint.set(bytes);
+    marks[3] = bytes.length;
+    marks[4] = R.seq;
+  }
+
+  function hostEntry(fn) {
+    inHostCall = true;
+    try { return fn(); } finally { inHostCall = false; }
+  }
+
+  function start(payloadJson) {
+    return hostEntry(() => {
+      const p = jsonParse(payloadJson);
+      R = {
+        seq: p.seq, trigger: p.trigger, steps: p.steps, limits: p.limits, next: p.start_index,
+        user: jsonStringify(p.state.user), context: jsonStringify(p.state.context),
+        custom: p.state.custom_data, idSet: p.state.id_set, idRemove: p.state.id_remove,
+        atSet: p.state.at_set, atRemove: p.state.at_remove,
+        records: [], done: false, outcome: null, timers: new Map(), hostCalls: [], hostWaiters: new Map(),
+        env: freeze(p.env || {}),
+      };
+      S = null;
+      arrayBytes = 0;
+      entropy = p.entropy || [];
+      marks[0] = p.seq;
+      marks[3] = 0;
+      runChain();
+      return stateJson();
+    });
+  }
+
+  function pump(resultsJson) {
+    return hostEntry(() => {
+      if (!R) return "null";
+      if (resultsJson) {
+        // Resolving promises queues microtasks that run after this call: look again next turn.
+        deliverHostResults(jsonParse(resultsJson));
+      } else if (S && !S.done) {
+        // Everything queued by earlier calls has run by now, so "nothing pending" is final.
+        settleStalled();
+        if (S && !S.done) runDueTimers();
+      }
+      runChain();
+      return stateJson();
+    });
+  }
+
+  // Microtasks queued by start()/pump() run after those calls return; pump again to see them.
+  const gp = freeze({
+    define(key, factory) { fns.set(key, factory); },
+    // Validation: run a function's top level and say what `pipe` is ("function" when valid).
+    check(key) {
+      try { return typeof fns.get(key)(); } catch (e) { return "error:" + (e && e.message !== undefined ? e.message : StringFn(e)); }
+    },
+    start, pump, buffer, hostCall,
+  });
+
+  // ---------------------------------------------------------------- globals
+  const def = (name, value) => defineProperty(G, name, { value, writable: false, enumerable: false, configurable: false });
+  def("__gp", gp);
+  def("console", freeze(consoleObj));
+  def("log", logFn);
+  def("utils", utilsObj);
+  def("require", requireImpl);
+  def("crypto", cryptoObj);
+  def("fetch", fetchImpl);
+  def("axios", freeze(axiosObj));
+  def("queueMicrotask", queueMicrotaskImpl);
+  defineProperty(G, "env", { get() { return R ? R.env : freeze({}); }, enumerable: false, configurable: false });
+  // The bundled timer shim declared these with `var`: make them ours and read-only.
+  for (const [name, value] of [["setTimeout", setTimeoutImpl], ["clearTimeout", clearTimeoutImpl]]) {
+    defineProperty(G, name, { value, writable: false });
+  }
+  defineProperty(G, "__timer_manager", { value: undefined, writable: false });
+  for (const name of ["WebAssembly", "SharedArrayBuffer", "Atomics"]) delete G[name];
+
+  // ---------------------------------------------------------------- freezing
+  // Properties that ordinary code assigns on its own objects (e.name = ..., obj.toString = ...)
+  // would hit read-only prototype properties once frozen (the "override mistake"); turn them
+  // into accessors that define an own property on the receiver instead.
+  function enableOverride(proto, prop) {
+    const desc = getOwnPropertyDescriptor(proto, prop);
+    if (!desc || !("value" in desc) || !desc.configurable) return;
+    const value = desc.value;
+    defineProperty(proto, prop, {
+      get() { return value; },
+      set(v) {
+        if (this === proto) throw new TypeErrorCtor(`Cannot assign to read only property '${StringFn(prop)}' of a frozen built-in`);
+        defineProperty(this, prop, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: desc.enumerable, configurable: false,
+    });
+  }
+  const overridable = ["constructor", "toString", "valueOf", "toLocaleString", "name", "message", "toJSON", "hasOwnProperty"];
+  for (const C of [Object, Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+    Function, Array, Promise, Date, RegExp, Map, Set]) {
+    for (const prop of overridable) enableOverride(C.prototype, prop);
+  }
+
+  const seen = new Set();
+  function harden(root) {
+    const stack = [root];
+    while (stack.length) {
+      const o = stack.pop();
+      if (o === null || (typeof o !== "object" && typeof o !== "function") || seen.has(o)) continue;
+      seen.add(o);
+      freeze(o);
+      stack.push(getPrototypeOf(o));
+      for (const k of [...getOwnPropertyNames(o), ...getOwnPropertySymbols(o)]) {
+        const d = getOwnPropertyDescriptor(o, k);
+        if (!d) continue;
+        if ("value" in d) stack.push(d.value); else { stack.push(d.get); stack.push(d.set); }
+      }
+    }
+  }
+  // Intrinsics reachable only through syntax.
+  const hidden = [
+    async function () {}, function* () {}, async function* () {}, [][Symbol.iterator](),
+    new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ""[Symbol.iterator](), /x/[Symbol.matchAll](""),
+    (function* () {})(), (async function* () {})(),
+  ];
+  seen.add(G);
+  seen.add(buffer);
+  for (const k of getOwnPropertyNames(G)) {
+    if (k === "globalThis" || k === "env") continue;
+    const d = getOwnPropertyDescriptor(G, k);
+    if (d && "value" in d) harden(d.value);
+  }
+  for (const h of hidden) harden(h);
+})(globalThis, __HEAP_LIMIT_BYTES__);

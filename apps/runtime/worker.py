@@ -1,0 +1,87 @@
+"""The sandbox worker process: ``python -m apps.runtime.worker CONFIG_JSON SOCKET_FD MIRROR_FD``.
+
+Started by pool.py with a clean interpreter (never forked from a process holding isolates).
+It answers one JSON request at a time over a socket: ``run``, ``validate`` or ``ping``. While a
+step runs it mirrors the step's index into a small shared memory page, so that the caller can
+name the step in flight if this process dies. It exits after answering when it must not be
+reused: an isolate it cannot stop, or resident memory over its ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import resource
+import struct
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from apps.runtime.engine import Engine, EngineConfig
+
+MIRROR_SIZE = 16
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm", "rb") as f:
+        pages = int(f.read().split()[1])
+    return pages * resource.getpagesize() / (1024 * 1024)
+
+
+class Mirror:
+    """[request id, step index] as two doubles in shared memory."""
+
+    def __init__(self, fd: int) -> None:
+        self._map = mmap.mmap(fd, MIRROR_SIZE)
+
+    def set(self, request_id: float, index: int) -> None:
+        self._map[0:16] = struct.pack("dd", request_id, float(index))
+
+    def step(self, index: int) -> None:
+        self._map[8:16] = struct.pack("d", float(index))
+
+
+def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any]:
+    op = msg.get("op")
+    mirror.set(float(msg.get("id", 0)), 0)
+    if op == "run":
+        return {"result": engine.run_job(msg["job"], mirror.step)}
+    if op == "validate":
+        return {"result": engine.validate(msg["code"])}
+    if op == "ping":
+        return {"result": time.time()}
+    return {"error": f"unknown op {op!r}"}
+
+
+def serve(conn: Connection, mirror: Mirror, engine: Engine, rss_limit_mb: int) -> None:
+    while True:
+        if not conn.poll(0):
+            engine.provider.refill()  # idle time: prepare the next fresh isolate
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return  # the caller went away
+        reply = handle(engine, mirror, json.loads(data))
+        reply["retire"] = engine.retire or rss_mb() > rss_limit_mb
+        conn.send_bytes(json.dumps(reply).encode("utf-8"))
+        if reply["retire"]:
+            return
+
+
+def main(argv: list[str]) -> None:
+    config = json.loads(argv[1])
+    conn = Connection(int(argv[2]))
+    mirror = Mirror(int(argv[3]))
+    rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
+    engine = Engine(EngineConfig(**config))
+    engine.provider.refill()
+    conn.send_bytes(b'{"ready": true}')
+    serve(conn, mirror, engine, rss_limit_mb)
+    # Skip interpreter teardown: isolate threads may be stuck in tenant code.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,184 @@
+"""The pipe(user, context, callback) contract of SPEC section 4."""
+
+from __future__ import annotations
+
+import apps.runtime as runtime
+
+from .conftest import PASS_THROUGH, make_job
+
+
+def test_it_passes_changed_objects_to_the_next_function(run):
+    result = run(
+        "async function pipe(user, context, callback) { user.plan = 'free'; callback(null, user, context); }",
+        "async function pipe(user, context, callback) { context.seen = user.plan; callback(null, user, context); }",
+    )
+    assert result["decision"] == "allow"
+    assert result["error"] is None
+    assert result["user"]["plan"] == "free"
+    assert result["context"]["seen"] == "free"
+    assert [s["status"] for s in result["steps"]] == ["ok", "ok"]
+    assert [s["function_id"] for s in result["steps"]] == ["fn_0", "fn_1"]
+    assert result["steps"][0]["version"] == 1
+
+
+def test_it_denies_with_the_error_message_and_default_code(run):
+    result = run("async function pipe(user, context, callback) { callback(new Error('Only example.org')); }")
+    assert result["decision"] == "deny"
+    assert result["error"] == {"code": "access_denied", "message": "Only example.org", "function": "step-0"}
+    assert result["steps"][0]["status"] == "denied"
+
+
+def test_it_denies_with_the_error_code(run):
+    result = run("""async function pipe(user, context, callback) {
+        const e = new Error('blocked'); e.code = 'email_domain_blocked'; callback(e); }""")
+    assert result["error"]["code"] == "email_domain_blocked"
+    assert result["error"]["message"] == "blocked"
+
+
+def test_it_does_not_run_the_steps_after_a_deny(run):
+    result = run("async function pipe(u, c, cb) { cb(new Error('no')); }", PASS_THROUGH)
+    assert len(result["steps"]) == 1
+
+
+def test_omitted_callback_arguments_mean_unchanged(run):
+    result = run("async function pipe(user, context, callback) { user.x = 1; callback(null); }",
+                 "async function pipe(user, context, callback) { callback(null, user); }")
+    assert result["decision"] == "allow"
+    assert result["user"]["x"] == 1
+    assert result["context"] == {"ip": "10.0.0.1", "app": "web"}
+
+
+def test_a_missing_callback_completes_the_step_with_a_warning(run):
+    result = run("async function pipe(user, context, callback) { user.late = true; }")
+    assert result["decision"] == "allow"
+    assert result["user"]["late"] is True
+    assert result["steps"][0]["logs"][-1]["level"] == "warn"
+    assert "callback" in result["steps"][0]["logs"][-1]["message"]
+
+
+def test_a_second_callback_is_ignored_with_a_warning(run):
+    result = run("""async function pipe(user, context, callback) {
+        setTimeout(() => { callback(null, user, context); callback(new Error('second')); }, 0); }""")
+    assert result["decision"] == "allow"
+
+
+def test_a_second_synchronous_callback_is_ignored(run):
+    result = run("""function pipe(user, context, callback) {
+        user.first = true; callback(null, user, context); callback(new Error('second')); }""")
+    assert result["decision"] == "allow"
+    assert result["user"]["first"] is True
+
+
+def test_a_thrown_error_is_a_function_error_with_a_generic_message(run):
+    result = run("async function pipe(user, context, callback) {\n  const x = null;\n  x.boom();\n}")
+    assert result["decision"] == "deny"
+    assert result["error"] == {"code": "function_error", "message": "The request could not be completed.",
+                               "function": "step-0"}
+    step = result["steps"][0]
+    assert step["status"] == "error"
+    assert step["error"]["name"] == "TypeError"
+    assert "boom" in step["error"]["message"]
+    assert step["error"]["line"] == 3
+    assert "step-0.js:3" in step["error"]["stack"]
+
+
+def test_a_rejected_promise_is_a_function_error(run):
+    result = run("async function pipe(user, context, callback) { await null; throw new RangeError('late'); }")
+    assert result["error"]["code"] == "function_error"
+    assert result["steps"][0]["error"]["message"] == "late"
+    assert result["steps"][0]["error"]["name"] == "RangeError"
+
+
+def test_throwing_a_string_is_reported_as_the_message(run, assert_sandbox_healthy):
+    result = run("async function pipe(user, context, callback) { throw 'plain string'; }")
+    assert result["error"]["code"] == "function_error"
+    assert result["steps"][0]["error"]["message"] == "plain string"
+    assert_sandbox_healthy()
+
+
+def test_throwing_a_non_error_object_is_reported(run, assert_sandbox_healthy):
+    result = run("async function pipe(user, context, callback) { throw {reason: 42}; }")
+    assert result["steps"][0]["status"] == "error"
+    assert "42" in result["steps"][0]["error"]["message"]
+    result = run("async function pipe(user, context, callback) { throw null; }")
+    assert result["steps"][0]["status"] == "error"
+    assert_sandbox_healthy()
+
+
+def test_custom_data_is_collected_and_never_part_of_user(run):
+    result = run("""async function pipe(user, context, callback) {
+        user.addCustomData('plan', 'pro'); user.addCustomData('seats', 3); callback(null, user, context); }""")
+    assert result["custom_data"] == {"plan": "pro", "seats": 3}
+    assert "addCustomData" not in result["user"]
+    assert set(result["user"]) == {"email", "id"}
+
+
+def test_id_token_helpers_work_on_their_trigger(run):
+    result = run("""async function pipe(user, context, callback) {
+        user.addIdToken('tier', 'gold'); user.removeIdToken('email'); callback(null, user, context); }""",
+                 trigger="PRE_OIDC_ID_TOKEN_ISSUED")
+    assert result["decision"] == "allow"
+    assert result["id_token_claims"] == {"set": {"tier": "gold"}, "remove": ["email"]}
+    assert result["access_token_claims"] == {"set": {}, "remove": []}
+
+
+def test_access_token_helpers_work_on_their_trigger(run):
+    result = run("""async function pipe(user, context, callback) {
+        user.addAccessToken('scope_extra', ['a']); user.removeAccessToken('x'); callback(null, user, context); }""",
+                 trigger="PRE_OIDC_ACCESS_TOKEN_ISSUED")
+    assert result["access_token_claims"] == {"set": {"scope_extra": ["a"]}, "remove": ["x"]}
+
+
+def test_token_helpers_fail_the_step_outside_their_trigger(run):
+    result = run("""async function pipe(user, context, callback) {
+        try { user.addIdToken('tier', 'gold'); } catch (e) {} callback(null, user, context); }""")
+    assert result["decision"] == "deny"
+    assert result["error"]["code"] == "function_error"
+    assert "PRE_OIDC_ID_TOKEN_ISSUED" in result["steps"][0]["error"]["message"]
+    assert result["id_token_claims"] == {"set": {}, "remove": []}
+
+
+def test_protected_claims_cannot_be_set_or_removed(run):
+    for helper in ("addIdToken('sub', 'x')", "removeIdToken('aud')"):
+        result = run(f"async function pipe(u, c, cb) {{ u.{helper}; cb(null, u, c); }}",
+                     trigger="PRE_OIDC_ID_TOKEN_ISSUED")
+        assert result["decision"] == "deny"
+        assert "protected claim" in result["steps"][0]["error"]["message"]
+
+
+def test_state_of_a_failed_step_is_discarded(run):
+    result = run(
+        "async function pipe(u, c, cb) { u.addCustomData('kept', 1); cb(null, u, c); }",
+        "async function pipe(u, c, cb) { u.addCustomData('lost', 1); u.bad = true; throw new Error('x'); }",
+    )
+    assert result["custom_data"] == {"kept": 1}
+    assert "bad" not in result["user"]
+
+
+def test_an_empty_pipeline_allows_with_the_input_unchanged():
+    job = make_job()
+    result = runtime.run_pipeline(job)
+    assert result["decision"] == "allow"
+    assert result["user"] == job["user"]
+    assert result["steps"] == []
+
+
+def test_run_function_runs_one_function():
+    result = runtime.run_function(tenant_id="t_acme", trigger="PRE_REGISTER", code=PASS_THROUGH,
+                                  user={"a": 1}, context={}, env={}, name="solo", function_id="fn_9", version=4)
+    assert result["decision"] == "allow"
+    assert result["steps"][0]["name"] == "solo"
+    assert result["steps"][0]["function_id"] == "fn_9"
+    assert result["steps"][0]["version"] == 4
+    assert result["user"] == {"a": 1, "touched": True}
+    assert isinstance(result["duration_ms"], float)
+
+
+def test_a_non_async_function_may_call_back_later(run):
+    result = run("function pipe(user, context, callback) { setTimeout(() => { user.t = 1; callback(null, user, context); }, 5); }")
+    assert result["decision"] == "allow"
+    assert result["user"]["t"] == 1
+
+
+def test_sandbox_ping_answers_in_milliseconds():
+    assert runtime.sandbox_ping() > 0
