@@ -20,7 +20,9 @@ from django.db.models import Q, QuerySet
 
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
+from apps.pipelines.selectors import function_for_tenant
 from apps.runs.models import Run
+from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
 CACHE_SIZE = 1024
@@ -78,7 +80,6 @@ class _VersionedLru:
 
 
 _live_functions = _VersionedLru(CACHE_SIZE)
-_env = _VersionedLru(CACHE_SIZE)
 
 
 def _planned(function: Function, *, draft: bool) -> PlannedFunction:
@@ -96,7 +97,8 @@ def _planned(function: Function, *, draft: bool) -> PlannedFunction:
 
 def live_functions_for_trigger(*, tenant: Tenant, trigger: str) -> tuple[PlannedFunction, ...]:
     """The enabled functions with a live release, in order (cached per config_version)."""
-    key = (tenant.pk, trigger)
+    # created_at too: a deleted tenant's id may be reused (SQLite) with a matching version.
+    key = (tenant.pk, tenant.created_at, trigger)
     cached = _live_functions.get(key, tenant.config_version)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -120,15 +122,13 @@ def draft_functions_for_trigger(*, tenant: Tenant, trigger: str) -> tuple[Planne
     return tuple(_planned(function, draft=True) for function in functions)
 
 
-def function_for_test(*, tenant: Tenant, id: str, code: str | None) -> PlannedFunction:
-    """One function of the tenant at its draft (or the given code), for the test endpoint."""
-    function = Function.objects.filter(tenant=tenant, id=id).first()
-    if function is None:
-        raise NotFound("No such function.", details={"function_id": id})
+def function_for_test(*, tenant: Tenant, id: str, code: str | None) -> tuple[PlannedFunction, str]:
+    """One function of the tenant at its draft (or the given code), and its trigger."""
+    function = function_for_tenant(tenant=tenant, id=id)
     planned = _planned(function, draft=True)
-    if code is None:
-        return planned
-    return PlannedFunction(**{**planned.__dict__, "code": code})
+    if code is not None:
+        planned = PlannedFunction(**{**planned.__dict__, "code": code})
+    return planned, function.pipeline.trigger
 
 
 def planned_function_at_version(
@@ -159,28 +159,13 @@ def planned_function_at_version(
 
 
 def env_for_tenant(*, tenant: Tenant) -> tuple[dict[str, str], dict[str, str]]:
-    """(env for the functions, {secret name: value} for redaction), cached per config_version.
-
-    The one seam to ``apps.secrets``: until it exists, functions get an empty env.
-    """
-    cached = _env.get(tenant.pk, tenant.config_version)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    try:
-        from apps.secrets.services import (  # type: ignore[import-not-found,unused-ignore]
-            env_for_execution,
-        )
-    except ImportError:
-        value: tuple[dict[str, str], dict[str, str]] = ({}, {})
-    else:
-        value = env_for_execution(tenant=tenant)
-    _env.put(tenant.pk, tenant.config_version, value)
-    return value
+    """(env for the functions, {secret name: value} for redaction): the one seam to
+    ``apps.secrets``, which caches decrypted values per config_version itself."""
+    return env_for_execution(tenant=tenant)
 
 
 def caches_clear() -> None:
     _live_functions.clear()
-    _env.clear()
 
 
 # --- The run log -------------------------------------------------------------------

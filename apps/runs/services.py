@@ -32,6 +32,7 @@ from apps.runs.selectors import (
     live_functions_for_trigger,
     planned_function_at_version,
 )
+from apps.secrets.redaction import redact
 from apps.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -140,8 +141,7 @@ def run_test_function(
     client_ip: str | None,
 ) -> dict[str, Any]:
     """One function at its draft (or the given code), recorded as a test run."""
-    function = function_for_test(tenant=tenant, id=function_id, code=code)
-    trigger = _trigger_of_function(function_id=function.id)
+    function, trigger = function_for_test(tenant=tenant, id=function_id, code=code)
     origin = _Origin(tenant, trigger, RunSource.TEST, caller, _clean_ip(client_ip))
     _, body = _execute_sync(
         origin=origin,
@@ -308,13 +308,7 @@ def _result(
 
 def _redact(value: Any, secrets: dict[str, str]) -> Any:
     """Secret values out of what is stored and returned (the seam to ``apps.secrets``)."""
-    if not secrets:
-        return value
-    try:
-        from apps.secrets.redaction import redact  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return value
-    return redact(value, secrets)
+    return redact(value, secrets) if secrets else value
 
 
 def _planned_step(function: PlannedFunction) -> dict[str, Any]:
@@ -467,14 +461,6 @@ def _clean_ip(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value or ""))
     except ValueError:
         return None
-
-
-def _trigger_of_function(*, function_id: str) -> str:
-    from apps.pipelines.models import Function
-
-    return str(
-        Function.objects.filter(id=function_id).values_list("pipeline__trigger", flat=True).get()
-    )
 
 
 def _enqueue(run_id: str) -> None:
