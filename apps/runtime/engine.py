@@ -10,6 +10,7 @@ isolate from the state committed before the timed-out step.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -267,7 +268,13 @@ class Engine:
     def _latest_state(isolate: Isolate, seq: int, last: dict[str, Any] | None) -> dict[str, Any] | None:
         """The newest committed state: the checkpoint if it is later than the last eval's answer."""
         raw = isolate.checkpoint(seq)
-        checkpoint = json.loads(raw) if raw else None
+        if not isolate.wedged:
+            # A terminated isolate still answers; it knows steps that finished synchronously.
+            with contextlib.suppress(EvalCut, IsolateWedged, JSEvalException):
+                raw = str(isolate.eval("__gp.snapshot()", timeout_s=0.5))
+        checkpoint = json.loads(raw) if raw and raw != "null" else None
+        if checkpoint is not None and checkpoint.get("seq") != seq:
+            checkpoint = None  # the cut came before this run started: nothing of it is known
         if checkpoint is None:
             return last
         if last is None or len(checkpoint["records"]) > len(last["records"]):

@@ -671,6 +671,8 @@
       try { return typeof fns.get(key)(); } catch (e) { return "error:" + (e && e.message !== undefined ? e.message : StringFn(e)); }
     },
     start, pump, buffer, hostCall,
+    // After the watchdog cut an eval: what the run had committed (records, state) until then.
+    snapshot() { return R ? stateJson() : "null"; },
   });
 
   // ---------------------------------------------------------------- globals

@@ -1,0 +1,213 @@
+"""Hostile code: each case must be contained and the next normal run must still work."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import apps.runtime as runtime
+
+from .conftest import PASS_THROUGH, make_job
+
+FAST = {"timeout_ms": 200}
+
+
+def test_an_infinite_loop_times_out_and_the_next_function_runs(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { while (true) {} }", PASS_THROUGH, **FAST)
+    assert [s["status"] for s in result["steps"]] == ["timeout", "ok"]
+    assert result["decision"] == "allow"
+    assert result["user"]["touched"] is True
+    assert_sandbox_healthy()
+
+
+def test_a_timed_out_function_passes_on_the_objects_from_before_it(run):
+    result = run("async function pipe(u, c, cb) { u.half = 1; u.addCustomData('x', 1); while (true) {} }",
+                 "async function pipe(u, c, cb) { cb(null, u, c); }", **FAST)
+    assert "half" not in result["user"]
+    assert result["custom_data"] == {}
+
+
+def test_a_hang_is_cut_near_its_own_deadline_not_the_run_budget(run):
+    t0 = time.perf_counter()
+    result = run(PASS_THROUGH, "async function pipe(u, c, cb) { while (true) {} }", timeout_ms=300)
+    elapsed = time.perf_counter() - t0
+    assert result["steps"][1]["status"] == "timeout"
+    assert 0.25 < elapsed < 2.0
+
+
+def test_terminate_on_timeout_denies_with_function_timeout(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { while (true) {} }", PASS_THROUGH,
+                 terminate_on_timeout=True, **FAST)
+    assert result["decision"] == "deny"
+    assert result["error"]["code"] == "function_timeout"
+    assert len(result["steps"]) == 1
+    assert_sandbox_healthy()
+
+
+def test_a_loop_after_await_does_not_hang(run, assert_sandbox_healthy):
+    t0 = time.perf_counter()
+    result = run("async function pipe(u, c, cb) { await null; while (true) {} }", PASS_THROUGH, **FAST)
+    assert time.perf_counter() - t0 < 3
+    assert [s["status"] for s in result["steps"]] == ["timeout", "ok"]
+    assert_sandbox_healthy()
+
+
+def test_a_loop_in_set_timeout_is_cut(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { setTimeout(() => { while (true) {} }, 0); await new Promise(r => setTimeout(r, 50)); cb(null, u, c); }",
+                 **FAST)
+    assert result["steps"][0]["status"] == "timeout"
+    assert_sandbox_healthy()
+
+
+def test_an_array_bomb_is_stopped(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { const a = []; while (true) { a.push(new Array(100000).fill({x: 1})); } }",
+                 timeout_ms=5000)
+    assert result["decision"] == "deny"
+    assert result["steps"][0]["status"] in ("error", "timeout")
+    assert_sandbox_healthy()
+
+
+def test_the_process_killing_one_liner_becomes_a_crashed_step(run, assert_sandbox_healthy):
+    result = run(PASS_THROUGH, "async function pipe(u, c, cb) { new Array(2**27).fill(1.5); cb(null, u, c); }",
+                 timeout_ms=1000)
+    assert result["decision"] == "deny"
+    assert result["error"]["code"] in ("sandbox_crashed", "function_error")
+    assert result["steps"][-1]["status"] == "error"
+    assert result["steps"][-1]["error"]["code"] in ("sandbox_crashed", "memory_limit")
+    assert_sandbox_healthy()
+
+
+def test_large_array_buffers_are_refused(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { const keep = []; for (let i = 0; i < 20; i++) keep.push(new Uint8Array(50 * 1024 * 1024)); cb(null, u, c); }",
+                 timeout_ms=3000)
+    assert result["decision"] == "deny"
+    assert "allocat" in result["steps"][0]["error"]["message"]
+    assert_sandbox_healthy()
+
+
+def test_deep_recursion_is_a_function_error(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { function f(n) { return f(n + 1) + 1; } f(0); }")
+    assert result["steps"][0]["status"] == "error"
+    assert result["steps"][0]["error"]["name"] == "RangeError"
+    assert_sandbox_healthy()
+
+
+def test_a_300_kb_return_value_is_a_step_error(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { u.blob = 'x'.repeat(300 * 1024); cb(null, u, c); }")
+    assert result["steps"][0]["status"] == "error"
+    assert "larger than the limit" in result["steps"][0]["error"]["message"]
+    assert_sandbox_healthy()
+
+
+def test_non_json_results_are_clear_step_errors(run, assert_sandbox_healthy):
+    cases = {
+        "u.f = function () {};": "function",
+        "u.self = u;": "JSON",
+        "u.big = 10n;": "BigInt",
+    }
+    for body, word in cases.items():
+        result = run(f"async function pipe(u, c, cb) {{ {body} cb(null, u, c); }}")
+        assert result["steps"][0]["status"] == "error", body
+        assert word.lower() in result["steps"][0]["error"]["message"].lower(), result["steps"][0]["error"]
+    result = run("async function pipe(u, c, cb) { cb(null, 42, c); }")
+    assert "plain object" in result["steps"][0]["error"]["message"]
+    assert_sandbox_healthy()
+
+
+def test_prototype_patching_does_not_leak_to_later_runs_or_tenants(run):
+    patch = """async function pipe(u, c, cb) {
+        try { Object.prototype.polluted = 'yes'; } catch (e) {}
+        try { JSON.parse = () => ({hijacked: true}); } catch (e) {}
+        try { Array.prototype.push = function () { return 0; }; } catch (e) {}
+        cb(null, u, c); }"""
+    probe = """async function pipe(u, c, cb) {
+        const a = []; a.push(1);
+        u.polluted = ({}).polluted === undefined ? 'no' : 'yes';
+        u.parse = JSON.parse('{"a": 1}').a === 1 ? 'ok' : 'hijacked';
+        u.push = a.length === 1 ? 'ok' : 'broken';
+        cb(null, u, c); }"""
+    run(patch, tenant_id="t_evil")
+    for tenant in ("t_evil", "t_victim"):
+        result = run(probe, tenant_id=tenant)
+        assert result["user"]["polluted"] == "no"
+        assert result["user"]["parse"] == "ok"
+        assert result["user"]["push"] == "ok"
+
+
+def test_another_tenants_data_is_not_visible_through_globals(run):
+    run("async function pipe(u, c, cb) { globalThis.stash = u.email; globalThis.lastEnv = env.SECRET; cb(null, u, c); }",
+        tenant_id="t_a", user={"email": "a@a.com"}, env={"SECRET": "s3cret"})
+    result = run("async function pipe(u, c, cb) { u.seen = [typeof stash, typeof lastEnv, env.SECRET === undefined]; cb(null, u, c); }",
+                 tenant_id="t_b")
+    assert result["user"]["seen"] == ["undefined", "undefined", True]
+
+
+def test_a_callback_that_is_never_called_does_not_hang(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { await new Promise(() => {}); }", **FAST)
+    assert result["steps"][0]["status"] in ("error", "timeout")
+    result = run("function pipe(u, c, cb) { }")
+    assert result["steps"][0]["status"] == "ok"
+    assert_sandbox_healthy()
+
+
+def test_syntax_errors_report_their_line(run):
+    result = run("async function pipe(u, c, cb) {\n  const a = 1;\n  let = = 2;\n}")
+    step = result["steps"][0]
+    assert step["status"] == "error"
+    assert step["error"]["name"] == "SyntaxError"
+    assert step["error"]["line"] == 3
+    assert runtime.validate_code("async function pipe(u, c, cb) {\n  oops(;\n}")["line"] == 2
+
+
+def test_validate_code_accepts_a_pipe_and_refuses_code_without_one():
+    assert runtime.validate_code(PASS_THROUGH) is None
+    assert "pipe" in runtime.validate_code("const x = 1;")["message"]
+    assert runtime.validate_code("while (true) {}")["message"]
+
+
+def test_process_fs_and_dynamic_import_are_unavailable(run, assert_sandbox_healthy):
+    result = run("async function pipe(u, c, cb) { u.p = typeof process; cb(null, u, c); }")
+    assert result["user"]["p"] == "undefined"
+    result = run("async function pipe(u, c, cb) { require('fs'); }")
+    assert "./utils" in result["steps"][0]["error"]["message"]
+    result = run("async function pipe(u, c, cb) { await import('fs'); cb(null, u, c); }")
+    assert result["steps"][0]["status"] == "error"
+    assert_sandbox_healthy()
+
+
+def test_log_flooding_is_truncated_and_marked(run):
+    result = run("async function pipe(u, c, cb) { for (let i = 0; i < 100000; i++) console.log('line', i); cb(null, u, c); }")
+    logs = result["steps"][0]["logs"]
+    assert len(logs) == 201
+    assert "truncated" in logs[-1]["message"]
+    result = run("async function pipe(u, c, cb) { for (let i = 0; i < 100; i++) console.log('x'.repeat(5000)); cb(null, u, c); }")
+    logs = result["steps"][0]["logs"]
+    assert sum(len(entry["message"]) for entry in logs[:-1]) <= 65536
+    assert "truncated" in logs[-1]["message"]
+
+
+def test_the_same_function_runs_concurrently_from_two_threads():
+    code = "async function pipe(u, c, cb) { u.n = u.n * 2; cb(null, u, c); }"
+    jobs = [make_job(code, user={"n": i}) for i in range(40)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(runtime.run_pipeline, jobs))
+    assert [r["user"]["n"] for r in results] == [i * 2 for i in range(40)]
+
+
+def test_the_same_function_runs_concurrently_from_two_processes():
+    script = (
+        "import json, sys, apps.runtime as rt\n"
+        "rt.configure(workers=1)\n"
+        "code = 'async function pipe(u, c, cb) { u.n = u.n + 1; cb(null, u, c); }'\n"
+        "job = {'tenant_id': 't', 'trigger': 'PRE_REGISTER', 'functions': [{'id': 'f', 'name': 'f', 'code': code, 'timeout_ms': 1000}],"
+        " 'user': {'n': int(sys.argv[1])}, 'context': {}, 'env': {}}\n"
+        "print(json.dumps([rt.run_pipeline(job)['user']['n'] for _ in range(20)]))\n"
+        "rt.shutdown()\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(n)], stdout=subprocess.PIPE, text=True)
+             for n in (1, 100)]
+    outputs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert outputs == [[2] * 20, [101] * 20]
