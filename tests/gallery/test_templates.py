@@ -43,24 +43,38 @@ def stub() -> Iterator[StubServer]:
     server.stop()
 
 
-_http_probe: dict[str, bool] = {}
+def _sandbox_settings(*, extra_http_allow: list[str]) -> dict[str, Any]:
+    """The sandbox configuration the settings describe, plus allow-listed ranges."""
+    from django.conf import settings
+
+    return {
+        "workers": settings.SANDBOX_WORKERS or None,
+        "fresh_isolate_per_run": settings.SANDBOX_FRESH_ISOLATE_PER_RUN,
+        "heap_mb": settings.SANDBOX_HEAP_MB,
+        "worker_rss_limit_mb": settings.SANDBOX_WORKER_RSS_MB,
+        "http_allow": [*settings.SANDBOX_HTTP_ALLOW, *extra_http_allow],
+    }
 
 
-def outbound_http_enabled(stub: StubServer) -> bool:
-    """Whether fetch from the sandbox reaches an allow-listed loopback server (probed once)."""
-    if "enabled" not in _http_probe:
-        _http_probe["enabled"] = _probe_http(stub)
-    return _http_probe["enabled"]
+@pytest.fixture(scope="module")
+def outbound_http_enabled(stub: StubServer) -> Iterator[bool]:
+    """Whether fetch from the sandbox reaches the loopback stub once it is allow-listed.
 
-
-def _probe_http(stub: StubServer) -> bool:
+    Requested only by outcomes that call HTTP; the sandbox is put back to the
+    settings' configuration afterwards.
+    """
     module = runtime()
     if module is None:
-        return False
+        yield False
+        return
+    module.configure(**_sandbox_settings(extra_http_allow=["127.0.0.0/8"]))
     try:
-        module.configure(http_allow=["127.0.0.0/8"])
-    except Exception:
-        return False
+        yield _probe_http(module, stub)
+    finally:
+        module.configure(**_sandbox_settings(extra_http_allow=[]))
+
+
+def _probe_http(module: Any, stub: StubServer) -> bool:
     stub.reset({"GET /probe": {"status": 200, "json": {"ok": True}}})
     code = """async function pipe(user, context, callback) {
       const response = await fetch(env.PROBE_URL);
@@ -68,18 +82,15 @@ def _probe_http(stub: StubServer) -> bool:
       user.addCustomData("probe", body.ok === true);
       callback(null, user, context);
     }"""
-    try:
-        result = module.run_function(
-            tenant_id=TENANT,
-            trigger="PRE_REGISTER",
-            code=code,
-            user={},
-            context={},
-            env={"PROBE_URL": f"{stub.base_url}/probe"},
-        )
-    except Exception:
-        return False
-    return bool(result.get("decision") == "allow" and result.get("custom_data", {}).get("probe"))
+    result = module.run_function(
+        tenant_id=TENANT,
+        trigger="PRE_REGISTER",
+        code=code,
+        user={},
+        context={},
+        env={"PROBE_URL": f"{stub.base_url}/probe"},
+    )
+    return bool(result["decision"] == "allow" and result["custom_data"].get("probe") is True)
 
 
 def test_the_gallery_has_at_least_25_templates() -> None:
@@ -90,9 +101,9 @@ def test_the_gallery_has_at_least_25_templates() -> None:
 @needs_runtime
 @pytest.mark.parametrize(("spec", "outcome"), CASES)
 def test_the_template_behaves_as_its_manifest_says(
-    spec: TemplateSpec, outcome: dict[str, Any], stub: StubServer
+    spec: TemplateSpec, outcome: dict[str, Any], stub: StubServer, request: pytest.FixtureRequest
 ) -> None:
-    if "http" in outcome and not outbound_http_enabled(stub):
+    if "http" in outcome and not request.getfixturevalue("outbound_http_enabled"):
         pytest.skip("outbound HTTP from the sandbox is not available yet")
     stub.reset(outcome.get("http"))
     given = outcome_input(spec.sample, outcome, server=stub.base_url)
