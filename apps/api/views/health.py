@@ -37,7 +37,7 @@ def _check_broker() -> None:
 
 
 def _check_sandbox() -> None:
-    from apps.runtime import sandbox_ping  # type: ignore[attr-defined,unused-ignore]
+    from apps.runtime import sandbox_ping
 
     sandbox_ping()
 
