@@ -5,15 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from apps.tenants.access import tenants_for_user
+
+
+class MemberLoginForm(AdminAuthenticationForm):
+    """The admin's login form, open to tenant members rather than to is_staff users."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": "Please enter the correct %(username)s and password of a console "
+        "member. Note that both fields may be case-sensitive.",
+    }
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        AuthenticationForm.confirm_login_allowed(self, user)
+        if not (user.is_superuser or tenants_for_user(user)):
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
 
 
 class GenAuthAdminSite(admin.AdminSite):
     site_header = "GenAuth Pipeline"
     site_title = "GenAuth Pipeline"
     index_title = "Console"
+    login_form = MemberLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         # Members need no is_staff flag: their membership and role decide.

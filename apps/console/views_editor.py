@@ -1,0 +1,249 @@
+"""Console pages for pipelines and the function editor.
+
+The pages are server-rendered shells: what they show first (functions, roles,
+env names) is rendered here, and the page scripts then talk to the JSON API
+with the member's session, so the console and API callers share one code path.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.console.admin_site import admin_site
+from apps.console.decorators import member_required
+from apps.console.scoping import console_principal
+from apps.core.triggers import TRIGGERS
+from apps.pipelines.models import Function, Pipeline
+from apps.tenants.access import Principal
+from apps.tenants.models import Tenant
+
+# How many recent runs the pipelines page scans for each function's last outcome.
+RECENT_RUNS_SCANNED = 500
+MAX_TEST_PAYLOAD_BYTES = 64 * 1024
+
+
+def _principal(request: HttpRequest) -> Principal:
+    principal = console_principal(request)
+    if principal is None:
+        raise Http404("No tenant.")
+    return principal
+
+
+def _function_for_tenant(*, tenant: Tenant, id: str) -> Function:
+    """The tenant's function; another tenant's id is as unknown as a made-up one."""
+    function = (
+        Function.objects.select_related("pipeline", "live_release")
+        .filter(tenant=tenant, pk=id)
+        .first()
+    )
+    if function is None:
+        raise Http404("No such function.")
+    return function
+
+
+def _page_context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+    principal = _principal(request)
+    return {
+        **admin_site.each_context(request),
+        "title": title,
+        "can_write": principal.can_write_config,
+        **extra,
+    }
+
+
+def _optional_url(name: str) -> str:
+    # Pages of areas built separately (gallery, runs) are linked only once they exist.
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return ""
+
+
+def _last_outcomes(*, tenant: Tenant, function_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """function id -> its step in the newest run that included it."""
+    try:
+        from apps.runs.models import Run
+    except ImportError:  # the runs area is optional for this page
+        return {}
+    outcomes: dict[str, dict[str, Any]] = {}
+    recent = (
+        Run.objects.filter(tenant=tenant)
+        .only("id", "steps", "created_at", "decision")
+        .order_by("-created_at")[:RECENT_RUNS_SCANNED]
+    )
+    for run in recent:
+        for step in run.steps if isinstance(run.steps, list) else []:
+            function_id = step.get("function_id") if isinstance(step, dict) else None
+            if function_id in function_ids and function_id not in outcomes:
+                outcomes[function_id] = {
+                    "status": str(step.get("status", "")),
+                    "run_id": run.id,
+                    "created_at": run.created_at,
+                }
+        if len(outcomes) == len(function_ids):
+            break
+    return outcomes
+
+
+def _env_names(*, tenant: Tenant) -> list[str]:
+    try:
+        from apps.secrets.models import EnvVar
+    except ImportError:  # the env area is optional for the editor
+        return []
+    return list(
+        EnvVar.objects.filter(tenant=tenant).order_by("name").values_list("name", flat=True)
+    )
+
+
+def _pipelines_overview(*, tenant: Tenant) -> list[dict[str, Any]]:
+    pipelines = {p.trigger: p for p in Pipeline.objects.filter(tenant=tenant)}
+    functions = list(
+        Function.objects.filter(tenant=tenant)
+        .select_related("pipeline", "live_release")
+        .order_by("position")
+    )
+    outcomes = _last_outcomes(tenant=tenant, function_ids={f.id for f in functions})
+    overview = []
+    for trigger in TRIGGERS.values():
+        pipeline = pipelines.get(trigger.name)
+        members = [f for f in functions if pipeline is not None and f.pipeline_id == pipeline.pk]
+        overview.append(
+            {
+                "trigger": trigger,
+                "functions": [{"function": f, "last_run": outcomes.get(f.id)} for f in members],
+            }
+        )
+    return overview
+
+
+@require_GET
+@member_required
+def pipelines_page(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    context = _page_context(
+        request,
+        "Pipelines",
+        pipelines=_pipelines_overview(tenant=principal.tenant),
+        gallery_url=_optional_url("console-gallery"),
+    )
+    return render(request, "console/pipelines.html", context)
+
+
+def function_data(function: Function) -> dict[str, Any]:
+    """What the editor starts from (the API shape of SPEC §6, plus the test payload)."""
+    release = function.live_release
+    return {
+        "id": function.id,
+        "trigger": function.pipeline.trigger,
+        "name": function.name,
+        "description": function.description,
+        "position": function.position,
+        "enabled": function.enabled,
+        "is_async": function.is_async,
+        "timeout_ms": function.timeout_ms,
+        "terminate_on_timeout": function.terminate_on_timeout,
+        "code": function.code,
+        "live_version": release.version if release else None,
+        "has_unpublished_changes": function.has_unpublished_changes,
+        "test_payload": function.test_payload or {},
+    }
+
+
+@require_GET
+@member_required
+def function_editor(request: HttpRequest, function_id: str) -> HttpResponse:
+    principal = _principal(request)
+    function = _function_for_tenant(tenant=principal.tenant, id=function_id)
+    editor_data = {
+        "function": function_data(function),
+        "trigger": {
+            "name": function.pipeline.trigger,
+            "blocking": TRIGGERS[function.pipeline.trigger].blocking,
+            "description": TRIGGERS[function.pipeline.trigger].description,
+        },
+        "env_names": _env_names(tenant=principal.tenant),
+        "can_write": principal.can_write_config,
+        "replay_run_id": request.GET.get("replay", "")[:64],
+        "urls": {
+            "api": "/api/v1/",
+            "vendor": static("vendor/monaco/"),
+            "contract": static("js/contract.d.ts"),
+            "pipelines": reverse("console-pipelines"),
+            "test_payload": reverse("console-function-test-payload", args=[function.id]),
+        },
+    }
+    context = _page_context(request, function.name, function=function, editor_data=editor_data)
+    return render(request, "console/editor.html", context)
+
+
+@require_GET
+@member_required
+def function_new(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    if not principal.can_write_config:
+        raise PermissionDenied("Viewers cannot create functions.")
+    trigger = request.GET.get("trigger", "PRE_REGISTER")
+    if trigger not in TRIGGERS:
+        raise Http404("Unknown trigger.")
+    context = _page_context(
+        request,
+        "New function",
+        triggers=list(TRIGGERS.values()),
+        selected_trigger=trigger,
+        gallery_url=_optional_url("console-gallery"),
+    )
+    return render(request, "console/function_new.html", context)
+
+
+def _json_error(status: int, code: str, message: str, **details: Any) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "details": details}}, status=status
+    )
+
+
+def _parse_test_payload(body: bytes) -> dict[str, Any] | str:
+    """The payload, or the name of the field that is wrong."""
+    if len(body) > MAX_TEST_PAYLOAD_BYTES:
+        return "body"
+    try:
+        payload = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return "body"
+    if not isinstance(payload, dict):
+        return "body"
+    for field in ("user", "context"):
+        if not isinstance(payload.get(field), dict):
+            return field
+    return {"user": payload["user"], "context": payload["context"]}
+
+
+@require_POST
+@member_required
+def function_test_payload(request: HttpRequest, function_id: str) -> JsonResponse:
+    """Keeps the test panel's last payload per function (not part of what executes)."""
+    principal = _principal(request)
+    function = Function.objects.filter(tenant=principal.tenant, pk=function_id).first()
+    if function is None:
+        return _json_error(404, "not_found", "No function with this id.", id=function_id)
+    if not principal.can_write_config:
+        return _json_error(403, "permission_denied", "Your role may not run tests.")
+    parsed = _parse_test_payload(request.body)
+    if isinstance(parsed, str):
+        return _json_error(
+            400,
+            "invalid_request",
+            f"'{parsed}' must be a JSON object of at most {MAX_TEST_PAYLOAD_BYTES // 1024} KB.",
+            field=parsed,
+        )
+    function.test_payload = parsed
+    # Not a draft change: no history revision, no config bump, updated_at untouched.
+    function.save(update_fields=["test_payload"])
+    return JsonResponse({"test_payload": parsed})

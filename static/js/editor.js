@@ -1,0 +1,495 @@
+/* The function editor: Monaco with the contract's IntelliSense, Save draft (Ctrl/Cmd+S),
+ * an unsaved-change guard, publish, release history with a diff view, rollback and
+ * the function's settings. Talks to /api/v1/ with the member's session. */
+(function () {
+  "use strict";
+
+  const data = JSON.parse(document.getElementById("editor-data").textContent);
+  const fn = data.function;
+  const canWrite = data.can_write;
+  const $ = (id) => document.getElementById(id);
+  const status = $("editor-status");
+  let savedCode = fn.code;
+  let releases = [];
+  let editor = null;
+  let model = null;
+  let diffEditor = null;
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  /** JSON request to the API; never throws: {ok, status, body}. */
+  async function api(method, path, body, options) {
+    const url = options && options.absolute ? path : data.urls.api + path;
+    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    if (method !== "GET") init.headers["X-CSRFToken"] = csrfToken();
+    try {
+      const response = await fetch(url, init);
+      const text = await response.text();
+      let parsed = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch (_) {
+        parsed = null;
+      }
+      return { ok: response.ok, status: response.status, body: parsed };
+    } catch (_) {
+      return { ok: false, status: 0, body: { error: { code: "network_error", message: "The server could not be reached.", details: {} } } };
+    }
+  }
+
+  function errorText(response) {
+    const error = response.body && response.body.error;
+    if (!error) return "Request failed (HTTP " + response.status + ").";
+    const details = error.details || {};
+    const where = details.line ? " (line " + details.line + ")" : details.field ? " (" + details.field + ")" : "";
+    return error.message + where;
+  }
+
+  function say(message, kind) {
+    status.textContent = message;
+    status.className = "status-line" + (kind ? " status-" + kind : "");
+  }
+
+  function formatTime(iso) {
+    const date = new Date(iso);
+    return isNaN(date) ? "" : date.toLocaleString();
+  }
+
+  // ---- state shown in the header ------------------------------------------------------
+
+  function isDirty() {
+    return model !== null && model.getValue() !== savedCode;
+  }
+
+  function refreshBadges() {
+    const live = $("live-badge");
+    live.textContent = fn.live_version ? "v" + fn.live_version + " live" : "not published";
+    live.className = "badge " + (fn.live_version ? "badge-live" : "badge-queued");
+    $("draft-badge").hidden = !(fn.live_version && fn.has_unpublished_changes);
+    $("dirty-badge").hidden = !isDirty();
+    $("function-name").textContent = fn.name;
+  }
+
+  function applyFunction(updated) {
+    Object.assign(fn, updated);
+    refreshBadges();
+    fillSettings();
+  }
+
+  // ---- Monaco ---------------------------------------------------------------------------
+
+  function envDeclaration(names) {
+    const fields = names.map((name) => "  readonly " + name + ": string;").join("\n");
+    return (
+      "/** The tenant's env vars and secrets (frozen). */\n" +
+      "declare const env: {\n" + fields + "\n  readonly [name: string]: string | undefined;\n};\n"
+    );
+  }
+
+  async function configureLanguage() {
+    const ts = monaco.typescript;
+    const defaults = ts.javascriptDefaults;
+    defaults.setCompilerOptions({
+      target: ts.ScriptTarget.ES2020,
+      lib: ["es2022"], // no DOM: functions run in a bare V8 isolate
+      allowJs: true,
+      allowNonTsExtensions: true,
+      checkJs: false,
+    });
+    // Syntax errors are marked while typing; semantic checks of plain JS would be noise.
+    defaults.setDiagnosticsOptions({ noSemanticValidation: true, noSyntaxValidation: false });
+    defaults.addExtraLib(envDeclaration(data.env_names), "file:///genauth/env.d.ts");
+    const response = await fetch(data.urls.contract, { credentials: "same-origin" });
+    if (response.ok) defaults.addExtraLib(await response.text(), "file:///genauth/contract.d.ts");
+  }
+
+  function typeHints() {
+    return (
+      "/**\n" +
+      " * @param {GenAuth.User} user\n" +
+      ' * @param {GenAuth.Context<"' + fn.trigger + '">} context\n' +
+      " * @param {GenAuth.Callback} callback\n" +
+      " */\n"
+    );
+  }
+
+  function addTypeHints() {
+    const match = model.getValue().match(/^(async\s+)?function\s+pipe\s*\(/m);
+    if (!match || /@param\s+\{GenAuth\./.test(model.getValue())) return;
+    const position = model.getPositionAt(match.index);
+    editor.executeEdits("type-hints", [
+      { range: new monaco.Range(position.lineNumber, 1, position.lineNumber, 1), text: typeHints() },
+    ]);
+  }
+
+  function createEditor() {
+    const container = $("code-editor");
+    container.replaceChildren();
+    container.removeAttribute("data-loading");
+    model = monaco.editor.createModel(fn.code, "javascript", monaco.Uri.parse("file:///functions/" + fn.id + ".js"));
+    editor = monaco.editor.create(container, {
+      model,
+      readOnly: !canWrite,
+      automaticLayout: true,
+      minimap: { enabled: false },
+      fontSize: 13,
+      tabSize: 2,
+      scrollBeyondLastLine: false,
+      fixedOverflowWidgets: true,
+      ariaLabel: "Code of " + fn.name,
+    });
+    window.genauthEditor = editor; // handy for debugging and browser tests
+    model.onDidChangeContent(refreshBadges);
+    monaco.editor.onDidChangeMarkers((uris) => {
+      if (uris.some((uri) => uri.toString() === model.uri.toString())) showProblems();
+    });
+    if (canWrite) {
+      editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => save());
+      editor.addAction({
+        id: "genauth.addTypeHints",
+        label: "Add type hints to pipe()",
+        contextMenuGroupId: "1_modification",
+        run: addTypeHints,
+      });
+    }
+  }
+
+  function syntaxErrors() {
+    return monaco.editor
+      .getModelMarkers({ resource: model.uri })
+      .filter((marker) => marker.severity === monaco.MarkerSeverity.Error);
+  }
+
+  function jumpTo(line, column) {
+    editor.revealLineInCenter(line);
+    editor.setPosition({ lineNumber: line, column: column || 1 });
+    editor.focus();
+  }
+
+  function showProblems() {
+    const box = $("problems");
+    const errors = syntaxErrors();
+    box.replaceChildren(
+      ...errors.slice(0, 5).map((marker) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "problem error-link";
+        button.textContent = "Syntax error on line " + marker.startLineNumber + ": " + marker.message;
+        button.addEventListener("click", () => jumpTo(marker.startLineNumber, marker.startColumn));
+        return button;
+      }),
+    );
+  }
+
+  // ---- save, publish --------------------------------------------------------------------
+
+  async function save() {
+    if (!canWrite || !model) return false;
+    const errors = syntaxErrors();
+    if (errors.length) {
+      say("Fix the syntax error on line " + errors[0].startLineNumber + " before saving.", "error");
+      jumpTo(errors[0].startLineNumber, errors[0].startColumn);
+      return false;
+    }
+    const code = model.getValue();
+    const comment = $("save-comment").value.trim();
+    say("Saving…");
+    const response = await api("PATCH", "functions/" + fn.id, { code, comment });
+    if (!response.ok) {
+      say("Not saved: " + errorText(response), "error");
+      const line = response.body && response.body.error && response.body.error.details && response.body.error.details.line;
+      if (line) jumpTo(line, 1);
+      return false;
+    }
+    savedCode = code;
+    $("save-comment").value = "";
+    applyFunction(response.body);
+    say("Draft saved at " + new Date().toLocaleTimeString() + ".", "ok");
+    return true;
+  }
+
+  async function publish(comment) {
+    if (isDirty() && !(await save())) return;
+    say("Publishing…");
+    const response = await api("POST", "functions/" + fn.id + "/publish", { comment });
+    if (!response.ok) {
+      say("Not published: " + errorText(response), "error");
+      return;
+    }
+    await reloadFunction();
+    say("Published v" + (response.body.version || fn.live_version) + ": live for new runs now.", "ok");
+    loadReleases();
+  }
+
+  async function reloadFunction() {
+    const response = await api("GET", "functions/" + fn.id);
+    if (!response.ok) return;
+    const draftChanged = response.body.code !== savedCode;
+    applyFunction(response.body);
+    if (draftChanged && !isDirty()) {
+      savedCode = response.body.code;
+      model.setValue(response.body.code);
+    } else if (draftChanged) {
+      savedCode = response.body.code;
+      say("The saved draft changed on the server; your unsaved edits are kept in the editor.", "warning");
+    }
+    refreshBadges();
+  }
+
+  function openDialog(dialog, onConfirm) {
+    dialog.returnValue = "";
+    dialog.showModal();
+    dialog.addEventListener(
+      "close",
+      () => {
+        if (dialog.returnValue === "confirm") onConfirm();
+      },
+      { once: true },
+    );
+  }
+
+  // ---- history, diff, rollback -------------------------------------------------------------
+
+  async function loadReleases() {
+    const response = await api("GET", "functions/" + fn.id + "/versions");
+    const rows = $("release-rows");
+    if (!response.ok) {
+      rows.replaceChildren(row([cell(errorText(response), { colSpan: 5 })]));
+      return;
+    }
+    releases = Array.isArray(response.body) ? response.body : response.body.results || [];
+    renderReleases();
+    fillCompareOptions();
+  }
+
+  function cell(text, props) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    Object.assign(td, props || {});
+    return td;
+  }
+
+  function row(cells, props) {
+    const tr = document.createElement("tr");
+    Object.assign(tr, props || {});
+    tr.append(...cells);
+    return tr;
+  }
+
+  function smallButton(text, className, onClick) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.textContent = text;
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  function renderReleases() {
+    const rows = $("release-rows");
+    if (!releases.length) {
+      rows.replaceChildren(row([cell("No releases yet: publish the draft to make it live.", { colSpan: 5, className: "muted" })]));
+      return;
+    }
+    rows.replaceChildren(
+      ...releases.map((release) => {
+        const live = release.live || release.version === fn.live_version;
+        const version = cell("v" + release.version);
+        if (live) version.append(" ", Object.assign(document.createElement("span"), { className: "badge badge-live", textContent: "live" }));
+        const actions = cell("");
+        actions.className = "release-actions";
+        actions.append(smallButton("Diff with draft", "link-button diff-release", () => showDiff("v" + release.version, "draft")));
+        if (canWrite && !live) actions.append(smallButton("Roll back", "link-button rollback-release", () => confirmRollback(release)));
+        const when = cell(formatTime(release.created_at), { title: release.created_at || "" });
+        return row([version, cell(release.author || ""), when, cell(release.comment || ""), actions], {
+          className: "release-row" + (live ? " is-live" : ""),
+        });
+      }),
+    );
+    rows.querySelectorAll("tr").forEach((tr, index) => (tr.dataset.version = releases[index].version));
+  }
+
+  function fillCompareOptions() {
+    const choices = [["draft", "Draft (editor)"]].concat(releases.map((r) => ["v" + r.version, "v" + r.version + (r.version === fn.live_version ? " (live)" : "")]));
+    [$("compare-left"), $("compare-right")].forEach((select, index) => {
+      const previous = select.value;
+      select.replaceChildren(...choices.map(([value, label]) => new Option(label, value)));
+      select.value = previous || (index === 0 ? (choices[1] || choices[0])[0] : "draft");
+    });
+  }
+
+  async function releaseCode(version) {
+    const known = releases.find((release) => release.version === version);
+    if (known && typeof known.code === "string") return known.code;
+    const response = await api("GET", "functions/" + fn.id + "/versions/" + version);
+    if (!response.ok) throw new Error(errorText(response));
+    return response.body.code;
+  }
+
+  async function sideModel(side) {
+    if (side === "draft") return model;
+    const version = Number(side.slice(1));
+    const uri = monaco.Uri.parse("file:///releases/" + fn.id + "/v" + version + ".js");
+    return monaco.editor.getModel(uri) || monaco.editor.createModel(await releaseCode(version), "javascript", uri);
+  }
+
+  function sideLabel(side) {
+    return side === "draft" ? "the draft" : side;
+  }
+
+  async function showDiff(left, right) {
+    let original;
+    let modified;
+    try {
+      [original, modified] = await Promise.all([sideModel(left), sideModel(right)]);
+    } catch (error) {
+      say("Could not load the release: " + error.message, "error");
+      return;
+    }
+    const section = $("diff-section");
+    section.hidden = false;
+    if (!diffEditor) {
+      diffEditor = monaco.editor.createDiffEditor($("diff-editor"), {
+        readOnly: true,
+        originalEditable: false,
+        automaticLayout: true,
+        renderSideBySide: true,
+        minimap: { enabled: false },
+        scrollBeyondLastLine: false,
+      });
+      window.genauthDiffEditor = diffEditor;
+    }
+    diffEditor.setModel({ original, modified });
+    $("diff-title").textContent = "Changes from " + sideLabel(left) + " to " + sideLabel(right);
+    $("compare-left").value = left;
+    $("compare-right").value = right;
+    section.scrollIntoView({ block: "nearest" });
+  }
+
+  function confirmRollback(release) {
+    const dialog = $("rollback-dialog");
+    $("rollback-title").textContent = "Roll back to v" + release.version + "?";
+    $("rollback-text").textContent =
+      "A copy of v" + release.version + " is published as a new version and is live for new runs at once. " +
+      "Later versions stay in the history.";
+    openDialog(dialog, () => rollback(release.version));
+  }
+
+  async function rollback(version) {
+    say("Rolling back…");
+    const response = await api("POST", "functions/" + fn.id + "/rollback", { version });
+    if (!response.ok) {
+      say("Not rolled back: " + errorText(response), "error");
+      return;
+    }
+    await reloadFunction();
+    say("Rolled back: v" + (response.body.version || fn.live_version) + " (a copy of v" + version + ") is live.", "ok");
+    loadReleases();
+  }
+
+  // ---- settings --------------------------------------------------------------------------
+
+  function fillSettings() {
+    $("setting-name").value = fn.name;
+    $("setting-description").value = fn.description || "";
+    $("setting-timeout").value = fn.timeout_ms;
+    $("setting-terminate").checked = fn.terminate_on_timeout;
+    $("setting-async").checked = fn.is_async;
+    $("setting-enabled").checked = fn.enabled;
+  }
+
+  async function saveSettings(event) {
+    event.preventDefault();
+    const errorBox = $("settings-error");
+    const changes = {
+      name: $("setting-name").value.trim(),
+      description: $("setting-description").value,
+      timeout_ms: Number($("setting-timeout").value),
+      terminate_on_timeout: $("setting-terminate").checked,
+      is_async: $("setting-async").checked,
+      enabled: $("setting-enabled").checked,
+    };
+    const response = await api("PATCH", "functions/" + fn.id, changes);
+    errorBox.hidden = response.ok;
+    if (!response.ok) {
+      errorBox.textContent = errorText(response);
+      return;
+    }
+    applyFunction(response.body);
+    document.title = fn.name + " | GenAuth Pipeline";
+    say("Settings saved.", "ok");
+  }
+
+  // ---- page wiring -----------------------------------------------------------------------
+
+  function wireTabs() {
+    const tabs = document.querySelectorAll(".side-tabs [role=tab]");
+    tabs.forEach((tab) =>
+      tab.addEventListener("click", () => {
+        tabs.forEach((other) => {
+          const selected = other === tab;
+          other.setAttribute("aria-selected", String(selected));
+          $(other.getAttribute("aria-controls")).hidden = !selected;
+        });
+      }),
+    );
+  }
+
+  function wireToolbar() {
+    if (!canWrite) return;
+    $("save-button").addEventListener("click", () => save());
+    $("publish-button").addEventListener("click", () => {
+      $("publish-warning").hidden = !isDirty();
+      $("publish-comment").value = "";
+      openDialog($("publish-dialog"), () => publish($("publish-comment").value.trim()));
+    });
+    $("settings-form").addEventListener("submit", saveSettings);
+    // Ctrl/Cmd+S anywhere on the page saves the draft instead of the browser's "Save page".
+    document.addEventListener("keydown", (event) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        save();
+      }
+    });
+  }
+
+  function wireGuard() {
+    window.addEventListener("beforeunload", (event) => {
+      if (!isDirty()) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+  }
+
+  async function start() {
+    wireTabs();
+    wireToolbar();
+    wireGuard();
+    fillSettings();
+    $("compare-button").addEventListener("click", () => showDiff($("compare-left").value, $("compare-right").value));
+    $("diff-close").addEventListener("click", () => ($("diff-section").hidden = true));
+    if (typeof monaco === "undefined") {
+      say("The code editor could not be loaded (run `make assets`).", "error");
+      return;
+    }
+    self.MonacoEnvironment = {
+      getWorkerUrl: (_moduleId, label) =>
+        data.urls.vendor + (label === "typescript" || label === "javascript" ? "ts.worker.js" : "editor.worker.js"),
+    };
+    await configureLanguage();
+    createEditor();
+    refreshBadges();
+    window.GenAuthTestPanel.mount({ data, api, getCode: () => model.getValue(), jumpTo });
+    loadReleases();
+    document.body.dataset.editorReady = "true";
+  }
+
+  start();
+})();
