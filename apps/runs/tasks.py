@@ -16,3 +16,13 @@ from apps.runs.services import run_continue
 def run_continue_task(run_id: str) -> None:
     """Run the async functions (or the whole async-mode pipeline) of one run."""
     run_continue(run_id=run_id)
+
+
+@shared_task(name="apps.runs.tasks.prune_runs_task")
+def prune_runs_task() -> int:
+    """Daily (Celery beat): delete runs past RUN_RETENTION_DAYS, in small batches."""
+    from django.conf import settings
+
+    from apps.runs.retention import runs_prune
+
+    return runs_prune(older_than_days=settings.RUN_RETENTION_DAYS)

@@ -1,0 +1,507 @@
+"""The audit log in the console: runs (read-only, fast on millions of rows), the run
+detail page with replay, streamed exports, and the configuration history.
+
+Nobody edits or deletes a run or an audit event here, superusers included: runs are
+append-only and only retention (``apps.runs.retention``) removes them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Model, Q, QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from apps.console.admin_site import admin_site
+from apps.console.scoping import TenantScopedAdmin, console_principal, has_role
+from apps.core.triggers import TRIGGER_CHOICES
+from apps.pipelines.models import Function
+from apps.runs.models import AuditEvent, Run
+from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
+from apps.tenants.models import Role
+
+# --- Shared pieces --------------------------------------------------------------------
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``CAP + 1`` rows: a full COUNT(*) on a million runs costs more
+    than the page itself, and nobody pages through more than a thousand runs."""
+
+    CAP = 1000
+
+    @cached_property
+    def count(self) -> int:
+        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]
+        return rows.values("pk")[: self.CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.CAP
+
+
+_RELATIVE = re.compile(r"^(\d{1,4})([hd])$")
+PRESETS = (
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+)
+
+
+def parse_moment(value: str, *, end: bool = False) -> datetime:
+    """``24h`` / ``7d`` (ago), ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` (local time).
+    A date as an upper bound means the end of that day."""
+    value = value.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        amount, unit = int(relative[1]), relative[2]
+        return timezone.now() - (timedelta(hours=amount) if unit == "h" else timedelta(days=amount))
+    if len(value) == 10:
+        day = date.fromisoformat(value)
+        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
+    else:
+        moment = datetime.fromisoformat(value)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+class CreatedRangeFilter(admin.ListFilter):
+    """Date range on ``created_at``: presets plus free ``since`` / ``until`` inputs."""
+
+    title = "date"
+    template = "admin/runs/date_range_filter.html"
+    parameters = ("since", "until")
+
+    def __init__(self, request: HttpRequest, params: dict[str, Any], model: Any, admin: Any):
+        super().__init__(request, params, model, admin)
+        for name in self.parameters:
+            if name in params:
+                value = params.pop(name)
+                self.used_parameters[name] = value[-1] if isinstance(value, list) else value
+        try:
+            self.bounds = {
+                name: parse_moment(str(value), end=name == "until")
+                for name, value in self.used_parameters.items()
+                if value
+            }
+        except ValueError as exc:
+            raise IncorrectLookupParameters(exc) from None
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str | None]:
+        return list(self.parameters)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if "since" in self.bounds:
+            queryset = queryset.filter(created_at__gte=self.bounds["since"])
+        if "until" in self.bounds:
+            queryset = queryset.filter(created_at__lt=self.bounds["until"])
+        return queryset
+
+    def choices(self, changelist: ChangeList) -> Any:
+        self.hidden = [
+            (key, value)
+            for key, values in changelist.params.items()
+            if key not in self.parameters
+            for value in (values if isinstance(values, list) else [values])
+        ]
+        self.values = {name: self.used_parameters.get(name, "") for name in self.parameters}
+        yield {
+            "selected": not self.used_parameters,
+            "query_string": changelist.get_query_string(remove=list(self.parameters)),
+            "display": "Any time",
+        }
+        for value, label in PRESETS:
+            yield {
+                "selected": self.used_parameters == {"since": value},
+                "query_string": changelist.get_query_string({"since": value}, remove=["until"]),
+                "display": label,
+            }
+
+
+class ReadOnlyAdmin(TenantScopedAdmin):
+    """Members of any role read; nobody adds, changes or deletes."""
+
+    actions = None
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+# --- Runs -----------------------------------------------------------------------------
+
+
+class TriggerFilter(admin.SimpleListFilter):
+    # A fixed list: the generic field filter would SELECT DISTINCT over every run.
+    title = "trigger"
+    parameter_name = "trigger"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return TRIGGER_CHOICES
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(trigger=self.value()) if self.value() else queryset
+
+
+class FunctionFilter(admin.SimpleListFilter):
+    title = "function"
+    parameter_name = "function"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        principal = console_principal(request)
+        if principal is None:
+            return []
+        functions = Function.objects.filter(tenant=principal.tenant).order_by("name")
+        return [(f.id, f.name) for f in functions.only("id", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(function_ids__contains=f" {value} ") if value else queryset
+
+
+class RunChangeList(ChangeList):
+    """Leaves the big JSON columns out of the list, and names each run's functions."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.defer("input", "output", "steps", "error_message")
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        runs = list(self.result_list)  # evaluated once; the template reuses the cache
+        names = function_names(runs=runs)
+        for run in runs:
+            run.function_names = [names.get(fid, fid) for fid in run.function_ids.split()]
+
+
+@admin.register(Run, site=admin_site)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "time",
+        "trigger",
+        "decision_badge",
+        "deny_code",
+        "duration",
+        "functions",
+        "user",
+        "source",
+    ]
+    list_display_links = ["time"]
+    list_filter = [
+        TriggerFilter,
+        "decision",
+        "status",
+        "source",
+        FunctionFilter,
+        CreatedRangeFilter,
+    ]
+    search_fields = ["id"]  # shows the search box; the lookups are in get_search_results
+    search_help_text = "Run id, user id or email (exact match)."
+    sortable_by = ["time"]
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    list_max_show_all = 200
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return RunChangeList
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        # Equality only, so each branch is an index lookup on (tenant, column) or the pk.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(id=term) | Q(user_id=term) | Q(user_email=term)
+        if term.lower() != term:
+            match |= Q(user_email=term.lower())
+        return queryset.filter(match), False
+
+    @admin.display(description="time", ordering="created_at")
+    def time(self, run: Run) -> str:
+        return timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="decision")
+    def decision_badge(self, run: Run) -> str:
+        label = run.decision or "queued"
+        return format_html('<span class="badge badge-{}">{}</span>', label, label)
+
+    @admin.display(description="deny code")
+    def deny_code(self, run: Run) -> str:
+        return run.error_code or "-"
+
+    @admin.display(description="duration")
+    def duration(self, run: Run) -> str:
+        return f"{run.duration_ms:.1f} ms"
+
+    @admin.display(description="functions")
+    def functions(self, run: Run) -> str:
+        names = getattr(run, "function_names", run.function_ids.split())
+        return ", ".join(names) or "-"
+
+    @admin.display(description="user")
+    def user(self, run: Run) -> str:
+        return run.user_email or run.user_id or "-"
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        extra = {"export_query": request.GET.urlencode(), **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    # Detail ----------------------------------------------------------------------------
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied("Runs are read-only.")
+        run = self.get_object(request, unquote(object_id))
+        if run is None or not self.has_view_permission(request, run):
+            raise Http404("No such run.")
+        context = {
+            **self.admin_site.each_context(request),
+            **run_detail_context(request, run),
+            "opts": self.opts,
+            "title": f"Run {run.id}",
+        }
+        return TemplateResponse(request, "admin/runs/run/detail.html", context)
+
+    # Export ----------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("export.csv", wrap(self.export_csv), name="runs_run_export_csv"),
+            path("export.json", wrap(self.export_json), name="runs_run_export_json"),
+            *super().get_urls(),
+        ]
+
+    def _exported(self, request: HttpRequest) -> QuerySet[Run] | HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(f"{reverse('admin:runs_run_changelist')}?e=1")
+        runs: QuerySet[Run] = changelist.get_queryset(request)
+        return runs.defer(None)
+
+    def export_csv(self, request: HttpRequest) -> HttpResponseBase:
+        runs = self._exported(request)
+        if isinstance(runs, HttpResponse):
+            return runs
+        response = StreamingHttpResponse(runs_export_csv(runs=runs), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{_export_name()}.csv"'
+        return response
+
+    def export_json(self, request: HttpRequest) -> HttpResponseBase:
+        runs = self._exported(request)
+        if isinstance(runs, HttpResponse):
+            return runs
+        response = StreamingHttpResponse(
+            runs_export_json(runs=runs), content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{_export_name()}.json"'
+        return response
+
+
+def _export_name() -> str:
+    return "runs-" + timezone.localtime().strftime("%Y%m%d-%H%M%S")
+
+
+# --- The run detail page ----------------------------------------------------------------
+
+_PROBLEM = ("denied", "error", "timeout")
+
+
+def run_detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
+    output = run.output or {}
+    steps = _timeline(run)
+    existing = set(
+        Function.objects.filter(
+            tenant_id=run.tenant_id, id__in=[s["function_id"] for s in steps]
+        ).values_list("id", flat=True)
+    )
+    can_replay = has_role(request, Role.DEVELOPER)
+    for entry in steps:
+        entry["replay_url"] = (
+            _replay_url(entry["function_id"], run.id)
+            if (can_replay and entry["function_id"] in existing)
+            else ""
+        )
+    culprit = next((s for s in steps if s["status"] in _PROBLEM), steps[0] if steps else None)
+    return {
+        "run": run,
+        "steps": steps,
+        "replay_url": culprit["replay_url"] if culprit else "",
+        "replay_function": culprit["name"] if culprit else "",
+        "user_changes": _changes(run.input.get("user"), output.get("user")),
+        "context_changes": _changes(run.input.get("context"), output.get("context")),
+        "custom_data": output.get("custom_data") or {},
+        "id_token_claims": output.get("id_token_claims") or {},
+        "access_token_claims": output.get("access_token_claims") or {},
+        "input_json": _pretty(run.input),
+        "output_json": _pretty(output) if output else "",
+        "api_url": f"/api/v1/runs/{run.id}",
+        "history_url": f"{reverse('admin:runs_auditevent_changelist')}?"
+        + urlencode({"until": timezone.localtime(run.created_at).strftime("%Y-%m-%dT%H:%M")}),
+    }
+
+
+def _timeline(run: Run) -> list[dict[str, Any]]:
+    """Steps with their place on a time axis (they run one after another)."""
+    steps = [dict(step) for step in run.steps or []]
+    total = max(run.duration_ms, sum(float(s.get("duration_ms") or 0) for s in steps), 0.001)
+    offset = 0.0
+    for step in steps:
+        duration = float(step.get("duration_ms") or 0)
+        step["left_pct"] = round(min(offset / total * 100, 100), 2)
+        step["width_pct"] = round(max(duration / total * 100, 0.5), 2)
+        step["error"] = step.get("error") or None
+        step["logs"] = step.get("logs") or []
+        step.setdefault("function_id", "")
+        step.setdefault("status", "")
+        step.setdefault("name", step["function_id"])
+        offset += duration
+    return steps
+
+
+def _replay_url(function_id: str, run_id: str) -> str:
+    try:
+        base = reverse("console-function-editor", args=[function_id])
+    except NoReverseMatch:  # the editor is not installed: no replay link
+        return ""
+    return f"{base}?{urlencode({'replay': run_id})}"
+
+
+def _changes(before: Any, after: Any) -> list[Any] | None:
+    if not isinstance(after, dict):
+        return None  # no output to compare (a deny, or still queued)
+    return json_changes(before if isinstance(before, dict) else {}, after)
+
+
+def _pretty(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+# --- Configuration history --------------------------------------------------------------
+
+
+class ObjectFilter(admin.SimpleListFilter):
+    """``?object_id=fn_...``: the events of one object; the tenant's functions listed."""
+
+    title = "function"
+    parameter_name = "object_id"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        principal = console_principal(request)
+        if principal is None:
+            return []
+        functions = Function.objects.filter(tenant=principal.tenant).order_by("name")
+        return [(f.id, f.name) for f in functions.only("id", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(object_id=self.value()) if self.value() else queryset
+
+
+class ActorFilter(admin.SimpleListFilter):
+    title = "actor"
+    parameter_name = "actor"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        events = model_admin.get_queryset(request)
+        actors = events.order_by("actor").values_list("actor", flat=True).distinct()[:100]
+        return [(actor, actor) for actor in actors]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(actor=self.value()) if self.value() else queryset
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    title = "object type"
+    parameter_name = "object_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        events = model_admin.get_queryset(request)
+        kinds = events.order_by("object_type").values_list("object_type", flat=True).distinct()
+        return [(kind, kind) for kind in kinds if kind]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
+@admin.register(AuditEvent, site=admin_site)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["time", "actor", "kind", "object_link", "summary"]
+    list_display_links = ["time"]
+    list_filter = ["kind", ActorFilter, ObjectTypeFilter, ObjectFilter, CreatedRangeFilter]
+    search_fields = ["object_id"]
+    search_help_text = "Object id (exact match)."
+    fields = ["created_at", "actor", "kind", "object_type", "object_id", "details_json"]
+    readonly_fields = ("created_at", "actor", "kind", "object_type", "object_id", "details_json")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    sortable_by = ["time"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        return (queryset.filter(object_id=term) if term else queryset), False
+
+    @admin.display(description="time", ordering="created_at")
+    def time(self, event: AuditEvent) -> str:
+        return timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="object")
+    def object_link(self, event: AuditEvent) -> str:
+        label = f"{event.object_type} {event.object_id}".strip() or "-"
+        if event.object_type == "function" and event.object_id:
+            try:
+                url = reverse("console-function-editor", args=[event.object_id])
+            except NoReverseMatch:
+                return label
+            return format_html('<a href="{}">{}</a>', url, label)
+        return label
+
+    @admin.display(description="details")
+    def summary(self, event: AuditEvent) -> str:
+        text = ", ".join(f"{key}={value}" for key, value in sorted(event.details.items()))
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    @admin.display(description="details")
+    def details_json(self, event: AuditEvent) -> str:
+        return format_html('<pre class="json">{}</pre>', _pretty(event.details))

@@ -1,0 +1,205 @@
+"""Figures for the runs dashboard, always bounded by a date window.
+
+Counts come from aggregate queries over the ``(tenant, -created_at)`` index; step
+durations live in the steps JSON, so per-function percentiles are computed from the
+newest ``SAMPLE_SIZE`` runs of the window rather than from every run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from apps.runs.models import Run, RunDecision, RunStatus
+from apps.tenants.models import Tenant
+
+SAMPLE_SIZE = 2000
+TOP_DENY_CODES = 8
+_FAILED = (RunStatus.ERROR, RunStatus.TIMEOUT)
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    label: str
+    span: timedelta
+    bucket: str  # "hour" or "day"
+
+
+WINDOWS = {
+    w.key: w
+    for w in (
+        Window("24h", "Last 24 hours", timedelta(hours=24), "hour"),
+        Window("7d", "Last 7 days", timedelta(days=7), "day"),
+        Window("30d", "Last 30 days", timedelta(days=30), "day"),
+    )
+}
+DEFAULT_WINDOW = "24h"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    allowed: int
+    denied: int  # denied by a function (errors not included)
+    errors: int  # error or timeout status
+    deny_decisions: int  # decision deny, for any reason (errors included)
+
+    @property
+    def total(self) -> int:
+        return self.allowed + self.denied + self.errors
+
+
+@dataclass(frozen=True)
+class FunctionTiming:
+    function_id: str
+    name: str
+    runs: int
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass
+class DashboardStats:
+    window: Window
+    since: datetime
+    buckets: list[Bucket]
+    total: int
+    denied: int  # decision deny, for any reason
+    errors: int
+    deny_codes: list[tuple[str, int]]
+    timings: list[FunctionTiming]
+    run_p50_ms: float | None
+    run_p95_ms: float | None
+    sample_size: int
+
+    @property
+    def deny_rate(self) -> float:
+        return self.denied / self.total if self.total else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.total if self.total else 0.0
+
+    @property
+    def deny_pct(self) -> float:
+        return self.deny_rate * 100
+
+    @property
+    def error_pct(self) -> float:
+        return self.error_rate * 100
+
+
+def dashboard_stats(
+    *, tenant: Tenant, window: Window, now: datetime | None = None
+) -> DashboardStats:
+    now = now or timezone.now()
+    since = now - window.span
+    runs = Run.objects.filter(tenant=tenant, created_at__gte=since, created_at__lte=now)
+    buckets = _buckets(runs, window, since, now)
+    durations, timings = _sampled_timings(runs)
+    return DashboardStats(
+        window=window,
+        since=since,
+        buckets=buckets,
+        total=sum(b.total for b in buckets),
+        denied=sum(b.deny_decisions for b in buckets),
+        errors=sum(b.errors for b in buckets),
+        deny_codes=_deny_codes(runs),
+        timings=timings,
+        run_p50_ms=percentile(durations, 50),
+        run_p95_ms=percentile(durations, 95),
+        sample_size=len(durations),
+    )
+
+
+def _buckets(runs: Any, window: Window, since: datetime, now: datetime) -> list[Bucket]:
+    tz = timezone.get_current_timezone()
+    rows = (
+        runs.order_by()
+        .annotate(bucket=Trunc("created_at", window.bucket, tzinfo=tz))
+        .values("bucket")
+        .annotate(
+            total=Count("pk"),
+            errors=Count("pk", filter=Q(status__in=_FAILED)),
+            denied=Count("pk", filter=Q(decision=RunDecision.DENY) & ~Q(status__in=_FAILED)),
+            deny_decisions=Count("pk", filter=Q(decision=RunDecision.DENY)),
+        )
+    )
+    counted = {row["bucket"]: row for row in rows}
+    buckets = []
+    for start in bucket_starts(since, now, window.bucket):
+        row = counted.get(start, {"total": 0, "errors": 0, "denied": 0, "deny_decisions": 0})
+        allowed = row["total"] - row["errors"] - row["denied"]
+        buckets.append(Bucket(start, allowed, row["denied"], row["errors"], row["deny_decisions"]))
+    return buckets
+
+
+def bucket_starts(since: datetime, now: datetime, unit: str) -> list[datetime]:
+    """Every hour/day start (local time) from the one containing ``since`` to ``now``."""
+    local = timezone.localtime(since)
+    start = local.replace(minute=0, second=0, microsecond=0)
+    if unit == "day":
+        start = start.replace(hour=0)
+    step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
+    starts = []
+    while start <= now:
+        starts.append(start)
+        # Re-localise so a daylight-saving change keeps buckets on local boundaries.
+        start = timezone.localtime(start + step)
+        if unit == "day":
+            start = start.replace(hour=0, minute=0)
+    return starts
+
+
+def _deny_codes(runs: Any) -> list[tuple[str, int]]:
+    rows = (
+        runs.filter(decision=RunDecision.DENY)
+        .order_by()
+        .values("error_code")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "error_code")[:TOP_DENY_CODES]
+    )
+    return [(row["error_code"] or "(none)", row["n"]) for row in rows]
+
+
+def _sampled_timings(runs: Any) -> tuple[list[float], list[FunctionTiming]]:
+    sample = runs.order_by("-created_at").values_list("duration_ms", "steps")[:SAMPLE_SIZE]
+    run_durations: list[float] = []
+    per_function: dict[str, list[float]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for duration, steps in sample:
+        run_durations.append(float(duration))
+        for step in steps or []:
+            if step.get("status") in ("queued", "skipped") or not step.get("function_id"):
+                continue
+            per_function[step["function_id"]].append(float(step.get("duration_ms") or 0))
+            names.setdefault(step["function_id"], str(step.get("name") or step["function_id"]))
+    timings = [
+        FunctionTiming(
+            function_id=fid,
+            name=names[fid],
+            runs=len(values),
+            p50_ms=percentile(values, 50) or 0.0,
+            p95_ms=percentile(values, 95) or 0.0,
+        )
+        for fid, values in per_function.items()
+    ]
+    timings.sort(key=lambda t: (-t.p95_ms, t.name))
+    return run_durations, timings
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (a value that occurred), None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(math.ceil(p / 100 * len(ordered)), 1)
+    return ordered[rank - 1]
