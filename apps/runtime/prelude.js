@@ -711,11 +711,12 @@
       enumerable: desc.enumerable, configurable: false,
     });
   }
-  const overridable = ["constructor", "toString", "valueOf", "toLocaleString", "name", "message", "toJSON", "hasOwnProperty"];
-  for (const C of [Object, Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
-    Function, Array, Promise, Date, RegExp, Map, Set]) {
-    for (const prop of overridable) enableOverride(C.prototype, prop);
+  // Only where user code commonly assigns: accessors on Array/Promise prototypes (notably
+  // `constructor`) would switch off V8's fast paths for every array operation and await.
+  for (const C of [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError]) {
+    for (const prop of ["name", "message", "toString", "constructor"]) enableOverride(C.prototype, prop);
   }
+  for (const prop of ["toString", "valueOf", "toLocaleString", "toJSON"]) enableOverride(Object.prototype, prop);
 
   const seen = new Set();
   function harden(root) {
