@@ -460,14 +460,6 @@ def function_delete(*, function: Function, actor: Actor) -> None:
         tenant_config_bump(tenant=function.tenant)
 
 
-def function_test_payload_save(*, function: Function, payload: dict[str, Any]) -> None:
-    """Keep the test panel's last input (not configuration: no audit, no history)."""
-    if not isinstance(payload, dict):
-        raise _invalid("test_payload", "test_payload must be an object.")
-    function.test_payload = payload
-    function.save(update_fields=["test_payload"])
-
-
 # --- pipelines --------------------------------------------------------------------------
 
 

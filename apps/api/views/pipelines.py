@@ -58,7 +58,7 @@ def _release_body(release: Release, live_release_id: int | None) -> dict[str, An
     return dict(ReleaseSerializer(release, context={"live_release_id": live_release_id}).data)
 
 
-def pipeline_body(request: Request, trigger: str) -> dict[str, Any]:
+def _pipeline_body(request: Request, trigger: str) -> dict[str, Any]:
     pipeline = pipeline_find(tenant=principal_of(request).tenant, trigger=trigger)
     functions = functions_for_pipeline(pipeline=pipeline)
     return {
@@ -105,7 +105,7 @@ class PipelineDetailView(APIView):
         tags=["pipelines"],
     )
     def get(self, request: Request, trigger: str) -> Response:
-        return Response(pipeline_body(request, trigger))
+        return Response(_pipeline_body(request, trigger))
 
 
 class PipelineOrderView(APIView):
@@ -128,7 +128,7 @@ class PipelineOrderView(APIView):
             function_ids=data["function_ids"],
             actor=principal.actor,
         )
-        return Response(pipeline_body(request, trigger))
+        return Response(_pipeline_body(request, trigger))
 
 
 class FunctionCreateView(APIView):
