@@ -81,29 +81,61 @@ RISK = """async function pipe(user, context, callback) {
 }"""
 
 USER = {
-    "id": "u_01J8Z", "email": "Ann.Lee@example.com", "given_name": "Ann", "family_name": "Lee",
-    "phone": "+49 30 1234567", "tags": ["beta", "newsletter"],
-    "metadata": {"referrer": "https://partner.example.org/landing?campaign=spring", "utm": {"source": "mail", "medium": "email", "campaign": "spring-2026"}},
+    "id": "u_01J8Z",
+    "email": "Ann.Lee@example.com",
+    "given_name": "Ann",
+    "family_name": "Lee",
+    "phone": "+49 30 1234567",
+    "tags": ["beta", "newsletter"],
+    "metadata": {
+        "referrer": "https://partner.example.org/landing?campaign=spring",
+        "utm": {"source": "mail", "medium": "email", "campaign": "spring-2026"},
+    },
     "address": {"street": "Unter den Linden 1", "city": "Berlin", "zip": "10117", "country": "DE"},
-    "preferences": {"language": "de", "timezone": "Europe/Berlin", "marketing": False, "theme": "dark"},
+    "preferences": {
+        "language": "de",
+        "timezone": "Europe/Berlin",
+        "marketing": False,
+        "theme": "dark",
+    },
     "identities": [{"provider": "password", "user_id": "u_01J8Z", "is_social": False}],
     "note": "x" * 300,
 }
 CONTEXT = {
-    "request": {"ip": "10.1.2.3", "headers": {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
-                                               "accept-language": "de-DE,de;q=0.9,en;q=0.8"}, "query": {"client_id": "app_123", "state": "s" * 40}},
-    "app": {"id": "app_123", "name": "Web shop"}, "geo": {"country": "DE", "city": "Berlin"},
-    "protocol": "oidc-basic-profile", "connection": {"name": "Username-Password", "strategy": "auth0"},
-    "session": {"id": "sess_" + "a" * 40}, "stats": {"loginsCount": 12},
-    "authorization": {"roles": ["customer", "beta-tester"]}, "note": "y" * 250,
+    "request": {
+        "ip": "10.1.2.3",
+        "headers": {
+            "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+            "accept-language": "de-DE,de;q=0.9,en;q=0.8",
+        },
+        "query": {"client_id": "app_123", "state": "s" * 40},
+    },
+    "app": {"id": "app_123", "name": "Web shop"},
+    "geo": {"country": "DE", "city": "Berlin"},
+    "protocol": "oidc-basic-profile",
+    "connection": {"name": "Username-Password", "strategy": "auth0"},
+    "session": {"id": "sess_" + "a" * 40},
+    "stats": {"loginsCount": 12},
+    "authorization": {"roles": ["customer", "beta-tester"]},
+    "note": "y" * 250,
 }
 ENV = {"ALLOWED_DOMAINS": "example.com, example.org"}
 
 
 def job(tenant: str = "t_bench") -> dict:
-    return {"tenant_id": tenant, "trigger": "PRE_REGISTER", "user": USER, "context": CONTEXT, "env": ENV,
-            "functions": [{"id": f"fn_{i}", "name": n, "version": 1, "code": c, "timeout_ms": 3000}
-                          for i, (n, c) in enumerate([("allow-list", ALLOW_LIST), ("enrich", ENRICH), ("risk", RISK)])]}
+    return {
+        "tenant_id": tenant,
+        "trigger": "PRE_REGISTER",
+        "user": USER,
+        "context": CONTEXT,
+        "env": ENV,
+        "functions": [
+            {"id": f"fn_{i}", "name": n, "version": 1, "code": c, "timeout_ms": 3000}
+            for i, (n, c) in enumerate(
+                [("allow-list", ALLOW_LIST), ("enrich", ENRICH), ("risk", RISK)]
+            )
+        ],
+    }
 
 
 def latencies(n: int) -> list[float]:
@@ -148,8 +180,14 @@ let user = %(user)s, context = %(context)s;
 
 
 def node_latencies(n: int) -> list[float]:
-    script = NODE_SCRIPT % {"env": json.dumps(ENV), "user": json.dumps(USER), "context": json.dumps(CONTEXT),
-                            "fns": ",".join(f"(function(){{ {c}; return pipe; }})()" for c in (ALLOW_LIST, ENRICH, RISK))}
+    script = NODE_SCRIPT % {
+        "env": json.dumps(ENV),
+        "user": json.dumps(USER),
+        "context": json.dumps(CONTEXT),
+        "fns": ",".join(
+            f"(function(){{ {c}; return pipe; }})()" for c in (ALLOW_LIST, ENRICH, RISK)
+        ),
+    }
     script = script.replace("console.info", "(()=>{})")
     out = []
     for _ in range(n):
@@ -181,7 +219,9 @@ def main() -> None:
     rows.append(("warm, 2 workers", warm2, tput2))
     rows.append(("fresh isolate per run, 1 worker", fresh, tput_fresh))
     rows.append(("node -e per run (baseline)", node, 1000 / statistics.mean(node)))
-    print(f"3-function pipeline, ~1 KB user/context; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+    print(
+        f"3-function pipeline, ~1 KB user/context; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
+    )
     print(f"{'mode':34} {'p50 ms':>8} {'p99 ms':>8} {'runs/s':>9}")
     for name, lat, tput in rows:
         print(f"{name:34} {pct(lat, 0.5):8.3f} {pct(lat, 0.99):8.3f} {tput:9.0f}")

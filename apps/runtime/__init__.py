@@ -94,7 +94,9 @@ def configure(
         http_allow=list(http_allow or []),
     )
     if config.workers < 1 or heap_mb < 8 or warm_isolates_per_worker < 1:
-        raise ValueError("workers >= 1, heap_mb >= 8 and warm_isolates_per_worker >= 1 are required")
+        raise ValueError(
+            "workers >= 1, heap_mb >= 8 and warm_isolates_per_worker >= 1 are required"
+        )
     with _lock:
         _config = config
         _stop_locked()
@@ -128,7 +130,9 @@ atexit.register(shutdown)
 
 def _deadline_s(job: dict[str, Any]) -> float:
     limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
-    total_ms = sum(int(fn.get("timeout_ms") or DEFAULT_TIMEOUT_MS) for fn in job.get("functions") or [])
+    total_ms = sum(
+        int(fn.get("timeout_ms") or DEFAULT_TIMEOUT_MS) for fn in job.get("functions") or []
+    )
     return min(total_ms, int(limits["run_timeout_ms"])) / 1000.0 + DEADLINE_GRACE_S
 
 
@@ -161,10 +165,25 @@ def run_function(
     limits: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run a single function; the result has the shape of ``run_pipeline``'s, with one step."""
-    fn = {"id": function_id, "name": name, "version": version, "code": code,
-          "timeout_ms": timeout_ms, "terminate_on_timeout": terminate_on_timeout}
-    return run_pipeline({"tenant_id": tenant_id, "trigger": trigger, "functions": [fn],
-                         "user": user, "context": context, "env": env, "limits": limits or {}})
+    fn = {
+        "id": function_id,
+        "name": name,
+        "version": version,
+        "code": code,
+        "timeout_ms": timeout_ms,
+        "terminate_on_timeout": terminate_on_timeout,
+    }
+    return run_pipeline(
+        {
+            "tenant_id": tenant_id,
+            "trigger": trigger,
+            "functions": [fn],
+            "user": user,
+            "context": context,
+            "env": env,
+            "limits": limits or {},
+        }
+    )
 
 
 def validate_code(code: str) -> dict[str, Any] | None:
@@ -172,7 +191,11 @@ def validate_code(code: str) -> dict[str, Any] | None:
     try:
         reply = _get_pool().request({"op": "validate", "code": code}, VALIDATE_DEADLINE_S)
     except WorkerLost as lost:
-        return {"message": f"The code could not be checked: {lost.why}", "line": None, "column": None}
+        return {
+            "message": f"The code could not be checked: {lost.why}",
+            "line": None,
+            "column": None,
+        }
     result = reply["result"]
     return None if result is None else dict(result)
 

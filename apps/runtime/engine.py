@@ -164,7 +164,9 @@ class Engine:
     def run_job(self, job: dict[str, Any], on_progress: Callable[[int], None]) -> dict[str, Any]:
         self._seq += 1
         limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
-        run = _Run(job=job, limits=limits, started=time.time(), seq=self._seq, on_progress=on_progress)
+        run = _Run(
+            job=job, limits=limits, started=time.time(), seq=self._seq, on_progress=on_progress
+        )
         run.state = empty_state(job.get("user") or {}, job.get("context") or {})
         t0 = time.perf_counter()
         start_index = 0
@@ -174,15 +176,22 @@ class Engine:
         if isolate is not None:
             self.provider.release(isolate)
         self.retire = self.retire or run.retire
-        return shape_result(job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000)
+        return shape_result(
+            job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000
+        )
 
     def _run_segment(self, run: _Run, isolate: Isolate, start_index: int) -> tuple[int, Any]:
         """Run steps from ``start_index``; return where to continue and the isolate to use."""
         steps = self._compile_steps(run, isolate, start_index)
         payload = {
-            "seq": run.seq, "trigger": run.job.get("trigger", ""), "steps": steps,
-            "start_index": start_index, "state": run.state, "limits": run.limits,
-            "env": run.job.get("env") or {}, "entropy": list(os.urandom(64)),
+            "seq": run.seq,
+            "trigger": run.job.get("trigger", ""),
+            "steps": steps,
+            "start_index": start_index,
+            "state": run.state,
+            "limits": run.limits,
+            "env": run.job.get("env") or {},
+            "entropy": list(os.urandom(64)),
         }
         watchdog = Watchdog(run.seq, start_index, run.deadline_for, run.on_progress)
         last: dict[str, Any] | None = None
@@ -190,7 +199,9 @@ class Engine:
             raw = isolate.eval(f"__gp.start({json.dumps(json.dumps(payload))})", watchdog=watchdog)
             last = json.loads(raw)
             while not last["done"]:
-                watchdog.fallback_index = last["running"] if last["running"] is not None else last["next"]
+                watchdog.fallback_index = (
+                    last["running"] if last["running"] is not None else last["next"]
+                )
                 raw = self._turn(run, isolate, last, watchdog)
                 last = json.loads(raw)
         except (EvalCut, IsolateWedged, JSEvalException, _StepDeadline) as exc:
@@ -202,8 +213,12 @@ class Engine:
     def _turn(self, run: _Run, isolate: Isolate, last: dict[str, Any], watchdog: Watchdog) -> str:
         """One turn of the event loop: host calls, then timers, then microtask results."""
         if last["host_calls"]:
-            results = [hostcalls.perform(call, self.config.http_allow) for call in last["host_calls"]]
-            return str(isolate.eval(f"__gp.pump({json.dumps(json.dumps(results))})", watchdog=watchdog))
+            results = [
+                hostcalls.perform(call, self.config.http_allow) for call in last["host_calls"]
+            ]
+            return str(
+                isolate.eval(f"__gp.pump({json.dumps(json.dumps(results))})", watchdog=watchdog)
+            )
         wait_ms = last["next_timer_in_ms"]
         if wait_ms:
             remaining = watchdog.remaining(isolate.marks)
@@ -223,10 +238,26 @@ class Engine:
 
     def _commit(self, run: _Run, state: dict[str, Any]) -> None:
         run.records.extend(state["records"])
-        run.state = {k: state[k] for k in ("user", "context", "custom_data", "id_set", "id_remove", "at_set", "at_remove")}
+        run.state = {
+            k: state[k]
+            for k in (
+                "user",
+                "context",
+                "custom_data",
+                "id_set",
+                "id_remove",
+                "at_set",
+                "at_remove",
+            )
+        }
 
     def _interrupted(
-        self, run: _Run, isolate: Isolate, last: dict[str, Any] | None, watchdog: Watchdog, exc: Exception,
+        self,
+        run: _Run,
+        isolate: Isolate,
+        last: dict[str, Any] | None,
+        watchdog: Watchdog,
+        exc: Exception,
     ) -> tuple[int, Any]:
         """Record the step that was cut or crashed; decide whether the chain goes on."""
         index, started = watchdog.running(isolate.marks)
@@ -246,15 +277,24 @@ class Engine:
         run.outcome = {"kind": "error"}
         return len(run.functions), None
 
-    def _timed_out(self, run: _Run, index: int, fn: dict[str, Any], duration: float) -> tuple[int, Any]:
+    def _timed_out(
+        self, run: _Run, index: int, fn: dict[str, Any], duration: float
+    ) -> tuple[int, Any]:
         run_budget_left = run.run_deadline() - time.time() > 0.001
-        message = f"The function did not finish within its timeout of {fn.get('timeout_ms') or 3000} ms"
+        message = (
+            f"The function did not finish within its timeout of {fn.get('timeout_ms') or 3000} ms"
+        )
         if not run_budget_left:
             message = f"The run exceeded its total time budget of {run.limits['run_timeout_ms']} ms"
-        run.records.append({
-            "index": index, "status": "timeout", "duration_ms": duration, "logs": [],
-            "error": step_error(message, "TimeoutError", code="function_timeout"),
-        })
+        run.records.append(
+            {
+                "index": index,
+                "status": "timeout",
+                "duration_ms": duration,
+                "logs": [],
+                "error": step_error(message, "TimeoutError", code="function_timeout"),
+            }
+        )
         if fn.get("terminate_on_timeout") or not run_budget_left:
             run.outcome = {"kind": "timeout" if run_budget_left else "run_timeout"}
             return len(run.functions), None
@@ -265,7 +305,9 @@ class Engine:
         return index + 1, isolate
 
     @staticmethod
-    def _latest_state(isolate: Isolate, seq: int, last: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _latest_state(
+        isolate: Isolate, seq: int, last: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
         """The newest committed state: the checkpoint if it is later than the last eval's answer."""
         raw = isolate.checkpoint(seq)
         if not isolate.wedged:
@@ -292,14 +334,25 @@ class Engine:
             try:
                 kind = isolate.eval(f'__gp.check("{key}")', timeout_s=VALIDATE_TIMEOUT_S)
             except (EvalCut, IsolateWedged):
-                return {"message": "The top level of the code did not finish within 1 s", "line": None, "column": None}
+                return {
+                    "message": "The top level of the code did not finish within 1 s",
+                    "line": None,
+                    "column": None,
+                }
             except JSEvalException as exc:
                 return {"message": str(exc), "line": None, "column": None}
             if isinstance(kind, str) and kind.startswith("error:"):
-                return {"message": f"The top level of the code throws: {kind[6:]}", "line": None, "column": None}
+                return {
+                    "message": f"The top level of the code throws: {kind[6:]}",
+                    "line": None,
+                    "column": None,
+                }
             if kind != "function":
-                return {"message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... })",
-                        "line": None, "column": None}
+                return {
+                    "message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... })",
+                    "line": None,
+                    "column": None,
+                }
             return None
         finally:
             isolate.broken = True
@@ -312,7 +365,13 @@ class _StepDeadline(Exception):
 
 def _crash_record(index: int, duration: float, exc: Exception, heap_mb: int) -> dict[str, Any]:
     if isinstance(exc, JSOOMException):
-        error = step_error(f"The function ran out of memory (limit {heap_mb} MiB)", "RangeError", code="memory_limit")
+        error = step_error(
+            f"The function ran out of memory (limit {heap_mb} MiB)",
+            "RangeError",
+            code="memory_limit",
+        )
     else:
-        error = step_error(f"The sandbox failed while running the function: {exc}", "Error", code="sandbox_error")
+        error = step_error(
+            f"The sandbox failed while running the function: {exc}", "Error", code="sandbox_error"
+        )
     return {"index": index, "status": "error", "duration_ms": duration, "logs": [], "error": error}

@@ -70,7 +70,9 @@ class _SharedLoop:
         with cls._lock:
             if cls._loop is None:
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="mini-racer-loop", daemon=True).start()
+                threading.Thread(
+                    target=loop.run_forever, name="mini-racer-loop", daemon=True
+                ).start()
                 cls._loop = loop
             return cls._loop
 
@@ -143,7 +145,9 @@ class Isolate:
             return None
         return bytes(self._buffer[64 : 64 + length]).decode("utf-8")
 
-    def eval(self, code: str, *, timeout_s: float | None = None, watchdog: Watchdog | None = None) -> Any:
+    def eval(
+        self, code: str, *, timeout_s: float | None = None, watchdog: Watchdog | None = None
+    ) -> Any:
         """Evaluate ``code``; cut it at ``timeout_s`` or at the watchdog's step deadline.
 
         Raises ``EvalCut`` when cut, ``IsolateWedged`` when the isolate cannot be interrupted,

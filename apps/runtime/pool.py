@@ -62,12 +62,24 @@ class _Worker:
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
         os.ftruncate(self._mirror_fd, 16)
         self._mirror = mmap.mmap(self._mirror_fd, 16)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")])),
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "apps.runtime.worker", json.dumps(config.worker_config()),
-             str(child_sock.fileno()), str(self._mirror_fd)],
-            pass_fds=(child_sock.fileno(), self._mirror_fd), env=env, cwd=_ROOT,
-            stdin=subprocess.DEVNULL, close_fds=True,
+            [
+                sys.executable,
+                "-m",
+                "apps.runtime.worker",
+                json.dumps(config.worker_config()),
+                str(child_sock.fileno()),
+                str(self._mirror_fd),
+            ],
+            pass_fds=(child_sock.fileno(), self._mirror_fd),
+            env=env,
+            cwd=_ROOT,
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
         )
         child_sock.close()
         self.conn = Connection(parent_sock.detach())
@@ -140,8 +152,9 @@ class Pool:
     def _start_spare(self) -> None:
         spare = self._start_worker()
         self._spare = spare
-        threading.Thread(target=spare.wait_ready, args=(READY_TIMEOUT_S,), daemon=True,
-                         name="sandbox-spare").start()
+        threading.Thread(
+            target=spare.wait_ready, args=(READY_TIMEOUT_S,), daemon=True, name="sandbox-spare"
+        ).start()
 
     def _acquire(self, tenant_id: str | None) -> _Worker:
         with self._cond:
@@ -187,7 +200,9 @@ class Pool:
                 self._start_spare()
         self._release(spare, None)
 
-    def request(self, msg: dict[str, Any], timeout_s: float, tenant_id: str | None = None) -> dict[str, Any]:
+    def request(
+        self, msg: dict[str, Any], timeout_s: float, tenant_id: str | None = None
+    ) -> dict[str, Any]:
         """Send one request; raise ``WorkerLost`` if the worker dies or misses the deadline."""
         worker = self._acquire(tenant_id)
         msg = {**msg, "id": next(self._ids)}

@@ -24,13 +24,24 @@ _RUN_ERRORS: dict[str, tuple[str, str]] = {
 
 def empty_state(user: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     return {
-        "user": user, "context": context, "custom_data": {},
-        "id_set": {}, "id_remove": [], "at_set": {}, "at_remove": [],
+        "user": user,
+        "context": context,
+        "custom_data": {},
+        "id_set": {},
+        "id_remove": [],
+        "at_set": {},
+        "at_remove": [],
     }
 
 
 def step_error(message: str, name: str = "Error", *, code: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"message": message, "name": name, "line": None, "column": None, "stack": None}
+    error: dict[str, Any] = {
+        "message": message,
+        "name": name,
+        "line": None,
+        "column": None,
+        "stack": None,
+    }
     if code:
         error["code"] = code
     return error
@@ -48,8 +59,9 @@ def _step(fn: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run_error(functions: list[dict[str, Any]], records: list[dict[str, Any]],
-               outcome: dict[str, Any] | None) -> dict[str, Any] | None:
+def _run_error(
+    functions: list[dict[str, Any]], records: list[dict[str, Any]], outcome: dict[str, Any] | None
+) -> dict[str, Any] | None:
     if not outcome or outcome.get("kind") == "ok":
         return None
     name = functions[records[-1]["index"]].get("name", "") if records else ""
@@ -59,8 +71,13 @@ def _run_error(functions: list[dict[str, Any]], records: list[dict[str, Any]],
     return {"code": code, "message": message, "function": name}
 
 
-def shape_result(job: dict[str, Any], records: list[dict[str, Any]], state: dict[str, Any],
-                 outcome: dict[str, Any] | None, duration_ms: float) -> dict[str, Any]:
+def shape_result(
+    job: dict[str, Any],
+    records: list[dict[str, Any]],
+    state: dict[str, Any],
+    outcome: dict[str, Any] | None,
+    duration_ms: float,
+) -> dict[str, Any]:
     """The public result: steps after a deny or a terminating error are not listed."""
     functions = list(job.get("functions") or [])
     error = _run_error(functions, records, outcome)
@@ -85,10 +102,18 @@ def crashed_result(job: dict[str, Any], index: int, duration_ms: float, why: str
     """
     functions = list(job.get("functions") or [])
     index = min(max(index, 0), max(len(functions) - 1, 0))
-    records: list[dict[str, Any]] = [{"index": i, "status": "ok", "duration_ms": 0.0, "logs": [], "error": None} for i in range(index)]
+    records: list[dict[str, Any]] = [
+        {"index": i, "status": "ok", "duration_ms": 0.0, "logs": [], "error": None}
+        for i in range(index)
+    ]
     if functions:
-        crashed: dict[str, Any] = {"index": index, "status": "error", "duration_ms": duration_ms, "logs": [],
-                                   "error": step_error(why, "Error", code="sandbox_crashed")}
+        crashed: dict[str, Any] = {
+            "index": index,
+            "status": "error",
+            "duration_ms": duration_ms,
+            "logs": [],
+            "error": step_error(why, "Error", code="sandbox_crashed"),
+        }
         records.append(crashed)
     state = empty_state(job.get("user") or {}, job.get("context") or {})
     return shape_result(job, records, state, {"kind": "crashed"}, duration_ms)

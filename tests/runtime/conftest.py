@@ -17,16 +17,29 @@ def sandbox_pool() -> Iterator[None]:
     runtime.shutdown()
 
 
-def make_job(*codes: str, tenant_id: str = "t_acme", trigger: str = "PRE_REGISTER",
-             timeout_ms: int = 1000, terminate_on_timeout: bool = False,
-             user: dict[str, Any] | None = None, context: dict[str, Any] | None = None,
-             env: dict[str, str] | None = None, limits: dict[str, Any] | None = None) -> dict[str, Any]:
+def make_job(
+    *codes: str,
+    tenant_id: str = "t_acme",
+    trigger: str = "PRE_REGISTER",
+    timeout_ms: int = 1000,
+    terminate_on_timeout: bool = False,
+    user: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    limits: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "tenant_id": tenant_id,
         "trigger": trigger,
         "functions": [
-            {"id": f"fn_{i}", "name": f"step-{i}", "version": i + 1, "code": code,
-             "timeout_ms": timeout_ms, "terminate_on_timeout": terminate_on_timeout}
+            {
+                "id": f"fn_{i}",
+                "name": f"step-{i}",
+                "version": i + 1,
+                "code": code,
+                "timeout_ms": timeout_ms,
+                "terminate_on_timeout": terminate_on_timeout,
+            }
             for i, code in enumerate(codes)
         ],
         "user": {"email": "ann@example.com", "id": "u_1"} if user is None else user,
@@ -40,6 +53,7 @@ def make_job(*codes: str, tenant_id: str = "t_acme", trigger: str = "PRE_REGISTE
 def run() -> Callable[..., dict[str, Any]]:
     def _run(*codes: str, **kwargs: Any) -> dict[str, Any]:
         return runtime.run_pipeline(make_job(*codes, **kwargs))
+
     return _run
 
 
@@ -49,8 +63,10 @@ PASS_THROUGH = "async function pipe(user, context, callback) { user.touched = tr
 @pytest.fixture
 def assert_sandbox_healthy(run: Callable[..., dict[str, Any]]) -> Callable[[], None]:
     """After a hostile run: a normal run (same tenant) must still work."""
+
     def _check() -> None:
         result = run(PASS_THROUGH)
         assert result["decision"] == "allow", result
         assert result["user"]["touched"] is True
+
     return _check

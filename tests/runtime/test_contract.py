@@ -22,9 +22,15 @@ def test_it_passes_changed_objects_to_the_next_function(run):
 
 
 def test_it_denies_with_the_error_message_and_default_code(run):
-    result = run("async function pipe(user, context, callback) { callback(new Error('Only example.org')); }")
+    result = run(
+        "async function pipe(user, context, callback) { callback(new Error('Only example.org')); }"
+    )
     assert result["decision"] == "deny"
-    assert result["error"] == {"code": "access_denied", "message": "Only example.org", "function": "step-0"}
+    assert result["error"] == {
+        "code": "access_denied",
+        "message": "Only example.org",
+        "function": "step-0",
+    }
     assert result["steps"][0]["status"] == "denied"
 
 
@@ -41,8 +47,10 @@ def test_it_does_not_run_the_steps_after_a_deny(run):
 
 
 def test_omitted_callback_arguments_mean_unchanged(run):
-    result = run("async function pipe(user, context, callback) { user.x = 1; callback(null); }",
-                 "async function pipe(user, context, callback) { callback(null, user); }")
+    result = run(
+        "async function pipe(user, context, callback) { user.x = 1; callback(null); }",
+        "async function pipe(user, context, callback) { callback(null, user); }",
+    )
     assert result["decision"] == "allow"
     assert result["user"]["x"] == 1
     assert result["context"] == {"ip": "10.0.0.1", "app": "web"}
@@ -70,10 +78,15 @@ def test_a_second_synchronous_callback_is_ignored(run):
 
 
 def test_a_thrown_error_is_a_function_error_with_a_generic_message(run):
-    result = run("async function pipe(user, context, callback) {\n  const x = null;\n  x.boom();\n}")
+    result = run(
+        "async function pipe(user, context, callback) {\n  const x = null;\n  x.boom();\n}"
+    )
     assert result["decision"] == "deny"
-    assert result["error"] == {"code": "function_error", "message": "The request could not be completed.",
-                               "function": "step-0"}
+    assert result["error"] == {
+        "code": "function_error",
+        "message": "The request could not be completed.",
+        "function": "step-0",
+    }
     step = result["steps"][0]
     assert step["status"] == "error"
     assert step["error"]["name"] == "TypeError"
@@ -83,7 +96,9 @@ def test_a_thrown_error_is_a_function_error_with_a_generic_message(run):
 
 
 def test_a_rejected_promise_is_a_function_error(run):
-    result = run("async function pipe(user, context, callback) { await null; throw new RangeError('late'); }")
+    result = run(
+        "async function pipe(user, context, callback) { await null; throw new RangeError('late'); }"
+    )
     assert result["error"]["code"] == "function_error"
     assert result["steps"][0]["error"]["message"] == "late"
     assert result["steps"][0]["error"]["name"] == "RangeError"
@@ -114,18 +129,22 @@ def test_custom_data_is_collected_and_never_part_of_user(run):
 
 
 def test_id_token_helpers_work_on_their_trigger(run):
-    result = run("""async function pipe(user, context, callback) {
+    result = run(
+        """async function pipe(user, context, callback) {
         user.addIdToken('tier', 'gold'); user.removeIdToken('email'); callback(null, user, context); }""",
-                 trigger="PRE_OIDC_ID_TOKEN_ISSUED")
+        trigger="PRE_OIDC_ID_TOKEN_ISSUED",
+    )
     assert result["decision"] == "allow"
     assert result["id_token_claims"] == {"set": {"tier": "gold"}, "remove": ["email"]}
     assert result["access_token_claims"] == {"set": {}, "remove": []}
 
 
 def test_access_token_helpers_work_on_their_trigger(run):
-    result = run("""async function pipe(user, context, callback) {
+    result = run(
+        """async function pipe(user, context, callback) {
         user.addAccessToken('scope_extra', ['a']); user.removeAccessToken('x'); callback(null, user, context); }""",
-                 trigger="PRE_OIDC_ACCESS_TOKEN_ISSUED")
+        trigger="PRE_OIDC_ACCESS_TOKEN_ISSUED",
+    )
     assert result["access_token_claims"] == {"set": {"scope_extra": ["a"]}, "remove": ["x"]}
 
 
@@ -140,8 +159,10 @@ def test_token_helpers_fail_the_step_outside_their_trigger(run):
 
 def test_protected_claims_cannot_be_set_or_removed(run):
     for helper in ("addIdToken('sub', 'x')", "removeIdToken('aud')"):
-        result = run(f"async function pipe(u, c, cb) {{ u.{helper}; cb(null, u, c); }}",
-                     trigger="PRE_OIDC_ID_TOKEN_ISSUED")
+        result = run(
+            f"async function pipe(u, c, cb) {{ u.{helper}; cb(null, u, c); }}",
+            trigger="PRE_OIDC_ID_TOKEN_ISSUED",
+        )
         assert result["decision"] == "deny"
         assert "protected claim" in result["steps"][0]["error"]["message"]
 
@@ -164,8 +185,17 @@ def test_an_empty_pipeline_allows_with_the_input_unchanged():
 
 
 def test_run_function_runs_one_function():
-    result = runtime.run_function(tenant_id="t_acme", trigger="PRE_REGISTER", code=PASS_THROUGH,
-                                  user={"a": 1}, context={}, env={}, name="solo", function_id="fn_9", version=4)
+    result = runtime.run_function(
+        tenant_id="t_acme",
+        trigger="PRE_REGISTER",
+        code=PASS_THROUGH,
+        user={"a": 1},
+        context={},
+        env={},
+        name="solo",
+        function_id="fn_9",
+        version=4,
+    )
     assert result["decision"] == "allow"
     assert result["steps"][0]["name"] == "solo"
     assert result["steps"][0]["function_id"] == "fn_9"
@@ -175,7 +205,9 @@ def test_run_function_runs_one_function():
 
 
 def test_a_non_async_function_may_call_back_later(run):
-    result = run("function pipe(user, context, callback) { setTimeout(() => { user.t = 1; callback(null, user, context); }, 5); }")
+    result = run(
+        "function pipe(user, context, callback) { setTimeout(() => { user.t = 1; callback(null, user, context); }, 5); }"
+    )
     assert result["decision"] == "allow"
     assert result["user"]["t"] == 1
 

@@ -24,8 +24,11 @@ def test_an_infinite_loop_times_out_and_the_next_function_runs(run, assert_sandb
 
 
 def test_a_timed_out_function_passes_on_the_objects_from_before_it(run):
-    result = run("async function pipe(u, c, cb) { u.half = 1; u.addCustomData('x', 1); while (true) {} }",
-                 "async function pipe(u, c, cb) { cb(null, u, c); }", **FAST)
+    result = run(
+        "async function pipe(u, c, cb) { u.half = 1; u.addCustomData('x', 1); while (true) {} }",
+        "async function pipe(u, c, cb) { cb(null, u, c); }",
+        **FAST,
+    )
     assert "half" not in result["user"]
     assert result["custom_data"] == {}
 
@@ -39,8 +42,12 @@ def test_a_hang_is_cut_near_its_own_deadline_not_the_run_budget(run):
 
 
 def test_terminate_on_timeout_denies_with_function_timeout(run, assert_sandbox_healthy):
-    result = run("async function pipe(u, c, cb) { while (true) {} }", PASS_THROUGH,
-                 terminate_on_timeout=True, **FAST)
+    result = run(
+        "async function pipe(u, c, cb) { while (true) {} }",
+        PASS_THROUGH,
+        terminate_on_timeout=True,
+        **FAST,
+    )
     assert result["decision"] == "deny"
     assert result["error"]["code"] == "function_timeout"
     assert len(result["steps"]) == 1
@@ -49,30 +56,39 @@ def test_terminate_on_timeout_denies_with_function_timeout(run, assert_sandbox_h
 
 def test_a_loop_after_await_does_not_hang(run, assert_sandbox_healthy):
     t0 = time.perf_counter()
-    result = run("async function pipe(u, c, cb) { await null; while (true) {} }", PASS_THROUGH, **FAST)
+    result = run(
+        "async function pipe(u, c, cb) { await null; while (true) {} }", PASS_THROUGH, **FAST
+    )
     assert time.perf_counter() - t0 < 3
     assert [s["status"] for s in result["steps"]] == ["timeout", "ok"]
     assert_sandbox_healthy()
 
 
 def test_a_loop_in_set_timeout_is_cut(run, assert_sandbox_healthy):
-    result = run("async function pipe(u, c, cb) { setTimeout(() => { while (true) {} }, 0); await new Promise(r => setTimeout(r, 50)); cb(null, u, c); }",
-                 **FAST)
+    result = run(
+        "async function pipe(u, c, cb) { setTimeout(() => { while (true) {} }, 0); await new Promise(r => setTimeout(r, 50)); cb(null, u, c); }",
+        **FAST,
+    )
     assert result["steps"][0]["status"] == "timeout"
     assert_sandbox_healthy()
 
 
 def test_an_array_bomb_is_stopped(run, assert_sandbox_healthy):
-    result = run("async function pipe(u, c, cb) { const a = []; while (true) { a.push(new Array(100000).fill({x: 1})); } }",
-                 timeout_ms=5000)
+    result = run(
+        "async function pipe(u, c, cb) { const a = []; while (true) { a.push(new Array(100000).fill({x: 1})); } }",
+        timeout_ms=5000,
+    )
     assert result["decision"] == "deny"
     assert result["steps"][0]["status"] in ("error", "timeout")
     assert_sandbox_healthy()
 
 
 def test_the_process_killing_one_liner_becomes_a_crashed_step(run, assert_sandbox_healthy):
-    result = run(PASS_THROUGH, "async function pipe(u, c, cb) { new Array(2**27).fill(1.5); cb(null, u, c); }",
-                 timeout_ms=1000)
+    result = run(
+        PASS_THROUGH,
+        "async function pipe(u, c, cb) { new Array(2**27).fill(1.5); cb(null, u, c); }",
+        timeout_ms=1000,
+    )
     assert result["decision"] == "deny"
     assert result["error"]["code"] in ("sandbox_crashed", "function_error")
     assert result["steps"][-1]["status"] == "error"
@@ -81,8 +97,10 @@ def test_the_process_killing_one_liner_becomes_a_crashed_step(run, assert_sandbo
 
 
 def test_large_array_buffers_are_refused(run, assert_sandbox_healthy):
-    result = run("async function pipe(u, c, cb) { const keep = []; for (let i = 0; i < 20; i++) keep.push(new Uint8Array(50 * 1024 * 1024)); cb(null, u, c); }",
-                 timeout_ms=3000)
+    result = run(
+        "async function pipe(u, c, cb) { const keep = []; for (let i = 0; i < 20; i++) keep.push(new Uint8Array(50 * 1024 * 1024)); cb(null, u, c); }",
+        timeout_ms=3000,
+    )
     assert result["decision"] == "deny"
     assert "allocat" in result["steps"][0]["error"]["message"]
     assert_sandbox_healthy()
@@ -96,7 +114,9 @@ def test_deep_recursion_is_a_function_error(run, assert_sandbox_healthy):
 
 
 def test_a_300_kb_return_value_is_a_step_error(run, assert_sandbox_healthy):
-    result = run("async function pipe(u, c, cb) { u.blob = 'x'.repeat(300 * 1024); cb(null, u, c); }")
+    result = run(
+        "async function pipe(u, c, cb) { u.blob = 'x'.repeat(300 * 1024); cb(null, u, c); }"
+    )
     assert result["steps"][0]["status"] == "error"
     assert "larger than the limit" in result["steps"][0]["error"]["message"]
     assert_sandbox_healthy()
@@ -111,7 +131,9 @@ def test_non_json_results_are_clear_step_errors(run, assert_sandbox_healthy):
     for body, word in cases.items():
         result = run(f"async function pipe(u, c, cb) {{ {body} cb(null, u, c); }}")
         assert result["steps"][0]["status"] == "error", body
-        assert word.lower() in result["steps"][0]["error"]["message"].lower(), result["steps"][0]["error"]
+        assert word.lower() in result["steps"][0]["error"]["message"].lower(), result["steps"][0][
+            "error"
+        ]
     result = run("async function pipe(u, c, cb) { cb(null, 42, c); }")
     assert "plain object" in result["steps"][0]["error"]["message"]
     assert_sandbox_healthy()
@@ -138,10 +160,16 @@ def test_prototype_patching_does_not_leak_to_later_runs_or_tenants(run):
 
 
 def test_another_tenants_data_is_not_visible_through_globals(run):
-    run("async function pipe(u, c, cb) { globalThis.stash = u.email; globalThis.lastEnv = env.SECRET; cb(null, u, c); }",
-        tenant_id="t_a", user={"email": "a@a.com"}, env={"SECRET": "s3cret"})
-    result = run("async function pipe(u, c, cb) { u.seen = [typeof stash, typeof lastEnv, env.SECRET === undefined]; cb(null, u, c); }",
-                 tenant_id="t_b")
+    run(
+        "async function pipe(u, c, cb) { globalThis.stash = u.email; globalThis.lastEnv = env.SECRET; cb(null, u, c); }",
+        tenant_id="t_a",
+        user={"email": "a@a.com"},
+        env={"SECRET": "s3cret"},
+    )
+    result = run(
+        "async function pipe(u, c, cb) { u.seen = [typeof stash, typeof lastEnv, env.SECRET === undefined]; cb(null, u, c); }",
+        tenant_id="t_b",
+    )
     assert result["user"]["seen"] == ["undefined", "undefined", True]
 
 
@@ -179,11 +207,15 @@ def test_process_fs_and_dynamic_import_are_unavailable(run, assert_sandbox_healt
 
 
 def test_log_flooding_is_truncated_and_marked(run):
-    result = run("async function pipe(u, c, cb) { for (let i = 0; i < 100000; i++) console.log('line', i); cb(null, u, c); }")
+    result = run(
+        "async function pipe(u, c, cb) { for (let i = 0; i < 100000; i++) console.log('line', i); cb(null, u, c); }"
+    )
     logs = result["steps"][0]["logs"]
     assert len(logs) == 201
     assert "truncated" in logs[-1]["message"]
-    result = run("async function pipe(u, c, cb) { for (let i = 0; i < 100; i++) console.log('x'.repeat(5000)); cb(null, u, c); }")
+    result = run(
+        "async function pipe(u, c, cb) { for (let i = 0; i < 100; i++) console.log('x'.repeat(5000)); cb(null, u, c); }"
+    )
     logs = result["steps"][0]["logs"]
     assert sum(len(entry["message"]) for entry in logs[:-1]) <= 65536
     assert "truncated" in logs[-1]["message"]
@@ -207,7 +239,9 @@ def test_the_same_function_runs_concurrently_from_two_processes():
         "print(json.dumps([rt.run_pipeline(job)['user']['n'] for _ in range(20)]))\n"
         "rt.shutdown()\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(n)], stdout=subprocess.PIPE, text=True)
-             for n in (1, 100)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(n)], stdout=subprocess.PIPE, text=True)
+        for n in (1, 100)
+    ]
     outputs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert outputs == [[2] * 20, [101] * 20]
