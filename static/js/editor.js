@@ -120,13 +120,27 @@
     );
   }
 
+  /** Where `function pipe(` starts, when its parameters have no contract types yet. */
+  function untypedPipe() {
+    const code = model.getValue();
+    const match = code.match(/^(async\s+)?function\s+pipe\s*\(/m);
+    return match && !/@param\s+\{GenAuth\./.test(code) ? match.index : -1;
+  }
+
   function addTypeHints() {
-    const match = model.getValue().match(/^(async\s+)?function\s+pipe\s*\(/m);
-    if (!match || /@param\s+\{GenAuth\./.test(model.getValue())) return;
-    const position = model.getPositionAt(match.index);
+    const offset = untypedPipe();
+    if (offset < 0) return;
+    const position = model.getPositionAt(offset);
     editor.executeEdits("type-hints", [
       { range: new monaco.Range(position.lineNumber, 1, position.lineNumber, 1), text: typeHints() },
     ]);
+    editor.focus();
+  }
+
+  // JSDoc types are how a plain JS file tells IntelliSense what `user` and `context` are.
+  function offerTypeHints() {
+    const button = $("type-hints");
+    if (button) button.hidden = !canWrite || untypedPipe() < 0;
   }
 
   function createEditor() {
@@ -146,7 +160,11 @@
       ariaLabel: "Code of " + fn.name,
     });
     window.genauthEditor = editor; // handy for debugging and browser tests
-    model.onDidChangeContent(refreshBadges);
+    model.onDidChangeContent(() => {
+      refreshBadges();
+      offerTypeHints();
+    });
+    offerTypeHints();
     monaco.editor.onDidChangeMarkers((uris) => {
       if (uris.some((uri) => uri.toString() === model.uri.toString())) showProblems();
     });
@@ -200,6 +218,10 @@
     }
     const code = model.getValue();
     const comment = $("save-comment").value.trim();
+    if (!isDirty()) {
+      say("Nothing to save: the draft is unchanged.");
+      return true;
+    }
     say("Saving…");
     const response = await api("PATCH", "functions/" + fn.id, { code, comment });
     if (!response.ok) {
@@ -453,7 +475,8 @@
     $("settings-form").addEventListener("submit", saveSettings);
     // Ctrl/Cmd+S anywhere on the page saves the draft instead of the browser's "Save page".
     document.addEventListener("keydown", (event) => {
-      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+      // Inside Monaco its own Ctrl/Cmd+S command has already run and prevented the default.
+      if (!event.defaultPrevented && (event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         event.preventDefault();
         save();
       }
@@ -475,6 +498,7 @@
     fillSettings();
     $("compare-button").addEventListener("click", () => showDiff($("compare-left").value, $("compare-right").value));
     $("diff-close").addEventListener("click", () => ($("diff-section").hidden = true));
+    if ($("type-hints")) $("type-hints").addEventListener("click", () => addTypeHints());
     if (typeof monaco === "undefined") {
       say("The code editor could not be loaded (run `make assets`).", "error");
       return;

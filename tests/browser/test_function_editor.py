@@ -57,6 +57,15 @@ BROKEN_CODE = """async function pipe(user, context, callback) {
 }
 """
 
+THROWING_CODE = """async function pipe(user, context, callback) {
+  const domain = user.email.split("@")[1];
+  if (domain === "replayed.example") {
+    throw new TypeError("no plan for " + domain);
+  }
+  callback(null, user, context);
+}
+"""
+
 SIMPLE_CODE = (
     "async function pipe(user, context, callback) {\n  callback(null, user, context);\n}\n"
 )
@@ -251,6 +260,64 @@ def test_a_syntax_error_is_shown_with_its_line_and_blocks_saving(
     expect_status(page, "Fix the syntax error on line 3")
     function.refresh_from_db()
     assert function.code == SIMPLE_CODE
+
+    # Settings are saved on their own, without the broken draft.
+    page.click("#tab-settings")
+    page.fill("#setting-timeout", "5000")
+    page.check("#setting-terminate")
+    page.fill("#setting-description", "Refuses unknown domains")
+    page.click("#settings-form button[type=submit]")
+    expect_status(page, "Settings saved")
+    function.refresh_from_db()
+    assert (function.timeout_ms, function.terminate_on_timeout) == (5000, True)
+    assert function.description == "Refuses unknown domains" and function.code == SIMPLE_CODE
+    page.fill("#setting-timeout", "60001")
+    page.click("#settings-form button[type=submit]")
+    assert page.evaluate("document.getElementById('setting-timeout').validity.valid") is False
+
+
+def test_a_replayed_run_fails_and_its_error_line_opens_in_the_editor(
+    alice: Persona, pages: Any
+) -> None:
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from apps.runs.models import Run
+
+    function = make_function(alice.tenant, "plan-lookup", THROWING_CODE)
+    run = Run.objects.create(
+        tenant=alice.tenant,
+        trigger="PRE_REGISTER",
+        status="ok",
+        decision="allow",
+        input={"user": {"email": "kim@replayed.example"}, "context": {"ip": "198.51.100.4"}},
+        caller="key:gp_test",
+        created_at=timezone.now(),
+    )
+    recording = pages()
+    page = login(recording, "alice", f"/admin/functions/{function.id}/?replay={run.id}")
+    page.wait_for_selector("body[data-editor-ready=true]")
+    expect(page.locator("#replay-note")).to_contain_text(run.id)
+    expect(page.locator("#payload-user")).to_have_value(re.compile("kim@replayed.example"))
+
+    expect(run_on_draft(page)).to_have_text("deny")
+    error = page.locator("#test-result .error-link")
+    expect(error).to_contain_text("no plan for replayed.example")
+    expect(error).to_contain_text("line 4")
+    error.click()
+    assert page.evaluate("window.genauthEditor.getPosition().lineNumber") == 4
+
+    # The kept payload is the replayed one; the whole pipeline runs the saved draft too.
+    function.refresh_from_db()
+    assert function.test_payload["user"] == {"email": "kim@replayed.example"}
+    page.click("#run-pipeline")
+    expect(page.locator("#test-result .muted").first).to_contain_text("whole PRE_REGISTER pipeline")
+    expect(page.locator("#test-decision")).to_have_text("deny")
+
+    # Code without JSDoc types gets a one-click offer of them.
+    page.click("#type-hints")
+    assert '@param {GenAuth.Context<"PRE_REGISTER">} context' in editor_code(page)
+    expect(page.locator("#type-hints")).to_be_hidden()
 
 
 def test_bob_the_viewer_sees_a_read_only_editor_without_write_buttons(
