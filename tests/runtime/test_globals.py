@@ -1,0 +1,127 @@
+"""Every global SPEC §4 promises works, and what it forbids is absent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Run = Callable[..., dict[str, Any]]
+
+
+def probe(run: Run, expression: str, **kwargs: Any) -> Any:
+    """Evaluate ``expression`` inside pipe() and return its JSON value."""
+    result = run(
+        "async function pipe(user, context, callback) {\n"
+        f"  user.out = await (async () => {expression})();\n"
+        "  callback(null, user, context);\n"
+        "}",
+        **kwargs,
+    )
+    assert result["decision"] == "allow", result
+    return result["user"]["out"]
+
+
+def test_env_is_a_frozen_object_of_the_tenants_vars(run: Run) -> None:
+    out = probe(
+        run,
+        "{ let threw = false; try { 'use strict'; env.API = 'x'; } catch (e) { threw = true; }"
+        " return [env.API, Object.isFrozen(env), env.API === 'k1']; }",
+        env={"API": "k1"},
+    )
+    assert out == ["k1", True, True]
+
+
+def test_console_and_log_are_captured_with_levels(run: Run) -> None:
+    result = run(
+        "async function pipe(u, c, cb) { console.log('a', 1); console.info('b'); console.warn('c');"
+        " console.error('d'); console.debug('e'); log('f', {x: 1}); cb(null, u, c); }"
+    )
+    logs = result["steps"][0]["logs"]
+    assert [(entry["level"], entry["message"]) for entry in logs] == [
+        ("log", "a 1"),
+        ("info", "b"),
+        ("warn", "c"),
+        ("error", "d"),
+        ("debug", "e"),
+        ("log", 'f {"x":1}'),
+    ]
+    assert all(isinstance(entry["t_ms"], int | float) for entry in logs)
+
+
+def test_set_timeout_with_zero_ms_and_clear_timeout_work(run: Run) -> None:
+    out = probe(
+        run,
+        "{ const order = []; const t = setTimeout(() => order.push('cleared'), 0); clearTimeout(t);"
+        " await new Promise(r => setTimeout(() => { order.push('zero'); r(); }, 0));"
+        " queueMicrotask(() => order.push('micro')); await null; return order; }",
+    )
+    assert out == ["zero", "micro"]
+
+
+def test_structured_clone_url_and_text_codecs(run: Run) -> None:
+    out = probe(
+        run,
+        "{ const o = {a: [1, {b: 2}]}; const c = structuredClone(o); c.a[1].b = 3;"
+        " const u = new URL('https://example.com:8443/p/a?x=1&y=two#h');"
+        " const bytes = new TextEncoder().encode('héllo');"
+        " return [o.a[1].b, u.hostname, u.port, u.pathname, u.searchParams.get('y'),"
+        " bytes.length, new TextDecoder().decode(bytes)]; }",
+    )
+    assert out == [2, "example.com", "8443", "/p/a", "two", 6, "héllo"]
+
+
+def test_base64_and_random_uuids(run: Run) -> None:
+    out = probe(
+        run,
+        "{ const a = crypto.randomUUID(), b = crypto.randomUUID();"
+        " return [btoa('hello'), atob('aGVsbG8='), a !== b,"
+        " /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(a)]; }",
+    )
+    assert out == ["aGVsbG8=", "hello", True, True]
+
+
+@pytest.mark.parametrize(
+    ("ip", "ranges", "expected"),
+    [
+        ("10.1.2.3", ["10.0.0.0/8"], True),
+        ("11.1.2.3", ["10.0.0.0/8", "192.168.0.0/16"], False),
+        ("192.168.1.7", ["192.168.1.7"], True),
+        ("2001:db8::1", ["2001:db8::/32"], True),
+        ("2001:db9::1", ["2001:db8::/32"], False),
+        ("::1", ["10.0.0.0/8"], False),
+    ],
+)
+def test_ip_range_check_handles_ipv4_and_ipv6(
+    run: Run, ip: str, ranges: list[str], expected: bool
+) -> None:
+    assert probe(run, f"utils.ipRangeCheck({ip!r}, {ranges!r})".replace("'", '"')) is expected
+
+
+def test_require_gives_utils_and_a_clear_error_for_anything_else(run: Run) -> None:
+    out = probe(
+        run,
+        "{ const same = require('./utils') === utils;"
+        " let message = ''; try { require('fs'); } catch (e) { message = e.message; }"
+        " return [same, message]; }",
+    )
+    assert out[0] is True
+    assert "fs" in out[1] and "./utils" in out[1]
+
+
+def test_forbidden_globals_are_absent(run: Run) -> None:
+    out = probe(
+        run,
+        "[typeof process, typeof WebAssembly, typeof SharedArrayBuffer, typeof Atomics]",
+    )
+    assert out == ["undefined"] * 4
+
+
+def test_built_ins_are_frozen(run: Run) -> None:
+    out = probe(
+        run,
+        "[Object.isFrozen(Object.prototype), Object.isFrozen(Array.prototype),"
+        " Object.isFrozen(JSON), Object.isFrozen(Promise.prototype)]",
+    )
+    assert out == [True, True, True, True]
