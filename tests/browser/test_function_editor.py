@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from apps.pipelines.models import Function, Pipeline
+from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import Tenant
 from tests.browser.conftest import login, screenshot
 from tests.conftest import Persona
@@ -144,6 +145,8 @@ def test_a_new_user_writes_tests_publishes_diffs_rolls_back_and_reorders(
     expect(page.locator("#dirty-badge")).to_be_hidden()
     function.refresh_from_db()
     assert function.code == DENY_CODE
+    saves = AuditEvent.objects.filter(object_id=function.id, kind=AuditKind.DRAFT_SAVED)
+    assert [event.details.get("comment") for event in saves] == ["Only example.org may register"]
     expect(run_on_draft(page)).to_have_text("deny")
     expect(page.locator("#test-deny")).to_contain_text("Only example.org addresses may register")
     expect(page.locator("#test-deny")).to_contain_text("email_domain_not_allowed")
