@@ -139,6 +139,7 @@ class _Run:
     state: dict[str, Any] = field(default_factory=dict)
     outcome: dict[str, Any] | None = None
     retire: bool = False
+    calls: hostcalls.RunCalls = field(default_factory=hostcalls.RunCalls)
 
     @property
     def functions(self) -> list[dict[str, Any]]:
@@ -168,6 +169,11 @@ class Engine:
             job=job, limits=limits, started=time.time(), seq=self._seq, on_progress=on_progress
         )
         run.state = empty_state(job.get("user") or {}, job.get("context") or {})
+        run.calls = hostcalls.RunCalls(
+            http_allow=self.config.http_allow,
+            env=job.get("env") or {},
+            max_http_requests=int(limits["max_http_requests"]),
+        )
         t0 = time.perf_counter()
         start_index = 0
         isolate = self.provider.acquire(str(job["tenant_id"]))
@@ -213,9 +219,11 @@ class Engine:
     def _turn(self, run: _Run, isolate: Isolate, last: dict[str, Any], watchdog: Watchdog) -> str:
         """One turn of the event loop: host calls, then timers, then microtask results."""
         if last["host_calls"]:
-            results = [
-                hostcalls.perform(call, self.config.http_allow) for call in last["host_calls"]
-            ]
+
+            def time_left() -> float:
+                return watchdog.remaining(isolate.marks)
+
+            results = [hostcalls.perform(call, run.calls, time_left) for call in last["host_calls"]]
             return str(
                 isolate.eval(f"__gp.pump({json.dumps(json.dumps(results))})", watchdog=watchdog)
             )
