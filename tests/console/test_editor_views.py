@@ -279,3 +279,25 @@ def test_charlie_cannot_store_a_test_payload_on_acmes_function(
     assert_error(response, 404, "not_found")
     function.refresh_from_db()
     assert function.test_payload == {}
+
+
+# --- login form ------------------------------------------------------------------------
+
+
+def test_a_member_without_the_staff_flag_logs_in_through_the_form(alice: Persona) -> None:
+    assert not alice.user.is_staff
+    response = Client().post(
+        "/admin/login/?next=/admin/pipelines/",
+        {"username": "alice", "password": "correct horse 9", "next": "/admin/pipelines/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/pipelines/"
+
+
+def test_a_user_without_membership_is_refused_by_the_login_form(django_user_model: Any) -> None:
+    django_user_model.objects.create_user(username="stranger", password="correct horse 9")
+    response = Client().post(
+        "/admin/login/", {"username": "stranger", "password": "correct horse 9"}
+    )
+    assert response.status_code == 200
+    assert b"console member" in response.content
+    assert "_auth_user_id" not in response.wsgi_request.session
