@@ -451,3 +451,12 @@ def test_charlie_sees_none_of_acmes_events(
     assert b"stricter" not in response.content
     detail = client.get(f"{EVENTS}{acme_events['published'].id}/change/")
     assert detail.status_code == 302 and b"stricter" not in detail.content
+
+
+def test_a_functions_editor_page_links_to_its_history_and_runs(
+    alice: Persona, acme_events: dict[str, AuditEvent]
+) -> None:
+    fn_id = acme_events["published"].object_id
+    content = console(alice).get(f"/admin/functions/{fn_id}/").content.decode()
+    assert f'href="{EVENTS}?object_id={fn_id}"' in content
+    assert f'href="{LIST}?function={fn_id}"' in content
