@@ -272,6 +272,13 @@ class Engine:
         committed = self._latest_state(isolate, run.seq, last)
         if committed is not None:
             self._commit(run, committed)
+            if committed["done"]:
+                # The chain ended in microtasks after the last eval returned (e.g. a host call
+                # answered just before the deadline): the cut stopped nothing of this run.
+                isolate.broken = True
+                self.provider.release(isolate)
+                run.outcome = committed["outcome"]
+                return len(run.functions), None
             index = committed["running"] if committed["running"] is not None else committed["next"]
         if isinstance(exc, IsolateWedged):
             run.retire = True

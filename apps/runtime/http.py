@@ -60,7 +60,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _BAD_HEADER_VALUE = re.compile(r"[\r\n\x00]")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
-_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.IGNORECASE)
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 _FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
 # Set by the host itself: framing, connection handling, the checked Host, no compression.
 _HOST_MANAGED_HEADERS = frozenset(
@@ -130,8 +130,8 @@ class AllowList:
 
 def _split_port(entry: str) -> tuple[str, int | None]:
     if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
-        if rest and not rest.startswith(":"):
+        host, bracket, rest = entry[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
             raise ValueError(f"{entry!r} is not a host, address or CIDR range")
         return host, _port(rest[1:], entry) if rest else None
     if "/" not in entry and entry.count(":") == 1:
@@ -257,8 +257,9 @@ def _literal_address(host: str) -> IPAddress | None:
         return ipaddress.ip_address(host)
     except ValueError:
         pass
-    if _NUMERIC_HOST.match(host):
-        # Browsers and inet_aton read these as IPv4 (127.1, 0x7f000001, 2130706433, 0177.0.0.1).
+    if _NUMERIC_LABEL.match(host.rstrip(".").rsplit(".", 1)[-1]):
+        # A host ending in a number is an IPv4 address (as browsers read URLs), in any spelling
+        # inet_aton accepts (127.1, 0x7f000001, 2130706433, 0177.0.0.1), and never a DNS name.
         try:
             return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
         except OSError:

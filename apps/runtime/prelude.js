@@ -139,11 +139,32 @@
       R.hostWaiters.set(id, { resolve, reject, step: S });
     });
   }
+  // The calls to send now. A call made by a function that has already finished (it called
+  // callback() without awaiting the request) is never sent: it would run on the next
+  // function's time. Its promise stays pending, so nothing of it runs in a later step.
+  function takeHostCalls() {
+    const calls = [];
+    for (const c of R.hostCalls) {
+      const w = R.hostWaiters.get(c.id);
+      if (w && w.step && w.step.done) {
+        R.hostWaiters.delete(c.id);
+        w.step.logs.push({
+          level: "warn",
+          message: "An HTTP request was not sent: the function finished before it went out (await fetch()/axios before calling callback())",
+          t_ms: dateNow() - w.step.t0,
+        });
+      } else calls.push(c);
+    }
+    R.hostCalls = [];
+    return calls;
+  }
   function deliverHostResults(results) {
     for (const r of results) {
       const w = R.hostWaiters.get(r.id);
       if (!w) continue;
       R.hostWaiters.delete(r.id);
+      // The host's own log lines (one per HTTP hop) belong to the step that made the call.
+      if (r.log && w.step === S && S && !S.done) for (const entry of r.log) addLog(entry.level, [entry.message]);
       if (r.error) {
         const e = new ErrorCtor(r.error.message);
         if (r.error.code) e.code = r.error.code;
@@ -152,75 +173,179 @@
     }
   }
 
+  // ---------------------------------------------------------------- fetch and axios
+  // The request goes to the host as {url, method, headers, body, redirect, timeout_ms};
+  // every rule about where it may go and how long it may take is enforced there (http.py).
   function headersToObject(h) {
     const out = {};
-    if (!h) return out;
-    const entries = typeof h.entries === "function" ? Array.from(h.entries()) : Object.entries(h);
-    for (const [k, v] of entries) out[StringFn(k).toLowerCase()] = StringFn(v);
+    if (h === undefined || h === null) return out;
+    if (typeof h !== "object") throw new TypeErrorCtor("headers must be an object, an array of [name, value] pairs or a Headers-like object");
+    let entries;
+    if (ArrayIsArray(h)) entries = h;
+    else if (typeof h.entries === "function") entries = Array.from(h.entries());
+    else entries = Object.entries(h);
+    for (const pair of entries) {
+      if (!ArrayIsArray(pair) || pair.length !== 2) throw new TypeErrorCtor("header pairs must be [name, value]");
+      const [k, v] = pair;
+      if (v === undefined || v === null) continue;
+      const name = StringFn(k).toLowerCase();
+      const value = ArrayIsArray(v) ? v.map(StringFn).join(", ") : StringFn(v);
+      out[name] = hasOwn(out, name) ? `${out[name]}, ${value}` : value;
+    }
     return out;
   }
+  function isBinary(body) {
+    return body instanceof ArrayBuffer || ArrayBuffer.isView(body);
+  }
+  // fetch's body rules: strings as they are, URLSearchParams as a form, anything else as
+  // its string form (as browsers do); binary data is refused rather than mangled.
+  function requestBody(body, headers) {
+    if (body === undefined || body === null) return null;
+    if (typeof body === "string") return body;
+    if (isBinary(body)) throw new TypeErrorCtor("binary request bodies are not supported: send a string");
+    if (body instanceof G.URLSearchParams) {
+      if (!headers["content-type"]) headers["content-type"] = "application/x-www-form-urlencoded;charset=UTF-8";
+      return StringFn(body);
+    }
+    return StringFn(body);
+  }
+  function makeHeaders(map) {
+    const names = objectKeys(map).sort();
+    const entries = () => names.map((k) => [k, map[k]])[Symbol.iterator]();
+    return freeze({
+      get: (k) => { const v = map[StringFn(k).toLowerCase()]; return v === undefined ? null : v; },
+      has: (k) => hasOwn(map, StringFn(k).toLowerCase()),
+      forEach: (fn, thisArg) => { for (const k of names) fn.call(thisArg, map[k], k); },
+      entries,
+      keys: () => names.slice()[Symbol.iterator](),
+      values: () => names.map((k) => map[k])[Symbol.iterator](),
+      [Symbol.iterator]: entries,
+    });
+  }
   function makeResponse(r) {
-    const headers = r.headers || {};
-    const body = r.body === undefined ? "" : r.body;
+    const body = r.body === undefined || r.body === null ? "" : StringFn(r.body);
+    let used = false;
+    const consume = () => {
+      if (used) return NativePromise.reject(new TypeErrorCtor("Body is unusable: the response body has already been read"));
+      used = true;
+      return promiseResolve(body);
+    };
     return freeze({
       status: r.status, ok: r.status >= 200 && r.status < 300, statusText: r.status_text || "",
-      url: r.url || "", redirected: Boolean(r.redirected),
-      headers: freeze({
-        get: (k) => { const v = headers[StringFn(k).toLowerCase()]; return v === undefined ? null : v; },
-        has: (k) => hasOwn(headers, StringFn(k).toLowerCase()),
-        entries: () => Object.entries(headers)[Symbol.iterator](),
-        forEach: (fn) => { for (const k of objectKeys(headers)) fn(headers[k], k); },
-      }),
-      text: () => promiseResolve(body),
-      json: () => new NativePromise((res) => res(jsonParse(body))),
+      url: r.url || "", redirected: Boolean(r.redirected), type: "basic",
+      headers: makeHeaders(r.headers || {}),
+      get bodyUsed() { return used; },
+      text: () => consume(),
+      json: () => promiseThen.call(consume(), (t) => jsonParse(t)),
+      arrayBuffer: () => promiseThen.call(consume(), (t) => textEncoder.encode(t).buffer),
     });
   }
-  function fetchImpl(url, init) {
-    init = init || {};
-    const request = {
-      url: StringFn(url), method: StringFn(init.method || "GET").toUpperCase(),
-      headers: headersToObject(init.headers),
-      body: init.body === undefined || init.body === null ? null : StringFn(init.body),
-    };
+  function fetchImpl(input, init) {
+    let request;
+    try {
+      init = init || {};
+      const headers = headersToObject(init.headers);
+      const method = StringFn(init.method || "GET").toUpperCase();
+      const body = requestBody(init.body, headers);
+      if (body !== null && (method === "GET" || method === "HEAD")) throw new TypeErrorCtor(`a ${method} request cannot have a body`);
+      request = { url: StringFn(input), method, headers, body, redirect: init.redirect ? StringFn(init.redirect) : "follow" };
+    } catch (e) {
+      return NativePromise.reject(e);
+    }
     return promiseThen.call(hostCall("http", request), makeResponse);
   }
-  function axiosRequest(config) {
-    config = config || {};
-    const headers = headersToObject(config.headers);
-    let body = config.data;
-    if (body !== undefined && body !== null && typeof body !== "string") {
-      body = jsonStringify(body);
-      if (!headers["content-type"]) headers["content-type"] = "application/json";
-    }
+
+  // axios: a subset of its request config (url, baseURL, method, headers, params, data, auth,
+  // timeout, responseType, validateStatus, maxRedirects) and of its response and error shapes.
+  function axiosError(message, code, config, response) {
+    const e = new ErrorCtor(message);
+    e.name = "AxiosError";
+    e.code = code;
+    e.isAxiosError = true;
+    e.config = config;
+    if (response) e.response = response;
+    return e;
+  }
+  function axiosUrl(config) {
     let url = StringFn(config.url || "");
-    if (config.params) {
+    if (config.baseURL && !/^[a-z][a-z0-9+.-]*:/i.test(url)) {
+      url = `${StringFn(config.baseURL).replace(/\/+$/, "")}/${url.replace(/^\/+/, "")}`;
+    }
+    if (config.params && typeof config.params === "object") {
       const u = new G.URL(url);
-      for (const k of objectKeys(config.params)) u.searchParams.set(k, config.params[k]);
+      for (const k of objectKeys(config.params)) {
+        const v = config.params[k];
+        if (v === undefined || v === null) continue;
+        if (ArrayIsArray(v)) for (const item of v) u.searchParams.append(`${k}[]`, StringFn(item));
+        else u.searchParams.append(k, v instanceof Date ? v.toISOString() : typeof v === "object" ? jsonStringify(v) : StringFn(v));
+      }
       url = u.href;
     }
-    const request = { url, method: StringFn(config.method || "GET").toUpperCase(), headers, body: body === undefined ? null : body };
+    return url;
+  }
+  function axiosBody(data, headers) {
+    if (data === undefined || data === null) return null;
+    if (typeof data === "string") return data;
+    if (isBinary(data)) throw new TypeErrorCtor("binary request bodies are not supported: send a string");
+    if (data instanceof G.URLSearchParams) {
+      if (!headers["content-type"]) headers["content-type"] = "application/x-www-form-urlencoded;charset=utf-8";
+      return StringFn(data);
+    }
+    if (!headers["content-type"]) headers["content-type"] = "application/json";
+    return jsonStringify(data);
+  }
+  function axiosData(r, config) {
+    const type = StringFn((r.headers || {})["content-type"] || "");
+    const wantsText = config.responseType === "text";
+    if (!wantsText && (/[/+]json\b/i.test(type) || config.responseType === "json") && r.body !== "") {
+      try { return jsonParse(r.body); } catch (e) {
+        if (config.responseType === "json") throw axiosError(`The response is not valid JSON: ${e.message}`, "ERR_BAD_RESPONSE", config);
+      }
+    }
+    return r.body;
+  }
+  function axiosRequest(config) {
+    let request;
+    try {
+      config = { ...(config || {}) };
+      const headers = headersToObject(config.headers);
+      headers.accept = headers.accept || "application/json, text/plain, */*";
+      if (config.auth) headers.authorization = `Basic ${G.btoa(`${config.auth.username || ""}:${config.auth.password || ""}`)}`;
+      const method = StringFn(config.method || "GET").toUpperCase();
+      const body = method === "GET" || method === "HEAD" ? null : axiosBody(config.data, headers);
+      request = { url: axiosUrl(config), method, headers, body, redirect: config.maxRedirects === 0 ? "manual" : "follow" };
+      if (Number(config.timeout) > 0) request.timeout_ms = Number(config.timeout);
+    } catch (e) {
+      return NativePromise.reject(e);
+    }
+    const onError = (e) => { throw axiosError(e.message, e.code || "ERR_NETWORK", config); };
     return promiseThen.call(hostCall("http", request), (r) => {
-      let data = r.body;
-      try { data = jsonParse(r.body); } catch { /* not JSON: keep the text */ }
-      const res = { status: r.status, statusText: r.status_text || "", data, headers: r.headers || {} };
-      if (r.status < 200 || r.status >= 300) {
-        const e = new ErrorCtor(`Request failed with status code ${r.status}`);
-        e.response = res;
-        throw e;
+      const res = { status: r.status, statusText: r.status_text || "", headers: r.headers || {}, config, data: undefined };
+      res.data = axiosData(r, config);
+      const valid = typeof config.validateStatus === "function" ? config.validateStatus(r.status) : r.status >= 200 && r.status < 300;
+      if (!valid) {
+        throw axiosError(`Request failed with status code ${r.status}`, r.status >= 500 ? "ERR_BAD_RESPONSE" : "ERR_BAD_REQUEST", config, res);
       }
       return res;
-    });
+    }, onError);
   }
-  const axiosObj = function axios(configOrUrl, config) {
-    return typeof configOrUrl === "string" ? axiosRequest({ ...config, url: configOrUrl }) : axiosRequest(configOrUrl);
-  };
-  axiosObj.request = axiosRequest;
-  for (const m of ["get", "delete", "head", "options"]) {
-    axiosObj[m] = (url, config) => axiosRequest({ ...config, url, method: m });
+  function makeAxios(defaults) {
+    const merge = (config) => ({ ...defaults, ...config, headers: { ...headersToObject(defaults.headers), ...headersToObject(config && config.headers) } });
+    const instance = function axios(configOrUrl, config) {
+      return typeof configOrUrl === "string" ? axiosRequest(merge({ ...config, url: configOrUrl })) : axiosRequest(merge(configOrUrl));
+    };
+    instance.request = (config) => axiosRequest(merge(config));
+    for (const m of ["get", "delete", "head", "options"]) {
+      instance[m] = (url, config) => axiosRequest(merge({ ...config, url, method: m }));
+    }
+    for (const m of ["post", "put", "patch"]) {
+      instance[m] = (url, data, config) => axiosRequest(merge({ ...config, url, data, method: m }));
+    }
+    instance.create = (more) => freeze(makeAxios(merge(more || {})));
+    instance.isAxiosError = (e) => Boolean(e && e.isAxiosError === true);
+    return instance;
   }
-  for (const m of ["post", "put", "patch"]) {
-    axiosObj[m] = (url, data, config) => axiosRequest({ ...config, url, data, method: m });
-  }
+  const axiosObj = makeAxios({});
 
   // ---------------------------------------------------------------- utils
   function parseIPv4(s) {
@@ -598,11 +723,12 @@
     }
   }
 
-  function stateJson() {
+  // Only start() and pump() hand the queued host calls to the worker (drain); a checkpoint or
+  // snapshot taken in between must leave them queued for the next pump().
+  function stateJson(drain) {
     let nextTimer = null;
     for (const t of R.timers.values()) if (nextTimer === null || t.due < nextTimer) nextTimer = t.due;
-    const calls = R.hostCalls;
-    R.hostCalls = [];
+    const calls = drain ? takeHostCalls() : [];
     const head = jsonStringify({
       seq: R.seq, done: R.done, outcome: R.outcome, next: R.next, records: R.records,
       custom_data: R.custom, id_set: R.idSet, id_remove: R.idRemove, at_set: R.atSet, at_remove: R.atRemove,
@@ -643,7 +769,7 @@
       marks[0] = p.seq;
       marks[3] = 0;
       runChain();
-      return stateJson();
+      return stateJson(true);
     });
   }
 
@@ -659,7 +785,7 @@
         if (S && !S.done) runDueTimers();
       }
       runChain();
-      return stateJson();
+      return stateJson(true);
     });
   }
 

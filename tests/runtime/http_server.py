@@ -1,0 +1,140 @@
+"""A small HTTP server on 127.0.0.1 for the outbound-HTTP tests; it records what it receives.
+
+Routes (query parameters in brackets):
+    /echo                 200 JSON {method, path, headers, body} of the request
+    /json                 200 {"hello": "world"} as application/json
+    /text                 200 "plain words" as text/plain
+    /status/<n>           status n with a JSON body {"status": n}
+    /slow[ms]             sleeps ms milliseconds, then 200 "late"
+    /bytes[n, stream]     n bytes of "x" (with Content-Length, or streamed until close)
+    /redirect[to, code]   a redirect (default 302) to ``to``
+    /hops/<n>             302 to /hops/<n-1>, and 200 at /hops/0
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+class LoopbackServer:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def handle_one_request(self) -> None:
+                try:
+                    super().handle_one_request()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+                seen = {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body,
+                }
+                with server._lock:
+                    server.requests.append(seen)
+                server.route(self, seen)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self.port = int(self._server.server_address[1])
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    @staticmethod
+    def _send(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        kind: str,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("X-Server", "loopback")
+        for name, value in (extra or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(body)
+
+    def route(self, h: BaseHTTPRequestHandler, seen: dict[str, Any]) -> None:
+        url = urlsplit(h.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        path = url.path
+        if path == "/echo":
+            self._send(h, 200, json.dumps(seen).encode(), "application/json; charset=utf-8")
+        elif path == "/json":
+            self._send(h, 200, b'{"hello": "world"}', "application/json")
+        elif path == "/text":
+            self._send(h, 200, b"plain words", "text/plain; charset=utf-8")
+        elif path.startswith("/status/"):
+            status = int(path.rsplit("/", 1)[1])
+            self._send(h, status, json.dumps({"status": status}).encode(), "application/json")
+        elif path == "/slow":
+            time.sleep(int(query.get("ms", "3000")) / 1000)
+            self._send(h, 200, b"late", "text/plain")
+        elif path == "/bytes":
+            self._bytes(h, int(query["n"]), stream="stream" in query)
+        elif path == "/redirect":
+            self._send(
+                h, int(query.get("code", "302")), b"", "text/plain", {"Location": query["to"]}
+            )
+        elif path.startswith("/hops/"):
+            left = int(path.rsplit("/", 1)[1])
+            if left == 0:
+                self._send(h, 200, b"arrived", "text/plain")
+            else:
+                self._send(h, 302, b"", "text/plain", {"Location": f"/hops/{left - 1}"})
+        else:
+            self._send(h, 404, b'{"error": "not found"}', "application/json")
+
+    @staticmethod
+    def _bytes(h: BaseHTTPRequestHandler, n: int, *, stream: bool) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/plain")
+        if stream:
+            # No length: the body ends when the connection closes.
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        else:
+            h.send_header("Content-Length", str(n))
+        h.end_headers()
+        block = b"x" * 65536
+        sent = 0
+        while sent < n:
+            piece = block[: min(len(block), n - sent)]
+            h.wfile.write(piece)
+            sent += len(piece)
