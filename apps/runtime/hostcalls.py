@@ -69,9 +69,16 @@ def _http(call: Call) -> dict[str, Any]:
         )
     run.http_requests += 1
     try:
+        allow = http.parse_allow_list(run.http_allow)
+    except ValueError as exc:  # fail closed, and say why
+        raise HostCallError(
+            f"Outbound HTTP is misconfigured on this server (http_allow: {exc}); ask the operator.",
+            code="http_misconfigured",
+        ) from None
+    try:
         return http.fetch(
             call.payload,
-            allow=http.parse_allow_list(run.http_allow),
+            allow=allow,
             time_left_s=call.time_left_s() - HANDLING_MARGIN_S,
             env=run.env,
             log=call.logs,

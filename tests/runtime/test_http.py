@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import apps.runtime as runtime
-from apps.runtime import http
+from apps.runtime import hostcalls, http
 from tests.runtime.conftest import make_job
 from tests.runtime.http_server import LoopbackServer
 
@@ -750,3 +750,51 @@ def test_odd_ipv4_spellings_are_read_as_the_address_they_spell(spelling: str, ad
     target = http.parse_url(f"http://{spelling}/x")
     assert str(target.literal) == address
     assert target.host == address
+
+
+def test_a_bad_allow_list_refuses_every_request_and_says_so() -> None:
+    calls = hostcalls.RunCalls(http_allow=["not a host"], env={})
+    answer = hostcalls.perform(
+        {"id": 1, "op": "http", "payload": {"url": "http://example.com/"}}, calls, lambda: 1.0
+    )
+    assert answer["error"]["code"] == "http_misconfigured"
+    assert "not a host" in answer["error"]["message"]
+
+
+def test_a_request_without_time_left_is_not_started() -> None:
+    calls = hostcalls.RunCalls(http_allow=[], env={})
+    answer = hostcalls.perform(
+        {"id": 7, "op": "http", "payload": {"url": "http://127.0.0.1:9/"}}, calls, lambda: 0.01
+    )
+    assert answer["id"] == 7
+    assert answer["error"]["code"] == "http_timeout"
+    assert answer["log"][0]["message"] == "HTTP GET 127.0.0.1:9/ → timed out (0 ms)"
+
+
+@pytest.mark.parametrize(
+    ("url", "env", "shown"),
+    [
+        ("https://api.example.com/users/42?key=k", {}, "api.example.com/users/42"),
+        (
+            "https://hooks.example.com/services/T1/B2/abcdef",
+            {"HOOK": "https://hooks.example.com/services/T1/B2/abcdef"},
+            "hooks.example.com/…",
+        ),
+        (
+            "https://api.example.com/v1/users",
+            {"BASE": "https://api.example.com"},
+            "api.example.com/v1/users",
+        ),
+        (
+            "https://api.example.com/t/tok-123456/x",
+            {"TOKEN": "tok-123456"},
+            "api.example.com/t/tok-123456/x",
+        ),
+        ("https://api.example.com/v1/x?sig=abcd", {"SIG": "abcd"}, "api.example.com/v1/x"),
+        ("http://[::1]:8080/a", {}, "[::1]:8080/a"),
+    ],
+)
+def test_requests_are_described_without_query_or_partial_env_values(
+    url: str, env: dict[str, str], shown: str
+) -> None:
+    assert http.describe(http.parse_url(url), env) == shown
