@@ -18,30 +18,33 @@ import pytest
 import apps.runtime as runtime
 from apps.runtime import hostcalls, http
 from tests.runtime.conftest import make_job
-from tests.runtime.http_server import LoopbackServer
+from tests.runtime.http_server import LoopbackServer, self_signed_tls
 
 Run = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
+def servers() -> Iterator[tuple[LoopbackServer, LoopbackServer, LoopbackServer]]:
     main, other = LoopbackServer().start(), LoopbackServer().start()
-    runtime.configure(workers=2, http_allow=[f"127.0.0.1:{main.port}"])
+    untrusted = LoopbackServer(tls=self_signed_tls()).start()
+    runtime.configure(
+        workers=2, http_allow=[f"127.0.0.1:{main.port}", f"127.0.0.1:{untrusted.port}"]
+    )
     runtime.sandbox_ping()  # start the workers now, not inside a timed test
-    yield main, other
+    yield main, other, untrusted
     runtime.configure(workers=2)  # what tests/runtime/conftest.py set up for the session
-    main.stop()
-    other.stop()
+    for server in (main, other, untrusted):
+        server.stop()
 
 
 @pytest.fixture
-def server(servers: tuple[LoopbackServer, LoopbackServer]) -> LoopbackServer:
+def server(servers: tuple[LoopbackServer, ...]) -> LoopbackServer:
     servers[0].reset()
     return servers[0]
 
 
 @pytest.fixture
-def other(servers: tuple[LoopbackServer, LoopbackServer]) -> LoopbackServer:
+def other(servers: tuple[LoopbackServer, ...]) -> LoopbackServer:
     servers[1].reset()
     return servers[1]
 
@@ -798,3 +801,19 @@ def test_requests_are_described_without_query_or_partial_env_values(
     url: str, env: dict[str, str], shown: str
 ) -> None:
     assert http.describe(http.parse_url(url), env) == shown
+
+
+def test_https_checks_the_certificate_of_the_name_while_connecting_to_the_checked_address(
+    run: Run, servers: tuple[LoopbackServer, ...], assert_sandbox_healthy: Callable[[], None]
+) -> None:
+    untrusted = servers[2]
+    untrusted.reset()
+    for url in (
+        f"https://127.0.0.1:{untrusted.port}/json",
+        f"https://localhost:{untrusted.port}/json",
+    ):
+        result = refused(run, url)
+        assert result["code"] == "http_tls_error", result
+        assert "certificate" in result["message"]
+    assert untrusted.requests == []
+    assert_sandbox_healthy()
