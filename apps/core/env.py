@@ -6,7 +6,6 @@ silently falling back to a default that hides the operator's mistake.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from urllib.parse import urlparse
@@ -97,14 +96,14 @@ def env_url(
 def env_hosts_or_networks(
     name: str, default: list[str], env: Mapping[str, str] | None = None
 ) -> list[str]:
-    """Host names or CIDR ranges (used for the outbound-HTTP allow-list)."""
+    """The outbound-HTTP allow-list: host names, ``*.suffix``, addresses or CIDR ranges,
+    each optionally with a port. Parsed by the sandbox's own parser, so start-up refuses
+    exactly what the sandbox would refuse."""
+    from apps.runtime.http import parse_allow_list
+
     items = env_list(name, default, env)
-    for item in items:
-        if "/" in item or item.replace(".", "").isdigit() or ":" in item:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ImproperSetting(name, f"{item!r} is not an address or CIDR range") from None
-        elif not all(part.isalnum() or "-" in part for part in item.split(".")):
-            raise ImproperSetting(name, f"{item!r} is not a host name")
+    try:
+        parse_allow_list(items)
+    except ValueError as exc:
+        raise ImproperSetting(name, str(exc)) from None
     return items

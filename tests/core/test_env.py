@@ -42,14 +42,20 @@ def test_it_rejects_urls_with_the_wrong_scheme_or_no_host() -> None:
 
 
 def test_it_validates_the_http_allow_list() -> None:
-    value = {"SANDBOX_HTTP_ALLOW": "127.0.0.0/8,hooks.internal,::1"}
+    value = {"SANDBOX_HTTP_ALLOW": "127.0.0.0/8,hooks.internal,::1,*.corp.test,127.0.0.1:8080"}
     assert env_hosts_or_networks("SANDBOX_HTTP_ALLOW", [], value) == [
         "127.0.0.0/8",
         "hooks.internal",
         "::1",
+        "*.corp.test",
+        "127.0.0.1:8080",
     ]
     with pytest.raises(ImproperSetting, match="SANDBOX_HTTP_ALLOW"):
         env_hosts_or_networks("SANDBOX_HTTP_ALLOW", [], {"SANDBOX_HTTP_ALLOW": "10.0.0.0/33"})
+    with pytest.raises(ImproperSetting, match="port"):
+        env_hosts_or_networks(
+            "SANDBOX_HTTP_ALLOW", [], {"SANDBOX_HTTP_ALLOW": "hooks.internal:99999"}
+        )
 
 
 def test_a_bad_setting_stops_start_up_naming_the_variable() -> None:
