@@ -226,7 +226,7 @@ def root(django_user_model: Any, acme: Any) -> Persona:
     return Persona(user=user, tenant=acme, key="")
 
 
-@pytest.mark.parametrize("who", ["alice", "root"])
+@pytest.mark.parametrize("who", ["alice", "bob", "root"])
 def test_nobody_can_add_change_or_delete_a_run(
     who: str, request: Any, acme_runs: dict[str, Run]
 ) -> None:
@@ -434,10 +434,11 @@ def test_history_filters_by_kind_type_and_actor(
     assert ids == {acme_events[k].id for k in expected}
 
 
+@pytest.mark.parametrize("who", ["alice", "bob"])
 def test_an_event_opens_read_only_and_cannot_be_changed(
-    alice: Persona, acme_events: dict[str, AuditEvent]
+    who: str, request: Any, acme_events: dict[str, AuditEvent]
 ) -> None:
-    client = console(alice)
+    client = console(request.getfixturevalue(who))
     event = acme_events["published"]
     page = client.get(f"{EVENTS}{event.id}/change/")
     assert page.status_code == 200 and b"stricter" in page.content
