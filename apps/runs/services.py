@@ -9,6 +9,7 @@ only writer that updates a run, and runs each function at most once per run.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict
@@ -357,7 +358,7 @@ def _insert_run(
     functions: tuple[PlannedFunction, ...],
 ) -> Run:
     error = result.get("error") or {}
-    return Run.objects.create(
+    run = Run(
         id=run_id,
         tenant=origin.tenant,
         trigger=origin.trigger,
@@ -378,6 +379,32 @@ def _insert_run(
         **_search_columns(user, functions),
         created_at=timezone.now(),
     )
+    _insert(run)
+    return run
+
+
+def _insert(run: Run) -> None:
+    """One INSERT through a statement built once per process.
+
+    The ORM compiles the same INSERT on every ``create()`` (~0.5 ms of CPU here, a
+    large share of the whole request); the values still go through each field's own
+    ``get_db_prep_save``, so they are stored exactly as ``create()`` would store them.
+    """
+    fields = Run._meta.concrete_fields
+    params = [field.get_db_prep_save(field.pre_save(run, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor), params)
+    run._state.adding = False
+    run._state.db = connection.alias
+
+
+@functools.cache
+def _insert_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in Run._meta.concrete_fields)
+    marks = ", ".join(["%s"] * len(Run._meta.concrete_fields))
+    # Names come from the model, values are parameters: nothing from outside is spliced in.
+    return f"INSERT INTO {quote(Run._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
 
 
 def _record_queued(

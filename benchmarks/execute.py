@@ -1,0 +1,520 @@
+#!/usr/bin/env python3
+"""Throughput and latency of POST /api/v1/pipelines/{trigger}/execute under gunicorn.
+
+Starts gunicorn (sync workers, one per core) on loopback against a fresh SQLite file
+and a fresh PostgreSQL database, and drives it with ``wrk`` (installed with apt-get if
+missing) and the Lua script beside this file, for a fixed number of requests per case:
+
+- ``reference``: a minimal DRF view with the same API-key check, one select and one
+  insert (benchmarks/bench_ref_urls.py; not part of the product), the baseline;
+- ``empty``: the execute endpoint on a tenant whose pipeline is empty;
+- ``3 functions``: the execute endpoint running three realistic functions (~20 lines
+  each, ~1 KB of user and context) in the sandbox;
+
+each at 1, 8 and 32 concurrent clients. It prints throughput, p50/p95/p99, errors,
+whether every request sent produced exactly one run, and the CPU share of the load
+generator and of the server, then the issue's targets as ratios.
+
+    DEBUG=True .venv/bin/python benchmarks/execute.py [--requests 2000] [--db sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+CORES = os.cpu_count() or 1
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "genauth_bench"
+TRIGGER = "PRE_REGISTER"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+FUNCTIONS = {
+    "email-domain-allow-list": """
+const ALLOWED = ["example.com", "acme.test", "example.org"];
+
+async function pipe(user, context, callback) {
+  const email = String(user.email || "").trim().toLowerCase();
+  const at = email.lastIndexOf("@");
+  if (at < 1) {
+    const error = new Error("A valid email address is required.");
+    error.code = "invalid_email";
+    return callback(error);
+  }
+  const domain = email.slice(at + 1);
+  if (!ALLOWED.includes(domain)) {
+    const error = new Error("Registration is open to " + ALLOWED.join(", ") + " only.");
+    error.code = "domain_not_allowed";
+    return callback(error);
+  }
+  user.email = email;
+  user.addCustomData("signup_domain", domain);
+  callback(null, user, context);
+}
+""",
+    "normalize-profile": """
+function titleCase(text) {
+  return String(text || "")
+    .trim()
+    .split(/\\s+/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1).toLowerCase())
+    .join(" ");
+}
+
+async function pipe(user, context, callback) {
+  user.given_name = titleCase(user.given_name);
+  user.family_name = titleCase(user.family_name);
+  if (!user.name) {
+    user.name = [user.given_name, user.family_name].filter(Boolean).join(" ");
+  }
+  const locale = (user.locale || context.request?.language || "en").slice(0, 2);
+  user.addCustomData("locale", locale);
+  user.addCustomData("marketing_opt_in", Boolean(user.user_metadata?.newsletter));
+  console.log("normalized", user.username, "locale", locale);
+  callback(null, user, context);
+}
+""",
+    "ip-risk-flag": """
+const TRUSTED = ["10.0.0.0/8", "192.168.0.0/16", "203.0.113.0/24"];
+const BLOCKED = ["198.51.100.0/24"];
+
+async function pipe(user, context, callback) {
+  const ip = context.ip || "";
+  if (ip && utils.ipRangeCheck(ip, BLOCKED)) {
+    const error = new Error("Registrations from this network are not accepted.");
+    error.code = "network_blocked";
+    return callback(error);
+  }
+  const trusted = ip ? utils.ipRangeCheck(ip, TRUSTED) : false;
+  context.risk = {
+    trusted_network: trusted,
+    score: trusted ? 0 : 40,
+    checked_at: new Date().toISOString(),
+  };
+  user.addCustomData("risk_score", context.risk.score);
+  log("risk", context.risk.score, "for", ip);
+  callback(null, user, context);
+}
+""",
+}
+
+BODY = {
+    "user": {
+        "id": "__ID__",  # unique per request (see execute.lua)
+        "email": "Ada.Lovelace@Example.com",
+        "username": "ada",
+        "given_name": "ada",
+        "family_name": "lovelace",
+        "phone": "+44 20 7946 0958",
+        "locale": "en-GB",
+        "picture": "https://cdn.example.com/avatars/ada.png",
+        "email_verified": False,
+        "user_metadata": {"newsletter": True, "theme": "dark", "referrer": "conference-2026"},
+        "app_metadata": {"roles": ["member"], "plan": "free", "tenant_ref": "acme-emea-01"},
+    },
+    "context": {
+        "ip": "203.0.113.42",
+        "protocol": "oidc",
+        "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0 Safari/537.36",
+        "app": {"id": "app_01HZX3", "name": "Acme Portal", "client_id": "acme-portal-web"},
+        "request": {
+            "language": "en-GB,en;q=0.9",
+            "geo": {"country": "GB", "city": "London"},
+            "hostname": "login.acme.test",
+            "query": {"redirect_uri": "https://portal.acme.test/callback", "state": "x1y2z3"},
+        },
+        "connection": {"name": "Username-Password", "strategy": "password"},
+    },
+}
+
+
+# --- Set-up -----------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk not found: installing it with apt-get (Debian package 'wrk')", flush=True)
+    for command in (["apt-get", "install", "-y", "-qq", "wrk"], ["apt-get", "update", "-qq"]):
+        subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+        if shutil.which("wrk"):
+            break
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    return str(shutil.which("wrk"))
+
+
+def fresh_database(kind: str, folder: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{folder}/bench.sqlite3"
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+    return f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+
+
+def server_env(database_url: str, folder: str) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DEBUG="False",
+        SECRET_KEY="benchmark-only-" + os.urandom(16).hex(),
+        SECRETS_KEYS=Fernet.generate_key().decode(),
+        DATABASE_URL=database_url,
+        VAR_DIR=folder,
+        ALLOWED_HOSTS="127.0.0.1",
+        API_THROTTLE_RATE="100000000/min",
+        PYTHONPATH=f"{ROOT}:{BENCH}",
+    )
+    return env
+
+
+def seed(env: dict[str, str]) -> dict[str, str]:
+    """Migrate and create the tenants, keys and functions (in a child with ``env``)."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--seed"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "genauth_pipeline.settings"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"seeding failed:\n{done.stderr[-4000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def seed_in_this_process() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from apps.core.actor import Actor
+    from apps.pipelines.services import function_create
+    from apps.tenants.models import ALL_SCOPES
+    from apps.tenants.services import api_key_create, tenant_create
+
+    call_command("migrate", verbosity=0)
+    actor = Actor.system("benchmark")
+    keys = {}
+    for slug in ("reference", "empty", "three"):
+        tenant = tenant_create(slug=slug, actor=actor)
+        keys[slug] = api_key_create(tenant=tenant, name="bench", scopes=ALL_SCOPES, actor=actor)[1]
+        if slug == "three":
+            for name, code in FUNCTIONS.items():
+                function_create(
+                    tenant=tenant, trigger=TRIGGER, name=name, code=code, actor=actor, publish=True
+                )
+    from apps.runtime import shutdown
+
+    shutdown()
+    print(json.dumps(keys))
+
+
+def runs_per_user_id(database_url: str, slug: str, tag: str) -> dict[str, int]:
+    """How many runs each request (by its unique user id) of one case produced."""
+    sql = (
+        "SELECT r.user_id, count(*) FROM runs_run r JOIN tenants_tenant t ON r.tenant_id = t.id "
+        "WHERE t.slug = %s AND r.user_id LIKE %s GROUP BY r.user_id"
+    )
+    params = (slug, f"{tag}-%")
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
+            return dict(conn.execute(sql.replace("%s", "?"), params).fetchall())
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as conn:
+        return dict(conn.execute(sql, params).fetchall())
+
+
+def settled_runs(database_url: str, slug: str, tag: str) -> dict[str, int]:
+    """Runs per request id once requests cut off by wrk's stop have finished server-side."""
+    runs = runs_per_user_id(database_url, slug, tag)
+    while True:
+        time.sleep(0.3)
+        again = runs_per_user_id(database_url, slug, tag)
+        if again == runs:
+            return runs
+        runs = again
+
+
+# --- The server and the load ----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(env: dict[str, str], settings_module: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "genauth_pipeline.wsgi",
+            "-w",
+            str(CORES),
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _cpu_ticks_of_tree(root_pid: int) -> int:
+    """utime+stime of a process and all its descendants (gunicorn workers, sandboxes)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(ticks.get(pid, 0) for pid in tree)
+
+
+def run_wrk(
+    wrk: str,
+    port: int,
+    key: str,
+    body_file: str,
+    clients: int,
+    requests: int,
+    server_pid: int,
+    tag: str,
+) -> dict[str, Any]:
+    marker = Path(body_file).with_name(f"done-{tag}")
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before_server = _cpu_ticks_of_tree(server_pid)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [
+            wrk,
+            "-t1",
+            f"-c{clients}",
+            "-d3600s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(BENCH / "execute.lua"),
+            f"http://127.0.0.1:{port}/api/v1/pipelines/{TRIGGER}/execute",
+            "--",
+            body_file,
+            key,
+            str(requests),
+            tag,
+            str(marker),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    while not marker.exists() and process.poll() is None:
+        time.sleep(0.002)
+    elapsed = time.monotonic() - started
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+    answered_ids = marker.read_text().split("\n") if marker.exists() else []
+    marker.unlink(missing_ok=True)
+    after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = (_cpu_ticks_of_tree(server_pid) - before_server) / CLK_TCK
+    line = next(x for x in stdout.splitlines() if x.startswith("WRK_JSON "))
+    result: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
+    wrk_cpu = (after_children.ru_utime - before_children.ru_utime) + (
+        after_children.ru_stime - before_children.ru_stime
+    )
+    result["loadgen_cpu_share"] = wrk_cpu / (elapsed * CORES)
+    result["server_cpu_share"] = server_cpu / (elapsed * CORES)
+    result["rps"] = requests / elapsed
+    result["answered_ids"] = answered_ids
+    return result
+
+
+# --- The benchmark --------------------------------------------------------------------
+
+HEADER = (
+    f"{'db':<9}{'endpoint':<13}{'round':>6}{'clients':>8}{'reqs':>7}{'req/s':>9}{'p50 ms':>8}"
+    f"{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}{'runs=req':>9}{'wrk cpu':>8}{'srv cpu':>8}"
+)
+
+
+def row(db: str, endpoint: str, clients: int, r: dict[str, Any], round_no: int | str) -> str:
+    errors = r["non2xx"] + r["socket_errors"]
+    return (
+        f"{db:<9}{endpoint:<13}{round_no!s:>6}{clients:>8}{r['answered']:>7}{r['rps']:>9.0f}"
+        f"{r['p50_us'] / 1000:>8.2f}{r['p95_us'] / 1000:>8.2f}{r['p99_us'] / 1000:>8.2f}"
+        f"{errors:>7}{'yes' if r['exact'] else 'NO':>9}"
+        f"{r['loadgen_cpu_share']:>8.0%}{r['server_cpu_share']:>8.0%}"
+    )
+
+
+def exactly_one_run_each(
+    answered: list[str], runs: dict[str, int], args: argparse.Namespace
+) -> bool:
+    """Every answered request has exactly one run, and no request has two."""
+    return (
+        len(answered) == args.requests
+        and len(set(answered)) == len(answered)
+        and all(runs.get(request_id) == 1 for request_id in answered)
+        and all(count == 1 for count in runs.values())
+    )
+
+
+def measure(
+    wrk: str,
+    db: str,
+    database_url: str,
+    env: dict[str, str],
+    keys: dict[str, str],
+    args: argparse.Namespace,
+    body_file: str,
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Both servers up at once; the cases interleaved per client count, ``--rounds`` times,
+    keeping each case's best round (other load on a shared machine only slows a round)."""
+    servers = {
+        "reference": (free_port(), "bench_ref_settings"),
+        "product": (free_port(), "genauth_pipeline.settings"),
+    }
+    cases = [("reference", "reference"), ("empty", "product"), ("3 functions", "product")]
+    slugs = {"reference": "reference", "empty": "empty", "3 functions": "three"}
+    processes = {name: start_server(env, module, port) for name, (port, module) in servers.items()}
+    best: dict[tuple[str, int], dict[str, Any]] = {}
+    try:
+        for label, server in cases:  # warm every worker: imports, connections, sandboxes
+            port, pid = servers[server][0], processes[server].pid
+            run_wrk(
+                wrk, port, keys[slugs[label]], body_file, 8, 40 * CORES, pid, f"w{slugs[label]}"
+            )
+        for round_no in range(1, args.rounds + 1):
+            for clients in args.clients:
+                for label, server in cases:
+                    slug, tag = slugs[label], f"{slugs[label]}{clients}r{round_no}"
+                    port, pid = servers[server][0], processes[server].pid
+                    result = run_wrk(
+                        wrk, port, keys[slug], body_file, clients, args.requests, pid, tag
+                    )
+                    result["exact"] = exactly_one_run_each(
+                        result.pop("answered_ids"), settled_runs(database_url, slug, tag), args
+                    )
+                    print(row(db, label, clients, result, round_no), flush=True)
+                    if (label, clients) not in best or result["rps"] > best[(label, clients)][
+                        "rps"
+                    ]:
+                        best[(label, clients)] = result
+    finally:
+        for process in processes.values():
+            stop_server(process)
+    return best
+
+
+def targets(db: str, results: dict[tuple[str, int], dict[str, Any]], clients: list[int]) -> None:
+    print(f"\n{db}: targets")
+    for n in clients:
+        ratio = results[("empty", n)]["rps"] / results[("reference", n)]["rps"]
+        print(f"  empty / reference throughput at {n:>2} clients: {ratio:.2f}  (target >= 0.80)")
+    for n in [c for c in clients if c > 1]:
+        ratio = results[("3 functions", n)]["rps"] / results[("empty", n)]["rps"]
+        print(f"  3 functions / empty throughput at {n:>2} clients: {ratio:.2f}  (target >= 0.80)")
+    if 1 in clients:
+        added = (results[("3 functions", 1)]["p50_us"] - results[("empty", 1)]["p50_us"]) / 1000
+        print(f"  3 functions add to p50 at 1 client: {added:.2f} ms  (target <= 1.5 ms)")
+    errors = sum(r["non2xx"] + r["socket_errors"] for r in results.values())
+    exact = all(r["exact"] for r in results.values())
+    print(f"  errors: {errors}  (target 0); exactly one run per request: {exact}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="per case and client count")
+    parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.seed:
+        seed_in_this_process()
+        return
+    args.clients = [int(n) for n in args.clients.split(",")]
+    wrk = ensure_wrk()
+    print(f"{CORES} cores, gunicorn sync workers: {CORES}, {args.requests} requests per case")
+    print(f"load generator: {wrk} (1 thread), body {len(json.dumps(BODY))} bytes\n")
+    print(HEADER)
+    for db in args.db.split(","):
+        with tempfile.TemporaryDirectory() as folder:
+            body_file = f"{folder}/body.json"
+            Path(body_file).write_text(json.dumps(BODY))
+            database_url = fresh_database(db, folder)
+            env = server_env(database_url, folder)
+            keys = seed(env)
+            results = measure(wrk, db, database_url, env, keys, args, body_file)
+            print(f"\n{db}: best of {args.rounds} rounds\n{HEADER}")
+            for (label, clients), result in sorted(results.items(), key=lambda item: item[0][1]):
+                print(row(db, label, clients, result, "best"))
+            targets(db, results, args.clients)
+            print()
+
+
+if __name__ == "__main__":
+    main()
