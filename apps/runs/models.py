@@ -172,6 +172,7 @@ class IdempotencyClaim(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key"),
         ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.run_id}"

@@ -552,6 +552,21 @@ def _take_over(claim: IdempotencyClaim, run_id: str, now: datetime) -> bool:
     return taken == 1
 
 
+def idempotency_claims_prune(*, batch_size: int = 1000) -> int:
+    """Delete claims past their 24 h window (daily, with run retention); returns how many."""
+    cutoff = timezone.now() - IDEMPOTENCY_WINDOW
+    deleted = 0
+    while True:
+        ids = list(
+            IdempotencyClaim.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return deleted
+        deleted += IdempotencyClaim.objects.filter(pk__in=ids).delete()[0]
+
+
 def _replay_response(run: Run) -> ExecuteOutcome:
     if run.mode == RunMode.ASYNC:
         return ExecuteOutcome(202, {"run_id": run.id, "status": "queued"})

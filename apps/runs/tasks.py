@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.runs.services import run_continue
+from apps.runs.services import idempotency_claims_prune, run_continue
 
 
 @shared_task(name="apps.runs.tasks.run_continue_task")
@@ -20,9 +20,11 @@ def run_continue_task(run_id: str) -> None:
 
 @shared_task(name="apps.runs.tasks.prune_runs_task")
 def prune_runs_task() -> int:
-    """Daily (Celery beat): delete runs past RUN_RETENTION_DAYS, in small batches."""
+    """Daily (Celery beat): delete runs past RUN_RETENTION_DAYS, in small batches, and
+    idempotency claims past their 24 h window."""
     from django.conf import settings
 
     from apps.runs.retention import runs_prune
 
+    idempotency_claims_prune()
     return runs_prune(older_than_days=settings.RUN_RETENTION_DAYS)

@@ -125,3 +125,18 @@ def _probe_sqlite_file(*, threads: int) -> dict[str, Any]:
         )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.django_db
+def test_the_daily_prune_drops_only_claims_past_their_window(alice: Persona) -> None:
+    from apps.runs.services import idempotency_claims_prune
+
+    old = execute(alice, body=body("old")).json()
+    execute(alice, body=body("fresh"))
+    IdempotencyClaim.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    assert idempotency_claims_prune(batch_size=1) == 1
+    assert list(IdempotencyClaim.objects.values_list("key", flat=True)) == ["fresh"]
+    assert execute(alice, body=body("old")).json()["run_id"] != old["run_id"]
+    assert Run.objects.filter(id=old["run_id"]).exists()
