@@ -20,8 +20,11 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.console.admin_site import admin_site
 from apps.console.decorators import member_required
 from apps.console.scoping import console_principal
+from apps.core.errors import NotFound
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import Function, Pipeline
+from apps.pipelines.selectors import function_for_tenant
+from apps.secrets.selectors import env_names
 from apps.tenants.access import Principal
 from apps.tenants.models import Tenant
 
@@ -39,14 +42,10 @@ def _principal(request: HttpRequest) -> Principal:
 
 def _function_for_tenant(*, tenant: Tenant, id: str) -> Function:
     """The tenant's function; another tenant's id is as unknown as a made-up one."""
-    function = (
-        Function.objects.select_related("pipeline", "live_release")
-        .filter(tenant=tenant, pk=id)
-        .first()
-    )
-    if function is None:
-        raise Http404("No such function.")
-    return function
+    try:
+        return function_for_tenant(tenant=tenant, id=id)
+    except NotFound:
+        raise Http404("No such function.") from None
 
 
 def _page_context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
@@ -91,16 +90,6 @@ def _last_outcomes(*, tenant: Tenant, function_ids: set[str]) -> dict[str, dict[
         if len(outcomes) == len(function_ids):
             break
     return outcomes
-
-
-def _env_names(*, tenant: Tenant) -> list[str]:
-    try:
-        from apps.secrets.models import EnvVar
-    except ImportError:  # the env area is optional for the editor
-        return []
-    return list(
-        EnvVar.objects.filter(tenant=tenant).order_by("name").values_list("name", flat=True)
-    )
 
 
 def _pipelines_overview(*, tenant: Tenant) -> list[dict[str, Any]]:
@@ -169,7 +158,7 @@ def function_editor(request: HttpRequest, function_id: str) -> HttpResponse:
             "blocking": TRIGGERS[function.pipeline.trigger].blocking,
             "description": TRIGGERS[function.pipeline.trigger].description,
         },
-        "env_names": _env_names(tenant=principal.tenant),
+        "env_names": env_names(tenant=principal.tenant),
         "can_write": principal.can_write_config,
         "replay_run_id": request.GET.get("replay", "")[:64],
         "urls": {
@@ -230,8 +219,9 @@ def _parse_test_payload(body: bytes) -> dict[str, Any] | str:
 def function_test_payload(request: HttpRequest, function_id: str) -> JsonResponse:
     """Keeps the test panel's last payload per function (not part of what executes)."""
     principal = _principal(request)
-    function = Function.objects.filter(tenant=principal.tenant, pk=function_id).first()
-    if function is None:
+    try:
+        function = function_for_tenant(tenant=principal.tenant, id=function_id)
+    except NotFound:
         return _json_error(404, "not_found", "No function with this id.", id=function_id)
     if not principal.can_write_config:
         return _json_error(403, "permission_denied", "Your role may not run tests.")

@@ -27,6 +27,7 @@ from apps.pipelines.models import Function
 from apps.pipelines.selectors import functions_for_pipeline, pipeline_find
 from apps.runs.audit import audit_record
 from apps.runs.models import AuditKind
+from apps.secrets.selectors import env_names
 from apps.tenants.models import Tenant
 
 FORMAT = "genauth-pipeline/1"
@@ -36,15 +37,6 @@ IMPORT_COMMENT = "Imported from configuration"
 
 
 # --- export -------------------------------------------------------------------------------
-
-
-def env_names(*, tenant: Tenant) -> list[str]:
-    """The tenant's env var names (the secrets area may not be installed yet)."""
-    try:
-        from apps.secrets.models import EnvVar  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return []
-    return sorted(EnvVar.objects.filter(tenant=tenant).values_list("name", flat=True))
 
 
 def _function_entry(function: Function) -> dict[str, Any]:
