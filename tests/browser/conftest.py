@@ -73,8 +73,8 @@ class RecordingPage:
             self.console_errors.append(message.text)
 
     def _on_response(self, response: Any) -> None:
-        # The browser's own favicon probe is the only 404 a console page may cause.
-        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+        # Every page declares its icon, so not even the browser's favicon probe may fail.
+        if response.status >= 400:
             self.failed_responses.append(f"{response.status} {response.url}")
 
     def outside_requests(self) -> list[str]:

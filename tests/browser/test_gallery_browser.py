@@ -64,7 +64,7 @@ def test_a_developer_finds_a_template_by_filters_and_uses_it(pages: Any, alice: 
     notice = page.text_content("ul.messagelist")
     assert "LARK_WEBHOOK_URL" in notice and "lark-webhook-notification" in notice
     page.wait_for_selector("body[data-editor-ready=true]")
-    # Script errors and CSP refusals show here; the browser's own /favicon.ico probe may 404.
+    # Script errors and CSP refusals show here; failed loads are judged by failed_responses.
     assert [e for e in recording.console_errors if "Failed to load resource" not in e] == []
 
 
