@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,11 +13,28 @@ from apps.api.serializers_runs import parse_run_list_query
 from apps.runs.selectors import run_for_tenant, runs_page
 from apps.runs.services import run_to_dict
 
+_FILTERS = [
+    OpenApiParameter(name, str, description=text)
+    for name, text in [
+        ("trigger", "A trigger name."),
+        ("decision", "allow or deny."),
+        ("status", "queued, ok, denied, error or timeout."),
+        ("source", "api, test or replay."),
+        ("function", "A function id that the run planned."),
+        ("since", "ISO 8601 date or date-time (UTC when naive), inclusive."),
+        ("until", "ISO 8601 date or date-time (UTC when naive), exclusive."),
+        ("q", "A run id, user id or email."),
+        ("cursor", "The cursor from the previous page's next URL."),
+    ]
+] + [OpenApiParameter("limit", int, description="Page size, 1 to 200 (default 50).")]
+
 
 class RunListView(APIView):
     permission_classes = [CanReadRuns]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="runs_list", parameters=_FILTERS, responses={200: OpenApiTypes.OBJECT}
+    )
     def get(self, request: Request) -> Response:
         query = parse_run_list_query(request.query_params)
         runs, cursor = runs_page(
