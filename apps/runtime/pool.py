@@ -28,6 +28,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from apps.runtime import wire
+
 READY_TIMEOUT_S = 60.0
 _ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -62,8 +64,12 @@ class _Worker:
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
         os.ftruncate(self._mirror_fd, 16)
         self._mirror = mmap.mmap(self._mirror_fd, 16)
+        # A minimal environment: the host's variables (keys, database URLs) have no business
+        # in a process that runs tenants' code.
         env = {
-            **os.environ,
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")])),
         }
         self.proc = subprocess.Popen(
@@ -207,11 +213,11 @@ class Pool:
         worker = self._acquire(tenant_id)
         msg = {**msg, "id": next(self._ids)}
         try:
-            worker.conn.send_bytes(json.dumps(msg).encode("utf-8"))
+            worker.conn.send_bytes(wire.dumps(msg))
             if not worker.conn.poll(timeout_s):
                 raise TimeoutError
-            reply: dict[str, Any] = json.loads(worker.conn.recv_bytes())
-        except (EOFError, OSError, TimeoutError, ValueError):
+            reply: dict[str, Any] = wire.loads(worker.conn.recv_bytes())
+        except (EOFError, OSError, TimeoutError, ValueError):  # orjson errors are ValueErrors
             step = worker.mirrored_step()
             time.sleep(0.01)  # let a dying process finish dying so the reason is right
             why = f"The sandbox process {worker.exit_reason()}"

@@ -40,7 +40,8 @@
   const marks = new Float64Array(buffer, 0, HEADER_DOUBLES);
   const checkpoint = new Uint8Array(buffer, HEADER_DOUBLES * 8);
   // marks[0] run seq, [1] running step index, [2] its start (epoch ms),
-  // [3] checkpoint length, [4] checkpoint seq (== run seq when valid)
+  // [3] checkpoint length, [4] checkpoint seq (== run seq when valid),
+  // [5] run seq once the checkpoint holds the finished run with nothing left to hand over
 
   const fns = new Map();           // key -> factory; compiled once per isolate
   let R = null;                    // the current run
@@ -745,6 +746,8 @@
     checkpoint.set(bytes);
     marks[3] = bytes.length;
     marks[4] = R.seq;
+    // Written last: the worker may take the checkpoint as the answer as soon as it sees this.
+    marks[5] = R.done && R.hostCalls.length === 0 ? R.seq : 0;
   }
 
   function hostEntry(fn) {
@@ -768,6 +771,7 @@
       entropy = p.entropy || [];
       marks[0] = p.seq;
       marks[3] = 0;
+      marks[5] = 0;
       runChain();
       return stateJson(true);
     });

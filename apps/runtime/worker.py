@@ -19,6 +19,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from apps.runtime import wire
 from apps.runtime.engine import Engine, EngineConfig
 
 MIRROR_SIZE = 16
@@ -55,7 +56,24 @@ def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any
     return {"error": f"unknown op {op!r}"}
 
 
+class MemoryWatch:
+    """Resident memory, read at most every ``every_s``: reading /proc on every run costs more
+    than a fast run itself, and memory grows far slower than that."""
+
+    def __init__(self, every_s: float = 0.25) -> None:
+        self.every_s = every_s
+        self._next = 0.0
+
+    def over(self, limit_mb: int) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.every_s
+        return rss_mb() > limit_mb
+
+
 def serve(conn: Connection, mirror: Mirror, engine: Engine, rss_limit_mb: int) -> None:
+    memory = MemoryWatch()
     while True:
         if not conn.poll(0):
             engine.provider.refill()  # idle time: prepare the next fresh isolate
@@ -63,9 +81,9 @@ def serve(conn: Connection, mirror: Mirror, engine: Engine, rss_limit_mb: int) -
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return  # the caller went away
-        reply = handle(engine, mirror, json.loads(data))
-        reply["retire"] = engine.retire or rss_mb() > rss_limit_mb
-        conn.send_bytes(json.dumps(reply).encode("utf-8"))
+        reply = handle(engine, mirror, wire.loads(data))
+        reply["retire"] = engine.retire or memory.over(rss_limit_mb)
+        conn.send_bytes(wire.dumps(reply))
         if reply["retire"]:
             return
 

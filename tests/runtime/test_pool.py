@@ -1,0 +1,47 @@
+"""Supervision of the worker processes: recycling and what they inherit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import apps.runtime as runtime
+from tests.runtime.conftest import PASS_THROUGH, make_job
+
+
+@pytest.fixture
+def restore_pool() -> Iterator[None]:
+    yield
+    runtime.configure(workers=2)
+
+
+def idle_worker_pids() -> set[int]:
+    pool = runtime._get_pool()
+    give_up = time.monotonic() + 10
+    while not pool._idle and time.monotonic() < give_up:
+        time.sleep(0.01)  # a retired worker is replaced in the background
+    return {worker.proc.pid for worker in pool._idle}
+
+
+def test_a_worker_over_its_memory_ceiling_is_recycled_and_runs_go_on(restore_pool: None) -> None:
+    runtime.configure(workers=1, worker_rss_limit_mb=1)  # every worker is over this ceiling
+    seen: set[int] = set()
+    for _ in range(3):
+        assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+        seen |= idle_worker_pids()
+    assert len(seen) >= 3
+
+
+def test_workers_do_not_inherit_the_hosts_environment(
+    restore_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GENAUTH_TEST_SECRET", "must-not-leak")
+    runtime.configure(workers=1)
+    runtime.run_pipeline(make_job(PASS_THROUGH))
+    (pid,) = idle_worker_pids()
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        environ = f.read()
+    assert b"GENAUTH_TEST_SECRET" not in environ
+    assert b"SECRET_KEY" not in environ
