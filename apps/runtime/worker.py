@@ -76,7 +76,7 @@ def serve(conn: Connection, mirror: Mirror, engine: Engine, rss_limit_mb: int) -
     memory = MemoryWatch()
     while True:
         if not conn.poll(0):
-            engine.provider.refill()  # idle time: prepare the next fresh isolate
+            engine.refill()  # idle time: prepare the next fresh isolate
         try:
             data = conn.recv_bytes()
         except (EOFError, OSError):
@@ -86,6 +86,7 @@ def serve(conn: Connection, mirror: Mirror, engine: Engine, rss_limit_mb: int) -
         conn.send_bytes(wire.dumps(reply))
         if reply["retire"]:
             return
+        engine.provider.close_released()  # the answer is out: now free what it used
 
 
 def main(argv: list[str]) -> None:
@@ -94,7 +95,7 @@ def main(argv: list[str]) -> None:
     mirror = Mirror(int(argv[3]))
     rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
     engine = Engine(EngineConfig(**config))
-    engine.provider.refill()
+    engine.refill()
     conn.send_bytes(b'{"ready": true}')
     serve(conn, mirror, engine, rss_limit_mb)
     # Skip interpreter teardown: isolate threads may be stuck in tenant code.
