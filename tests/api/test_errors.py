@@ -111,3 +111,19 @@ def test_healthz_answers() -> None:
     response = APIClient().get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_the_openapi_schema_is_valid_and_generates_without_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = out.read_text()
+    for path in (
+        "/api/v1/pipelines/{trigger}/execute",
+        "/api/v1/functions/{function_id}",
+        "/api/v1/runs/{run_id}",
+        "/api/v1/env",
+        "/api/v1/templates",
+    ):
+        assert f"{path}:" in schema
