@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 
 from django.db import transaction
 
@@ -127,9 +128,10 @@ def _changed(*, tenant: Tenant) -> None:
     _EXECUTION_CACHE.pop(tenant.pk, None)
 
 
-# tenant id -> (config_version, env, secrets). Decrypted values stay in this
-# process's memory only; a change bumps config_version, which makes entries stale.
-_EXECUTION_CACHE: dict[int, tuple[int, EnvMapping, EnvMapping]] = {}
+# tenant id -> ((created_at, config_version), env, secrets). Decrypted values stay in this
+# process's memory only; a change bumps config_version, which makes entries stale. created_at
+# too: a deleted tenant's id may be reused (SQLite) by a new tenant at the same version.
+_EXECUTION_CACHE: dict[int, tuple[tuple[datetime, int], EnvMapping, EnvMapping]] = {}
 _EXECUTION_CACHE_SIZE = 1024
 
 
@@ -139,12 +141,13 @@ def env_for_execution(*, tenant: Tenant) -> tuple[EnvMapping, EnvMapping]:
     One query on a miss; cached per process on the tenant's ``config_version``.
     Callers get fresh dicts they may change.
     """
+    version = (tenant.created_at, tenant.config_version)
     cached = _EXECUTION_CACHE.get(tenant.pk)
-    if cached is None or cached[0] != tenant.config_version:
+    if cached is None or cached[0] != version:
         env, secrets = _load_for_execution(tenant=tenant)
         if len(_EXECUTION_CACHE) >= _EXECUTION_CACHE_SIZE:
             _EXECUTION_CACHE.pop(next(iter(_EXECUTION_CACHE)), None)
-        cached = (tenant.config_version, env, secrets)
+        cached = (version, env, secrets)
         _EXECUTION_CACHE[tenant.pk] = cached
     return dict(cached[1]), dict(cached[2])
 
