@@ -2,6 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
 
+from apps.api.errors import error_response
 from apps.api.views.fallback import api_not_found, api_server_error
 from apps.api.views.health import healthz, readyz
 from apps.console.admin_site import admin_site
@@ -13,6 +14,18 @@ urlpatterns = [
     path("admin/", include("apps.console.urls")),
     path("admin/", admin_site.urls),
 ]
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return error_response(400, "invalid_request", "The request is malformed.")
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return error_response(403, "permission_denied", "You do not have permission to do this.")
+    return defaults.permission_denied(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -127,3 +127,8 @@ def test_the_openapi_schema_is_valid_and_generates_without_warnings(tmp_path) ->
         "/api/v1/templates",
     ):
         assert f"{path}:" in schema
+
+
+def test_a_request_for_an_unknown_host_gets_a_json_400_under_api() -> None:
+    response = APIClient().get("/api/v1/me", HTTP_HOST="evil.example")
+    assert_error(response, 400, "invalid_request")
