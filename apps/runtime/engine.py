@@ -52,8 +52,9 @@ class IsolateProvider:
     """Warm isolates per tenant (LRU, bounded) plus one pre-built fresh isolate.
 
     A fresh isolate has never run tenant code, so building it ahead of time keeps the strong
-    mode cheap: the worker builds it in its idle time (``refill``), on its own thread, because
-    mini-racer crashes when a context is created while another thread evaluates.
+    mode cheap: the worker builds it in its idle time (``Engine.refill``), on its main thread
+    and never while an eval runs, because mini-racer crashes when a context is created while
+    another thread evaluates.
     """
 
     def __init__(self, config: EngineConfig) -> None:
