@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import pytest
+
+import apps.runtime as runtime
+from genauth_pipeline import gunicorn as config
+
+
+def test_gunicorn_uses_sync_workers_without_preload() -> None:
+    assert config.worker_class == "sync"
+    assert config.preload_app is False
+    assert config.workers >= 1
+
+
+@pytest.mark.django_db
+def test_a_forked_worker_starts_its_sandbox_pool_before_its_first_request() -> None:
+    runtime.shutdown()
+    assert runtime._pool is None
+    config.post_worker_init(None)
+    assert runtime._pool is not None
+    assert runtime.sandbox_ping() >= 0
