@@ -192,16 +192,21 @@ class TriggerFilter(admin.SimpleListFilter):
         return queryset.filter(trigger=self.value()) if self.value() else queryset
 
 
+def function_choices(request: HttpRequest) -> list[tuple[str, str]]:
+    """The current tenant's functions, for the filters that narrow to one of them."""
+    principal = console_principal(request)
+    if principal is None:
+        return []
+    functions = Function.objects.filter(tenant=principal.tenant).order_by("name")
+    return [(f.id, f.name) for f in functions.only("id", "name")]
+
+
 class FunctionFilter(admin.SimpleListFilter):
     title = "function"
     parameter_name = "function"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        principal = console_principal(request)
-        if principal is None:
-            return []
-        functions = Function.objects.filter(tenant=principal.tenant).order_by("name")
-        return [(f.id, f.name) for f in functions.only("id", "name")]
+        return function_choices(request)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -444,11 +449,7 @@ class ObjectFilter(admin.SimpleListFilter):
     parameter_name = "object_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        principal = console_principal(request)
-        if principal is None:
-            return []
-        functions = Function.objects.filter(tenant=principal.tenant).order_by("name")
-        return [(f.id, f.name) for f in functions.only("id", "name")]
+        return function_choices(request)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(object_id=self.value()) if self.value() else queryset
