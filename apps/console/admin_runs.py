@@ -18,7 +18,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -34,7 +34,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from apps.console.admin_site import admin_site
-from apps.console.scoping import TenantScopedAdmin, console_principal, has_role
+from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
 from apps.runs.models import AuditEvent, Run
@@ -156,7 +156,7 @@ class CreatedRangeFilter(admin.ListFilter):
             }
 
 
-class ReadOnlyAdmin(TenantScopedAdmin):
+class ReadOnlyAdmin(ReadOnlyTenantAdmin):
     """Members of any role read; nobody adds, changes or deletes."""
 
     actions = None
@@ -166,15 +166,6 @@ class ReadOnlyAdmin(TenantScopedAdmin):
         self, request: HttpRequest, queryset: QuerySet[Any], per_page: int, *args: Any, **kw: Any
     ) -> Paginator:
         return capped_paginator(request, queryset, per_page)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 # --- Runs -----------------------------------------------------------------------------

@@ -9,17 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
 from apps.console.admin_site import admin_site
-from apps.console.scoping import TenantScopedAdmin
+from apps.console.scoping import ReadOnlyTenantAdmin
 from apps.secrets.models import EnvVar
 
 
 @admin.register(EnvVar, site=admin_site)
-class EnvVarAdmin(TenantScopedAdmin):
+class EnvVarAdmin(ReadOnlyTenantAdmin):
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         view = self.admin_site.admin_view(self.redirect_to_page)
@@ -27,12 +26,3 @@ class EnvVarAdmin(TenantScopedAdmin):
 
     def redirect_to_page(self, request: HttpRequest, *args: Any) -> HttpResponse:
         return HttpResponseRedirect(reverse("console-env"))
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False

@@ -88,3 +88,16 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def current_tenant(self, request: HttpRequest) -> Tenant | None:
         principal = console_principal(request)
         return principal.tenant if principal else None
+
+
+class ReadOnlyTenantAdmin(TenantScopedAdmin):
+    """Tenant-scoped and read-only: nobody adds, changes or deletes through the admin."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
