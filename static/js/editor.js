@@ -15,33 +15,10 @@
   let model = null;
   let diffEditor = null;
 
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   /** JSON request to the API; never throws: {ok, status, body}. */
-  async function api(method, path, body, options) {
+  function api(method, path, body, options) {
     const url = options && options.absolute ? path : data.urls.api + path;
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    if (method !== "GET") init.headers["X-CSRFToken"] = csrfToken();
-    try {
-      const response = await fetch(url, init);
-      const text = await response.text();
-      let parsed = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch (_) {
-        parsed = null;
-      }
-      return { ok: response.ok, status: response.status, body: parsed };
-    } catch (_) {
-      return { ok: false, status: 0, body: { error: { code: "network_error", message: "The server could not be reached.", details: {} } } };
-    }
+    return window.genauthApi.request(method, url, body);
   }
 
   function errorText(response) {

@@ -3,30 +3,8 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  async function api(method, path, body) {
-    try {
-      const response = await fetch("/api/v1/" + path, {
-        method,
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      let parsed = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch (_) {
-        parsed = null;
-      }
-      return { ok: response.ok, status: response.status, body: parsed };
-    } catch (_) {
-      return { ok: false, status: 0, body: null };
-    }
+  function api(method, path, body) {
+    return window.genauthApi.request(method, "/api/v1/" + path, body);
   }
 
   function errorText(response) {
