@@ -112,6 +112,10 @@ class _Worker:
             self.proc.send_signal(signal.SIGKILL)
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
+        # A spare's wait_ready may still be reading this socket on another thread; the dead
+        # process gives it EOF at once. Closing before it is done would free the descriptor
+        # for reuse by the next worker's socket, whose "ready" that thread would then steal.
+        self.ready.wait(timeout=5)
         self.close()
 
     def close(self) -> None:

@@ -45,3 +45,34 @@ def test_workers_do_not_inherit_the_hosts_environment(
         environ = f.read()
     assert b"GENAUTH_TEST_SECRET" not in environ
     assert b"SECRET_KEY" not in environ
+
+
+def test_killing_a_starting_worker_waits_for_its_reader_before_freeing_the_socket() -> None:
+    """Otherwise the descriptor is reused by the next worker's socket and the old reader
+    thread steals that worker's "ready" message, hanging the pool that waits for it."""
+    import threading
+
+    from apps.runtime.pool import PoolConfig, _Worker
+
+    worker = _Worker(PoolConfig(workers=1))
+    real_poll, real_close = worker.conn.poll, worker.close
+    reader_done_at_close: list[bool] = []
+
+    def slow_poll(timeout: float) -> bool:
+        ready = real_poll(timeout)
+        time.sleep(0.3)  # the reader is between poll and recv when the pool shuts down
+        return ready
+
+    def recording_close() -> None:
+        reader_done_at_close.append(worker.ready.is_set())
+        real_close()
+
+    worker.conn.poll = slow_poll  # type: ignore[method-assign]
+    worker.close = recording_close  # type: ignore[method-assign]
+    reader = threading.Thread(target=worker.wait_ready, args=(60,), daemon=True)
+    reader.start()
+    time.sleep(0.05)
+    worker.kill()  # while it is still starting, as a pool shutdown does to its spare
+    assert reader_done_at_close == [True]
+    reader.join(timeout=5)
+    assert not reader.is_alive()
