@@ -11,6 +11,7 @@ isolate from the state committed before the timed-out step.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -107,7 +108,10 @@ class IsolateProvider:
             evicted.close()
 
 
+@functools.lru_cache(maxsize=4096)
 def code_key(code: str) -> str:
+    """The name a function's code is compiled under (memoised: the same code arrives with
+    every run of a pipeline, and hashing it each time costs more than the lookup)."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()[:24]
 
 
@@ -151,6 +155,7 @@ def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None
 @dataclass
 class _Run:
     job: dict[str, Any]
+    functions: list[dict[str, Any]]
     limits: dict[str, Any]
     started: float
     seq: int
@@ -160,10 +165,6 @@ class _Run:
     outcome: dict[str, Any] | None = None
     retire: bool = False
     calls: hostcalls.RunCalls = field(default_factory=hostcalls.RunCalls)
-
-    @property
-    def functions(self) -> list[dict[str, Any]]:
-        return list(self.job["functions"])
 
     def run_deadline(self) -> float:
         return self.started + self.limits["run_timeout_ms"] / 1000.0
@@ -240,7 +241,12 @@ class Engine:
         self._seq += 1
         limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
         run = _Run(
-            job=job, limits=limits, started=time.time(), seq=self._seq, on_progress=on_progress
+            job=job,
+            functions=list(job["functions"]),
+            limits=limits,
+            started=time.time(),
+            seq=self._seq,
+            on_progress=on_progress,
         )
         run.state = empty_state(job.get("user") or {}, job.get("context") or {})
         run.calls = hostcalls.RunCalls(
