@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict
@@ -33,6 +33,7 @@ from apps.runs.selectors import (
     live_functions_for_trigger,
     planned_function_at_version,
 )
+from apps.runtime import wire
 from apps.secrets.redaction import redact
 from apps.tenants.models import Tenant
 
@@ -391,11 +392,27 @@ def _insert(run: Run) -> None:
     ``get_db_prep_save``, so they are stored exactly as ``create()`` would store them.
     """
     fields = Run._meta.concrete_fields
-    params = [field.get_db_prep_save(field.pre_save(run, True), connection) for field in fields]
+    params = [_db_param(field, field.pre_save(run, True)) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(connection.vendor), params)
     run._state.adding = False
     run._state.db = connection.alias
+
+
+def _db_param(field: Any, value: Any) -> Any:
+    """A column's parameter; JSON columns are encoded with orjson (the same JSON text, a
+    fraction of the standard library's cost for the few kilobytes a run carries)."""
+    if not isinstance(field, models.JSONField) or value is None:
+        return field.get_db_prep_save(value, connection)
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value, dumps=_json_text)
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    return wire.dumps(value).decode("utf-8")
 
 
 @functools.cache

@@ -235,6 +235,26 @@ def test_the_run_records_input_output_caller_and_search_columns(alice: Persona) 
     assert f" {function.id} " in run.function_ids
 
 
+def test_unusual_json_values_are_stored_and_answered_exactly(alice: Persona) -> None:
+    # Non-ASCII text, the two characters that end a line in JS source, an integer beyond
+    # 64 bits (encoded by the fallback path) and deep nesting, in and out of a run.
+    user = {
+        "id": "u_1",
+        "name": "Zoë 李 \u2028\u2029 😀",
+        "big": 2**70,
+        "nested": {"a": [1, 2.5, None, True, {"b": "c"}]},
+    }
+    body = execute(alice, body={"user": user, "context": {"ip": "203.0.113.9"}})
+    raw = body.content
+    assert b"\\u2028" in raw and b"\\u2029" in raw  # escaped on the wire, like DRF does
+    answered = body.json()
+    assert answered["user"] == user
+    run = Run.objects.get(id=answered["run_id"])
+    assert run.input["user"] == user and run.output["user"] == user
+    listed = alice.api().get(f"/api/v1/runs/{run.id}").json()
+    assert listed["input"]["user"] == user
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

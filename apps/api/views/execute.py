@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.permissions import CanExecute, CanWriteEvenOnRead, principal_of
+from apps.api.renderers import FastJSONRenderer
 from apps.api.serializers_runs import (
     parse_execute_body,
     parse_function_test_body,
@@ -19,6 +20,7 @@ from apps.runs.services import run_execute, run_test_function, run_test_pipeline
 
 
 class ExecuteView(APIView):
+    renderer_classes = [FastJSONRenderer]
     permission_classes = [CanExecute]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
@@ -40,6 +42,7 @@ class ExecuteView(APIView):
 
 
 class PipelineTestView(APIView):
+    renderer_classes = [FastJSONRenderer]
     permission_classes = [CanWriteEvenOnRead]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
@@ -59,6 +62,7 @@ class PipelineTestView(APIView):
 
 
 class FunctionTestView(APIView):
+    renderer_classes = [FastJSONRenderer]
     permission_classes = [CanWriteEvenOnRead]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
