@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Throughput and latency of POST /api/v1/pipelines/{trigger}/execute under gunicorn.
 
-Starts gunicorn (sync workers, one per core) on loopback against a fresh SQLite file
-and a fresh PostgreSQL database, and drives it with ``wrk`` (installed with apt-get if
-missing) and the Lua script beside this file, for a fixed number of requests per case:
+Starts gunicorn with the product's settings (genauth_pipeline/gunicorn.py: one worker per
+core, a few threads each) on loopback against a fresh SQLite file and a fresh PostgreSQL
+database, and drives it with ``wrk`` (installed with apt-get if missing) and the Lua script
+beside this file, for a fixed number of requests per case:
 
 - ``reference``: a minimal DRF view with the same API-key check, one select and one
   insert (benchmarks/bench_ref_urls.py; not part of the product), the baseline;
@@ -12,10 +13,12 @@ missing) and the Lua script beside this file, for a fixed number of requests per
   each, ~1 KB of user and context) in the sandbox;
 
 each at 1, 8 and 32 concurrent clients. It prints throughput, p50/p95/p99, errors,
-whether every request sent produced exactly one run, and the CPU share of the load
-generator and of the server, then the issue's targets as ratios.
+whether every request sent produced exactly one run, the CPU share of the load generator
+and of the server (gunicorn and its sandbox processes) and the machine's idle share, then
+the targets as ratios.
 
     DEBUG=True .venv/bin/python benchmarks/execute.py [--requests 2000] [--db sqlite,postgres]
+        [--threads N]   (0: sync workers, for comparison)
 """
 
 from __future__ import annotations
@@ -273,21 +276,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(env: dict[str, str], settings_module: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], settings_module: str, port: int, threads: int | None
+) -> subprocess.Popen[bytes]:
+    """gunicorn with the product's settings (genauth_pipeline/gunicorn.py), one worker per
+    core; ``threads`` overrides its threads per worker, 0 means sync workers."""
+    if threads is None:
+        worker_args: list[str] = []
+    elif threads == 0:
+        worker_args = ["-k", "sync"]
+    else:
+        worker_args = ["--threads", str(threads)]
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "python:genauth_pipeline.gunicorn",
             "genauth_pipeline.wsgi",
             "-w",
             str(CORES),
-            "-k",
-            "sync",
+            *worker_args,
             "-b",
             f"127.0.0.1:{port}",
-            "--timeout",
-            "60",
             "--log-level",
             "warning",
         ],
@@ -336,6 +348,12 @@ def _cpu_ticks_of_tree(root_pid: int) -> int:
     return sum(ticks.get(pid, 0) for pid in tree)
 
 
+def _idle_ticks() -> int:
+    """Idle + iowait ticks of the whole machine (first line of /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[4]) + int(fields[5])
+
+
 def run_wrk(
     wrk: str,
     port: int,
@@ -349,6 +367,7 @@ def run_wrk(
     marker = Path(body_file).with_name(f"done-{tag}")
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     before_server = _cpu_ticks_of_tree(server_pid)
+    before_idle = _idle_ticks()
     started = time.monotonic()
     process = subprocess.Popen(
         [
@@ -380,6 +399,7 @@ def run_wrk(
     marker.unlink(missing_ok=True)
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = (_cpu_ticks_of_tree(server_pid) - before_server) / CLK_TCK
+    idle = (_idle_ticks() - before_idle) / CLK_TCK
     line = next(x for x in stdout.splitlines() if x.startswith("WRK_JSON "))
     result: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
     wrk_cpu = (after_children.ru_utime - before_children.ru_utime) + (
@@ -387,6 +407,7 @@ def run_wrk(
     )
     result["loadgen_cpu_share"] = wrk_cpu / (elapsed * CORES)
     result["server_cpu_share"] = server_cpu / (elapsed * CORES)
+    result["idle_share"] = idle / (elapsed * CORES)
     result["rps"] = requests / elapsed
     result["answered_ids"] = answered_ids
     return result
@@ -396,7 +417,7 @@ def run_wrk(
 
 HEADER = (
     f"{'db':<9}{'endpoint':<13}{'round':>6}{'clients':>8}{'reqs':>7}{'req/s':>9}{'p50 ms':>8}"
-    f"{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}{'runs=req':>9}{'wrk cpu':>8}{'srv cpu':>8}"
+    f"{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}{'runs=req':>9}{'wrk cpu':>8}{'srv cpu':>8}{'idle':>6}"
 )
 
 
@@ -406,7 +427,7 @@ def row(db: str, endpoint: str, clients: int, r: dict[str, Any], round_no: int |
         f"{db:<9}{endpoint:<13}{round_no!s:>6}{clients:>8}{r['answered']:>7}{r['rps']:>9.0f}"
         f"{r['p50_us'] / 1000:>8.2f}{r['p95_us'] / 1000:>8.2f}{r['p99_us'] / 1000:>8.2f}"
         f"{errors:>7}{'yes' if r['exact'] else 'NO':>9}"
-        f"{r['loadgen_cpu_share']:>8.0%}{r['server_cpu_share']:>8.0%}"
+        f"{r['loadgen_cpu_share']:>8.0%}{r['server_cpu_share']:>8.0%}{r['idle_share']:>6.0%}"
     )
 
 
@@ -439,7 +460,10 @@ def measure(
     }
     cases = [("reference", "reference"), ("empty", "product"), ("3 functions", "product")]
     slugs = {"reference": "reference", "empty": "empty", "3 functions": "three"}
-    processes = {name: start_server(env, module, port) for name, (port, module) in servers.items()}
+    processes = {
+        name: start_server(env, module, port, args.threads)
+        for name, (port, module) in servers.items()
+    }
     best: dict[tuple[str, int], dict[str, Any]] = {}
     try:
         for label, server in cases:  # warm every worker: imports, connections, sandboxes
@@ -485,12 +509,28 @@ def targets(db: str, results: dict[tuple[str, int], dict[str, Any]], clients: li
     print(f"  errors: {errors}  (target 0); exactly one run per request: {exact}")
 
 
+def server_model(threads: int | None) -> str:
+    if threads == 0:
+        return "sync workers"
+    if threads is None:
+        from genauth_pipeline import gunicorn as config
+
+        threads = config.threads
+    return f"gthread workers with {threads} threads each, no keep-alive"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="per case and client count")
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per gunicorn worker (default: genauth_pipeline/gunicorn.py's; 0: sync)",
+    )
     parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed:
@@ -498,7 +538,8 @@ def main() -> None:
         return
     args.clients = [int(n) for n in args.clients.split(",")]
     wrk = ensure_wrk()
-    print(f"{CORES} cores, gunicorn sync workers: {CORES}, {args.requests} requests per case")
+    print(f"{CORES} cores, gunicorn: {CORES} workers, {server_model(args.threads)}")
+    print(f"{args.requests} requests per case")
     print(f"load generator: {wrk} (1 thread), body {len(json.dumps(BODY))} bytes\n")
     print(HEADER)
     for db in args.db.split(","):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import datetime
 
 from django.db import transaction
@@ -125,7 +126,8 @@ def _changed(*, tenant: Tenant) -> None:
     tenant_config_bump(tenant=tenant)
     tenant.refresh_from_db(fields=["config_version"])
     # This process learns of the change at once; others through config_version.
-    _EXECUTION_CACHE.pop(tenant.pk, None)
+    with _EXECUTION_CACHE_LOCK:
+        _EXECUTION_CACHE.pop(tenant.pk, None)
 
 
 # tenant id -> ((created_at, config_version), env, secrets). Decrypted values stay in this
@@ -133,6 +135,7 @@ def _changed(*, tenant: Tenant) -> None:
 # too: a deleted tenant's id may be reused (SQLite) by a new tenant at the same version.
 _EXECUTION_CACHE: dict[int, tuple[tuple[datetime, int], EnvMapping, EnvMapping]] = {}
 _EXECUTION_CACHE_SIZE = 1024
+_EXECUTION_CACHE_LOCK = threading.Lock()  # web workers serve requests on several threads
 
 
 def env_for_execution(*, tenant: Tenant) -> tuple[EnvMapping, EnvMapping]:
@@ -145,10 +148,11 @@ def env_for_execution(*, tenant: Tenant) -> tuple[EnvMapping, EnvMapping]:
     cached = _EXECUTION_CACHE.get(tenant.pk)
     if cached is None or cached[0] != version:
         env, secrets = _load_for_execution(tenant=tenant)
-        if len(_EXECUTION_CACHE) >= _EXECUTION_CACHE_SIZE:
-            _EXECUTION_CACHE.pop(next(iter(_EXECUTION_CACHE)), None)
         cached = (version, env, secrets)
-        _EXECUTION_CACHE[tenant.pk] = cached
+        with _EXECUTION_CACHE_LOCK:
+            if len(_EXECUTION_CACHE) >= _EXECUTION_CACHE_SIZE:
+                _EXECUTION_CACHE.pop(next(iter(_EXECUTION_CACHE)), None)
+            _EXECUTION_CACHE[tenant.pk] = cached
     return dict(cached[1]), dict(cached[2])
 
 

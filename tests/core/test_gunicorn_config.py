@@ -6,8 +6,10 @@ import apps.runtime as runtime
 from genauth_pipeline import gunicorn as config
 
 
-def test_gunicorn_uses_sync_workers_without_preload() -> None:
-    assert config.worker_class == "sync"
+def test_gunicorn_serves_each_worker_on_threads_without_keep_alive_or_preload() -> None:
+    assert config.worker_class == "gthread"
+    assert config.threads >= 2
+    assert config.keepalive == 0  # every request a new connection: spread over the workers
     assert config.preload_app is False
     assert config.workers >= 1
 
