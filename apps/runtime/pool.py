@@ -24,11 +24,11 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from apps.runtime import wire
+from apps.runtime.channel import Channel
 
 READY_TIMEOUT_S = 60.0
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -88,17 +88,17 @@ class _Worker:
             close_fds=True,
         )
         child_sock.close()
-        self.conn = Connection(parent_sock.detach())
+        self.conn = Channel(parent_sock)
         self.tenants: OrderedDict[str, None] = OrderedDict()
         self.ready = threading.Event()
         self.failed = False
 
     def wait_ready(self, timeout: float) -> None:
         try:
-            if self.conn.poll(timeout) and json.loads(self.conn.recv_bytes()).get("ready"):
+            if json.loads(self.conn.recv(timeout)).get("ready"):
                 self.ready.set()
                 return
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError):
             pass
         self.failed = True
         self.ready.set()
@@ -217,10 +217,8 @@ class Pool:
         worker = self._acquire(tenant_id)
         msg = {**msg, "id": next(self._ids)}
         try:
-            worker.conn.send_bytes(wire.dumps(msg))
-            if not worker.conn.poll(timeout_s):
-                raise TimeoutError
-            reply: dict[str, Any] = wire.loads(worker.conn.recv_bytes())
+            worker.conn.send(wire.dumps(msg))
+            reply: dict[str, Any] = wire.loads(worker.conn.recv(timeout_s))
         except (EOFError, OSError, TimeoutError, ValueError):  # orjson errors are ValueErrors
             step = worker.mirrored_step()
             time.sleep(0.01)  # let a dying process finish dying so the reason is right

@@ -16,10 +16,10 @@ import resource
 import struct
 import sys
 import time
-from multiprocessing.connection import Connection
 from typing import Any
 
 from apps.runtime import wire
+from apps.runtime.channel import Channel
 from apps.runtime.engine import Engine, EngineConfig
 
 MIRROR_SIZE = 16
@@ -72,18 +72,18 @@ class MemoryWatch:
         return rss_mb() > limit_mb
 
 
-def serve(conn: Connection, mirror: Mirror, engine: Engine, rss_limit_mb: int) -> None:
+def serve(conn: Channel, mirror: Mirror, engine: Engine, rss_limit_mb: int) -> None:
     memory = MemoryWatch()
     while True:
         if not conn.poll(0):
             engine.refill()  # idle time: prepare the next fresh isolate
         try:
-            data = conn.recv_bytes()
+            data = conn.recv()
         except (EOFError, OSError):
             return  # the caller went away
         reply = handle(engine, mirror, wire.loads(data))
         reply["retire"] = engine.retire or memory.over(rss_limit_mb)
-        conn.send_bytes(wire.dumps(reply))
+        conn.send(wire.dumps(reply))
         if reply["retire"]:
             return
         engine.provider.close_released()  # the answer is out: now free what it used
@@ -91,12 +91,12 @@ def serve(conn: Connection, mirror: Mirror, engine: Engine, rss_limit_mb: int) -
 
 def main(argv: list[str]) -> None:
     config = json.loads(argv[1])
-    conn = Connection(int(argv[2]))
+    conn = Channel.from_fd(int(argv[2]))
     mirror = Mirror(int(argv[3]))
     rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
     engine = Engine(EngineConfig(**config))
     engine.refill()
-    conn.send_bytes(b'{"ready": true}')
+    conn.send(b'{"ready": true}')
     serve(conn, mirror, engine, rss_limit_mb)
     # Skip interpreter teardown: isolate threads may be stuck in tenant code.
     os._exit(0)
