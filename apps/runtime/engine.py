@@ -108,10 +108,11 @@ class IsolateProvider:
             evicted.close()
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def code_key(code: str) -> str:
     """The name a function's code is compiled under (memoised: the same code arrives with
-    every run of a pipeline, and hashing it each time costs more than the lookup)."""
+    every run of a pipeline, and hashing it each time costs more than the lookup). 256
+    entries cover the warm isolates' functions; at most ~25 MiB at the 100 KiB code limit."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()[:24]
 
 
