@@ -14,6 +14,7 @@ from tests.runs.helpers import (
     CRASHES,
     DENY,
     MARKS,
+    RESPONSE_KEYS,
     SPINS,
     THROWS,
     add_function,
@@ -26,19 +27,6 @@ from tests.runs.helpers import (
 
 pytestmark = pytest.mark.django_db
 
-RESPONSE_KEYS = {
-    "run_id",
-    "trigger",
-    "decision",
-    "error",
-    "user",
-    "context",
-    "custom_data",
-    "id_token_claims",
-    "access_token_claims",
-    "steps",
-    "duration_ms",
-}
 STEP_KEYS = {"function_id", "name", "version", "status", "duration_ms", "logs", "error"}
 
 

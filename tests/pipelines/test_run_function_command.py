@@ -12,20 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.pipelines.conftest import DENY
-
-RESULT_KEYS = {
-    "run_id",
-    "trigger",
-    "decision",
-    "error",
-    "user",
-    "context",
-    "custom_data",
-    "id_token_claims",
-    "access_token_claims",
-    "steps",
-    "duration_ms",
-}
+from tests.runs.helpers import RESPONSE_KEYS
 
 CLAIMS = """\
 async function pipe(user, context, callback) {
@@ -64,7 +51,7 @@ def test_an_allowing_function_exits_0_with_the_api_shape(tmp_path: Path) -> None
         context={"protocol": "oidc"},
     )
     assert status == 0
-    assert set(result) == RESULT_KEYS
+    assert set(result) == RESPONSE_KEYS
     assert result["run_id"] is None and result["trigger"] == "PRE_OIDC_ID_TOKEN_ISSUED"
     assert result["decision"] == "allow"
     assert result["user"]["email"] == "a@example.com"

@@ -12,6 +12,20 @@ from apps.tenants.models import Tenant
 from apps.tenants.services import tenant_config_bump
 from tests.conftest import Persona
 
+# SPEC §6: the keys of a synchronous execute response (and of run_function's result).
+RESPONSE_KEYS = {
+    "run_id",
+    "trigger",
+    "decision",
+    "error",
+    "user",
+    "context",
+    "custom_data",
+    "id_token_claims",
+    "access_token_claims",
+    "steps",
+    "duration_ms",
+}
 ALLOW = """
 async function pipe(user, context, callback) {
   user.addCustomData("plan", "free");
