@@ -156,7 +156,6 @@ def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None
 @dataclass
 class _Run:
     job: dict[str, Any]
-    functions: list[dict[str, Any]]
     limits: dict[str, Any]
     started: float
     seq: int
@@ -166,6 +165,10 @@ class _Run:
     outcome: dict[str, Any] | None = None
     retire: bool = False
     calls: hostcalls.RunCalls = field(default_factory=hostcalls.RunCalls)
+
+    @property
+    def functions(self) -> list[dict[str, Any]]:
+        return self.job["functions"]  # type: ignore[no-any-return]
 
     def run_deadline(self) -> float:
         return self.started + self.limits["run_timeout_ms"] / 1000.0
@@ -243,7 +246,6 @@ class Engine:
         limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
         run = _Run(
             job=job,
-            functions=list(job["functions"]),
             limits=limits,
             started=time.time(),
             seq=self._seq,
