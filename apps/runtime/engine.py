@@ -168,7 +168,7 @@ class _Run:
 
     @property
     def functions(self) -> list[dict[str, Any]]:
-        return self.job["functions"]  # type: ignore[no-any-return]
+        return self.job["functions"]
 
     def run_deadline(self) -> float:
         return self.started + self.limits["run_timeout_ms"] / 1000.0
