@@ -2,9 +2,12 @@
 
 Only this module touches mini-racer internals (pinned to 0.14.1): the public ``eval`` hops
 through an asyncio loop thread (~0.3 ms per call), while starting the task on the DLL directly
-and waiting on its result queue costs ~0.1 ms. The wait doubles as the watchdog: it wakes at the
-running step's own deadline, read from marks that the JS driver writes into an ArrayBuffer we
-share without entering V8.
+costs ~0.1 ms. Its completion does not come back through Python either: the context's callback
+is libc's ``eventfd_write`` itself, so the isolate's thread hands the result's handle to an
+eventfd without taking the GIL or running any Python (a warm round trip half the cost of a
+Python callback feeding a queue). The wait on that eventfd doubles as the watchdog: it wakes at
+the running step's own deadline, read from marks that the JS driver writes into an ArrayBuffer
+we share without entering V8.
 
 Microtasks queued by an eval run *after* its result is delivered, outside any task that can be
 cancelled. JS that spins there (a loop after ``await``) blocks the isolate's thread for good:
@@ -16,18 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
+import ctypes
+import itertools
+import os
+import select
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from importlib import resources
 from typing import Any
 
-from py_mini_racer import JSEvalException, MiniRacer
+from py_mini_racer import JSEvalException
 from py_mini_racer._context import Context
-from py_mini_racer._dll import init_mini_racer
-from py_mini_racer._mini_racer import _make_context
+from py_mini_racer._dll import MR_CALLBACK, RawValueHandle, init_mini_racer
+from py_mini_racer._mini_racer import INSTALL_SET_TIMEOUT
+from py_mini_racer._objects import ObjectFactoryImpl
 
 CANCEL_GRACE_S = 0.25
 _MIB = 1024 * 1024
@@ -51,6 +57,14 @@ _PRELUDE = _read_source("prelude.js")
 
 _init_lock = threading.Lock()
 _lifecycle_lock = threading.Lock()
+
+# mini-racer calls ``callback(callback_id, value_handle)`` when a task ends; as
+# ``eventfd_write(fd, value)`` that adds the handle's address to the eventfd named by the id.
+# An eventfd sums what is written, so at most one task per isolate may be in flight (eval and
+# its cancel are the same task).
+_EVENTFD_CALLBACK = MR_CALLBACK(
+    ctypes.cast(ctypes.CDLL(None).eventfd_write, ctypes.c_void_p).value  # type: ignore[arg-type]
+)
 
 
 def init_v8() -> None:
@@ -120,21 +134,24 @@ class Isolate:
             self._setup(heap_mb)
 
     def _setup(self, heap_mb: int) -> None:
-        self._cm: AbstractContextManager[Context] | None = _make_context(_SharedLoop.get())
-        self._ctx: Context = self._cm.__enter__()
-        self._mr = MiniRacer(context=self._ctx)
-        # Results arrive through this queue, put by mini-racer's callback on the V8 thread. A
-        # SimpleQueue (C) instead of its queue.Queue (Python, a Condition per wait) costs ~10 µs
-        # less CPU per eval; put() and get(timeout=) are all either side uses.
-        self._results: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        object.__setattr__(self._ctx, "_non_cancelable_mr_task_results_queue", self._results)
-        self._mr.set_hard_memory_limit(heap_mb * _MIB)
-        self._mr.set_soft_memory_limit(heap_mb * _MIB * 3 // 4)
+        dll = init_mini_racer(ignore_duplicate_init=True)
+        self._done_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        self._done = select.poll()
+        self._done.register(self._done_fd, select.POLLIN)
+        self._ctx_id: int | None = dll.mr_init_context(_EVENTFD_CALLBACK)
+        # Context's asynchronous API would route results through callback ids and the loop;
+        # nothing here uses it (every task is started on the DLL and awaited on the eventfd).
+        self._ctx = Context(
+            dll, self._ctx_id, _SharedLoop.get(), ObjectFactoryImpl(), itertools.count(1)
+        )
+        self._ctx.set_hard_memory_limit(heap_mb * _MIB)
+        self._ctx.set_soft_memory_limit(heap_mb * _MIB * 3 // 4)
         self.defined: set[str] = set()
         self.broken = False
         self.wedged = False
         self.tenant_id: str | None = None
         self.runs = 0
+        self.eval(INSTALL_SET_TIMEOUT, timeout_s=10)  # what MiniRacer() would install
         self.eval(_POLYFILLS, timeout_s=10)
         self.eval(_PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB)), timeout_s=10)
         buffer = self.eval("__gp.buffer", timeout_s=5)
@@ -173,20 +190,25 @@ class Isolate:
         """
         ctx = self._ctx
         code_handle = ctx._python_to_value_handle(code)
-        task_id = ctx._dll.mr_eval(ctx._ctx, code_handle.raw, 0)
+        task_id = ctx._dll.mr_eval(ctx._ctx, code_handle.raw, self._done_fd)
         hard_deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             wait = self._next_wait(hard_deadline, watchdog)
             if wait is not None and wait <= 0:
                 self._cancel(task_id)
                 raise EvalCut
-            try:
-                value_handle = self._results.get(timeout=wait)
+            value_handle = self._take_result(wait)
+            if value_handle is not None:
                 break
-            except queue.Empty:
-                continue
         del code_handle
         return ctx._value_handle_to_python(value_handle)
+
+    def _take_result(self, wait_s: float | None) -> Any:
+        """The finished task's value handle, or None if none came within ``wait_s``."""
+        if not self._done.poll(-1 if wait_s is None else _ms(wait_s)):
+            return None
+        address = os.eventfd_read(self._done_fd)
+        return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
 
     def _next_wait(self, hard_deadline: float | None, watchdog: Watchdog | None) -> float | None:
         waits: list[float] = []
@@ -199,11 +221,10 @@ class Isolate:
     def _cancel(self, task_id: int) -> None:
         ctx = self._ctx
         ctx._dll.mr_cancel_task(ctx._ctx, task_id)
-        try:
-            handle = self._results.get(timeout=CANCEL_GRACE_S)
-        except queue.Empty:
+        handle = self._take_result(CANCEL_GRACE_S)
+        if handle is None:
             self.broken = self.wedged = True
-            raise IsolateWedged from None
+            raise IsolateWedged
         # The isolate is usable again but a run was interrupted mid-way: never reuse it.
         self.broken = True
         # The expected "terminated" (or an OOM that raced the cut).
@@ -211,8 +232,18 @@ class Isolate:
             ctx._value_handle_to_python(handle)
 
     def close(self) -> None:
-        """Free the isolate, unless its thread is stuck (freeing it would block forever)."""
-        cm, self._cm = self._cm, None
-        if cm is not None and not self.wedged:
-            with _lifecycle_lock:
-                cm.__exit__(None, None, None)
+        """Free the isolate, unless its thread is stuck (freeing it would block forever).
+
+        A stuck isolate keeps its eventfd too: a task ending late writes to that descriptor
+        number, which must never be reused for anything else (the worker retires anyway).
+        """
+        ctx_id, self._ctx_id = self._ctx_id, None
+        if ctx_id is None or self.wedged:
+            return
+        with _lifecycle_lock:
+            self._ctx._dll.mr_free_context(ctx_id)
+        os.close(self._done_fd)
+
+
+def _ms(seconds: float) -> int:
+    return max(0, int(seconds * 1000 + 0.999))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -11,7 +12,6 @@ from apps.core.triggers import TRIGGERS
 from apps.runs.models import Run
 from tests.conftest import Persona, assert_error
 from tests.runs.helpers import (
-    CRASHES,
     DENY,
     MARKS,
     RESPONSE_KEYS,
@@ -178,13 +178,29 @@ def test_a_publish_is_live_for_the_very_next_run(alice: Persona) -> None:
     assert body["steps"][0]["version"] == 2
 
 
-def test_a_sandbox_crash_is_answered_and_still_recorded(alice: Persona) -> None:
-    add_function(alice.tenant, "bomb", CRASHES)
-    response = execute(alice)
+def test_a_sandbox_crash_is_answered_and_still_recorded(
+    alice: Persona, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.runtime.pool import Pool
+
+    acquire = Pool._acquire
+
+    def acquire_and_doom(pool: Pool, tenant_id: str | None) -> Any:
+        # The worker process dies mid-run (as when the kernel's OOM killer picks it).
+        worker = acquire(pool, tenant_id)
+        threading.Timer(0.3, worker.proc.kill).start()
+        return worker
+
+    add_function(alice.tenant, "spins", SPINS)
+    with monkeypatch.context() as patch:
+        patch.setattr(Pool, "_acquire", acquire_and_doom)
+        response = execute(alice)
     assert response.status_code == 200
     body = response.json()
     assert body["decision"] == "deny"
+    assert body["error"]["code"] == "sandbox_crashed"
     assert body["steps"][0]["status"] == "error"
+    assert "killed by SIGKILL" in body["steps"][0]["error"]["message"]
     run = Run.objects.get(id=body["run_id"])
     assert run.status == "error" and run.decision == "deny"
     # The service keeps serving after the crash.

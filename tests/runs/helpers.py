@@ -52,12 +52,6 @@ async function pipe(user, context, callback) {
   while (true) {}
 }
 """
-CRASHES = """
-async function pipe(user, context, callback) {
-  new Array(2 ** 27).fill(1.5);
-  callback(null, user, context);
-}
-"""
 MARKS = """
 async function pipe(user, context, callback) {
   context.version = "%(mark)s";
