@@ -494,13 +494,39 @@
     if (typeof value === "symbol") throw new TypeErrorCtor(`a symbol${key ? ` (at key '${key}')` : ""} is not JSON data`);
     return value;
   }
+  const ObjectProto = Object.prototype;
+  const ArrayProto = Array.prototype;
+  const MAX_PLAIN_DEPTH = 64;
+  // True when `v` is plain JSON data: primitives, plain objects and arrays (own toJSON nowhere),
+  // with no function or symbol anywhere. Then JSON.stringify without a replacer (V8's fast
+  // path, ~5x faster) says exactly what jsonReplacer would; anything else (Dates, class
+  // instances, great depth) is left to the replacer, which has the final word.
+  function plainJsonData(v, depth) {
+    const t = typeof v;
+    if (t !== "object") return t === "string" || t === "number" || t === "boolean" || t === "undefined";
+    if (v === null) return true;
+    if (depth > MAX_PLAIN_DEPTH || hasOwn(v, "toJSON")) return false;
+    if (ArrayIsArray(v)) {
+      if (getPrototypeOf(v) !== ArrayProto) return false;
+      for (let i = 0; i < v.length; i++) if (!plainJsonData(v[i], depth + 1)) return false;
+      return true;
+    }
+    const proto = getPrototypeOf(v);
+    if (proto !== ObjectProto && proto !== null) return false;
+    for (const k in v) if (!plainJsonData(v[k], depth + 1)) return false;
+    return true;
+  }
+  function stringifyData(value) {
+    const s = jsonStringify(value);
+    return plainJsonData(value, 0) ? s : jsonStringify(value, jsonReplacer);
+  }
   // Returns [json, null] or [null, message].
   function toJson(value, what) {
     if (value === null || typeof value !== "object" || ArrayIsArray(value)) {
       return [null, `${what} must be a plain object, got ${value === null ? "null" : ArrayIsArray(value) ? "an array" : typeof value}`];
     }
     let s;
-    try { s = jsonStringify(value, jsonReplacer); } catch (e) {
+    try { s = stringifyData(value); } catch (e) {
       const why = e && e.message ? e.message : StringFn(e);
       return [null, `${what} cannot be converted to JSON: ${why}`];
     }
@@ -619,7 +645,7 @@
     if (ce) { stepFailed(st, new TypeErrorCtor(ce)); return; }
     const changes = { custom: st.custom, idSet: st.idSet, atSet: st.atSet };
     let cj;
-    try { cj = jsonStringify(changes, jsonReplacer); } catch (e) {
+    try { cj = stringifyData(changes); } catch (e) {
       stepFailed(st, new TypeErrorCtor(`custom data or token claims cannot be converted to JSON: ${e.message}`));
       return;
     }

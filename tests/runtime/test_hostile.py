@@ -149,6 +149,45 @@ def test_non_json_results_are_clear_step_errors(run, assert_sandbox_healthy):
     assert_sandbox_healthy()
 
 
+def test_functions_and_symbols_are_refused_wherever_they_hide(run, assert_sandbox_healthy):
+    hidden = {
+        "u.deep = {a: [{b: [1, () => 1]}]};": "function",
+        "c.tags = [Symbol('x')];": "symbol",
+        "u.meta = Object.create(null); u.meta.f = function () {};": "function",
+        "u.later = {toJSON() { return {f() {}}; }};": "function",
+        "u.when = new Date(0); Object.defineProperty(u.when, 'toJSON', {value: () => ({f() {}})});": "function",
+        "Object.defineProperty(u, 'toJSON', {value: () => ({f() {}})});": "function",
+        "u.obj = new (class Thing { constructor() { this.f = () => 1; } })();": "function",
+        "u.addCustomData('cb', () => 1);": "function",
+    }
+    for body, word in hidden.items():
+        result = run(f"async function pipe(u, c, cb) {{ {body} cb(null, u, c); }}")
+        step = result["steps"][0]
+        assert step["status"] == "error", body
+        assert word in step["error"]["message"], (body, step["error"])
+
+
+def test_json_data_of_every_shape_is_passed_on_as_json_stringify_makes_it(run):
+    result = run(
+        """async function pipe(u, c, cb) {
+        u.when = new Date(0);
+        u.nested = {list: [1, "two", null, true, {x: undefined, y: [[]]}], empty: {}};
+        u.nothing = undefined;
+        u.plain = Object.assign(Object.create(null), {k: "v"});
+        u.obj = new (class Thing { constructor() { this.n = 1; } })();
+        u.viaToJSON = {toJSON() { return "custom"; }};
+        cb(null, u, c); }"""
+    )
+    user = result["user"]
+    assert result["steps"][0]["status"] == "ok"
+    assert user["when"] == "1970-01-01T00:00:00.000Z"
+    assert user["nested"] == {"list": [1, "two", None, True, {"y": [[]]}], "empty": {}}
+    assert "nothing" not in user
+    assert user["plain"] == {"k": "v"}
+    assert user["obj"] == {"n": 1}
+    assert user["viaToJSON"] == "custom"
+
+
 def test_prototype_patching_does_not_leak_to_later_runs_or_tenants(run):
     patch = """async function pipe(u, c, cb) {
         try { Object.prototype.polluted = 'yes'; } catch (e) {}
