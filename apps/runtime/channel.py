@@ -41,7 +41,7 @@ class Channel:
         """True if something can be read now (a message, or the end of the stream)."""
         if self._buffer:
             return True
-        return bool(self._poller.poll(_ms(timeout_s)))
+        return bool(self._poller.poll(poll_timeout_ms(timeout_s)))
 
     def recv(self, timeout_s: float | None = None) -> bytes:
         """The next message; ``TimeoutError`` after ``timeout_s``, ``EOFError`` if the peer
@@ -53,7 +53,7 @@ class Channel:
                 return message
             if deadline is not None:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._poller.poll(_ms(left)):
+                if left <= 0 or not self._poller.poll(poll_timeout_ms(left)):
                     raise TimeoutError
             chunk = self.sock.recv(max(_READ_SIZE, self._missing()))
             if not chunk:
@@ -82,5 +82,6 @@ class Channel:
         return _HEADER.size + size - len(self._buffer)
 
 
-def _ms(seconds: float) -> int:
+def poll_timeout_ms(seconds: float) -> int:
+    """``seconds`` as ``poll``'s whole milliseconds, rounded up so a wait never ends early."""
     return max(0, math.ceil(seconds * 1000))

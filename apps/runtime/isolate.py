@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import itertools
 import os
 import select
@@ -34,6 +35,8 @@ from py_mini_racer._context import Context
 from py_mini_racer._dll import MR_CALLBACK, RawValueHandle, init_mini_racer
 from py_mini_racer._mini_racer import INSTALL_SET_TIMEOUT
 from py_mini_racer._objects import ObjectFactoryImpl
+
+from apps.runtime.channel import poll_timeout_ms
 
 CANCEL_GRACE_S = 0.25
 _MIB = 1024 * 1024
@@ -73,22 +76,11 @@ def init_v8() -> None:
         init_mini_racer(ignore_duplicate_init=True)
 
 
-class _SharedLoop:
-    """One asyncio loop thread per worker process, shared by all its isolates."""
-
-    _loop: asyncio.AbstractEventLoop | None = None
-    _lock = threading.Lock()
-
-    @classmethod
-    def get(cls) -> asyncio.AbstractEventLoop:
-        with cls._lock:
-            if cls._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=loop.run_forever, name="mini-racer-loop", daemon=True
-                ).start()
-                cls._loop = loop
-            return cls._loop
+@functools.cache
+def _unused_loop() -> asyncio.AbstractEventLoop:
+    """The event loop mini-racer's Context must be given. Only its asynchronous API schedules
+    on it, and nothing here uses that (results come through the eventfd), so it never runs."""
+    return asyncio.new_event_loop()
 
 
 class Watchdog:
@@ -142,7 +134,7 @@ class Isolate:
         # Context's asynchronous API would route results through callback ids and the loop;
         # nothing here uses it (every task is started on the DLL and awaited on the eventfd).
         self._ctx = Context(
-            dll, self._ctx_id, _SharedLoop.get(), ObjectFactoryImpl(), itertools.count(1)
+            dll, self._ctx_id, _unused_loop(), ObjectFactoryImpl(), itertools.count(1)
         )
         self._ctx.set_hard_memory_limit(heap_mb * _MIB)
         self._ctx.set_soft_memory_limit(heap_mb * _MIB * 3 // 4)
@@ -205,7 +197,7 @@ class Isolate:
 
     def _take_result(self, wait_s: float | None) -> Any:
         """The finished task's value handle, or None if none came within ``wait_s``."""
-        if not self._done.poll(-1 if wait_s is None else _ms(wait_s)):
+        if not self._done.poll(-1 if wait_s is None else poll_timeout_ms(wait_s)):
             return None
         address = os.eventfd_read(self._done_fd)
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
@@ -243,7 +235,3 @@ class Isolate:
         with _lifecycle_lock:
             self._ctx._dll.mr_free_context(ctx_id)
         os.close(self._done_fd)
-
-
-def _ms(seconds: float) -> int:
-    return max(0, int(seconds * 1000 + 0.999))
