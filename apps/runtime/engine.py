@@ -116,14 +116,13 @@ def code_key(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()[:24]
 
 
-def _define_script(key: str, code: str) -> str:
+def _define_script(isolate: Isolate, key: str, code: str) -> str:
     # The factory runs at each step start, so top-level state never outlives a run; line 1 is
     # the wrapper, hence line numbers in errors are shifted by one (see describeError in JS).
-    return (
-        f'__gp.define("{key}", function () {{\n{code}\n;'
-        'return typeof pipe === "function" ? pipe : undefined;\n});\n'
-        f"//# sourceURL=gp-{key}.js\n"
-    )
+    # The driver's token comes before the code: nothing the code does can read it from here.
+    factory = f'function () {{\n{code}\n;return typeof pipe === "function" ? pipe : undefined;\n}}'
+    script = isolate.driver("define", f'"{key}"', factory)
+    return f"{script};\n//# sourceURL=gp-{key}.js\n"
 
 
 def parse_syntax_error(message: str) -> dict[str, Any]:
@@ -144,7 +143,7 @@ def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None
     if key in isolate.defined:
         return None
     try:
-        isolate.eval(_define_script(key, code), timeout_s=COMPILE_TIMEOUT_S)
+        isolate.eval(_define_script(isolate, key, code), timeout_s=COMPILE_TIMEOUT_S)
     except JSParseException as exc:
         return parse_syntax_error(str(exc))
     except EvalCut:
@@ -282,7 +281,9 @@ class Engine:
         watchdog = Watchdog(run.seq, start_index, run.deadline_for, run.on_progress)
         last: dict[str, Any] | None = None
         try:
-            raw = isolate.eval(f"__gp.start({wire.js_string_literal(payload)})", watchdog=watchdog)
+            raw = isolate.eval(
+                isolate.driver("start", wire.js_string_literal(payload)), watchdog=watchdog
+            )
             last = wire.loads(raw)
             if _settles_in_microtasks(last):
                 settled = isolate.finished_checkpoint(run.seq, MICROTASK_SETTLE_S)
@@ -308,7 +309,9 @@ class Engine:
 
             results = [hostcalls.perform(call, run.calls, time_left) for call in last["host_calls"]]
             return str(
-                isolate.eval(f"__gp.pump({wire.js_string_literal(results)})", watchdog=watchdog)
+                isolate.eval(
+                    isolate.driver("pump", wire.js_string_literal(results)), watchdog=watchdog
+                )
             )
         wait_ms = last["next_timer_in_ms"]
         if wait_ms:
@@ -317,7 +320,7 @@ class Engine:
                 time.sleep(max(remaining, 0))
                 raise _StepDeadline
             time.sleep(wait_ms / 1000.0)
-        return str(isolate.eval("__gp.pump(null)", watchdog=watchdog))
+        return str(isolate.eval(isolate.driver("pump", "null"), watchdog=watchdog))
 
     def _compile_steps(self, run: _Run, isolate: Isolate, start_index: int) -> list[dict[str, Any]]:
         steps = []
@@ -351,18 +354,19 @@ class Engine:
         exc: Exception,
     ) -> tuple[int, Any]:
         """Record the step that was cut or crashed; decide whether the chain goes on."""
-        index, started = watchdog.running(isolate.marks)
+        index, started = watchdog.last_running(isolate.marks)
         committed = self._latest_state(isolate, run.seq, last)
         if committed is not None:
             self._commit(run, committed)
-            if committed["done"]:
+            index = committed["running"] if committed["running"] is not None else committed["next"]
+            if committed["done"] or index >= len(run.functions):
                 # The chain ended in microtasks after the last eval returned (e.g. a host call
-                # answered just before the deadline): the cut stopped nothing of this run.
+                # answered just before the deadline), or the cut came after the last step
+                # settled: it stopped nothing of this run.
                 isolate.broken = True
                 self.provider.release(isolate)
-                run.outcome = committed["outcome"]
+                run.outcome = committed["outcome"] or {"kind": "ok"}
                 return len(run.functions), None
-            index = committed["running"] if committed["running"] is not None else committed["next"]
         if isinstance(exc, IsolateWedged):
             run.retire = True
         isolate.broken = True
@@ -411,7 +415,7 @@ class Engine:
         if not isolate.wedged:
             # A terminated isolate still answers; it knows steps that finished synchronously.
             with contextlib.suppress(EvalCut, IsolateWedged, JSEvalException):
-                raw = str(isolate.eval("__gp.snapshot()", timeout_s=0.5))
+                raw = str(isolate.eval(isolate.driver("snapshot"), timeout_s=0.5))
         checkpoint = json.loads(raw) if raw and raw != "null" else None
         if checkpoint is not None and checkpoint.get("seq") != seq:
             checkpoint = None  # the cut came before this run started: nothing of it is known
@@ -430,7 +434,9 @@ class Engine:
             if error is not None:
                 return error
             try:
-                kind = isolate.eval(f'__gp.check("{key}")', timeout_s=VALIDATE_TIMEOUT_S)
+                kind = isolate.eval(
+                    isolate.driver("check", f'"{key}"'), timeout_s=VALIDATE_TIMEOUT_S
+                )
             except (EvalCut, IsolateWedged):
                 return {
                     "message": "The top level of the code did not finish within 1 s",

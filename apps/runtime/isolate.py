@@ -23,6 +23,7 @@ import ctypes
 import functools
 import itertools
 import os
+import secrets
 import select
 import threading
 import time
@@ -105,15 +106,29 @@ class Watchdog:
         self.deadline_for = deadline_for
         self.on_progress = on_progress
 
-    def running(self, marks: Any) -> tuple[int, float]:
-        if marks[0] == self.seq and marks[2] > 0:
-            return int(marks[1]), marks[2] / 1000.0
-        return self.fallback_index, self.fallback_start
+    def running(self, marks: Any) -> tuple[int, float] | None:
+        """The running step and its start; None while the driver is between two steps.
+
+        Before the driver takes this run up (another seq in the marks) the fallback stands.
+        The driver clears the start before it changes the index, so a start of 0 means the
+        index may belong to a step that has ended: no deadline can be read from it.
+        """
+        if marks[0] != self.seq:
+            return self.fallback_index, self.fallback_start
+        if marks[2] <= 0:
+            return None
+        return int(marks[1]), marks[2] / 1000.0
+
+    def last_running(self, marks: Any) -> tuple[int, float]:
+        """After the isolate stopped: the step that was running (the fallback if unknown)."""
+        return self.running(marks) or (self.fallback_index, self.fallback_start)
 
     def remaining(self, marks: Any) -> float:
-        index, started = self.running(marks)
-        self.on_progress(index)
-        return self.deadline_for(index, started) - time.time()
+        running = self.running(marks)
+        if running is None:
+            return self.POLL_S  # a step is starting: look again shortly
+        self.on_progress(running[0])
+        return self.deadline_for(*running) - time.time()
 
 
 class Isolate:
@@ -146,10 +161,20 @@ class Isolate:
         self.eval(INSTALL_SET_TIMEOUT, timeout_s=10)  # what MiniRacer() would install
         self.eval(_POLYFILLS, timeout_s=10)
         self.eval(_PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB)), timeout_s=10)
-        buffer = self.eval("__gp.buffer", timeout_s=5)
+        self._token = secrets.token_hex(16)
+        self.eval(f'__gp.seal("{self._token}")', timeout_s=5)
+        buffer = self.eval(self.driver("buffer"), timeout_s=5)
         assert isinstance(buffer, memoryview)
         self._buffer = buffer
         self.marks = buffer[:64].cast("d")
+
+    def driver(self, method: str, *args: str) -> str:
+        """The script calling the JS driver's ``method`` with ``args`` (JS source text).
+
+        The driver answers only calls carrying this isolate's token, which tenant code never
+        sees: it is in no script of theirs and no value they can reach.
+        """
+        return f'__gp.{method}("{self._token}"{"".join(", " + arg for arg in args)})'
 
     def checkpoint(self, seq: int) -> str | None:
         """The state JSON the driver left after its last asynchronous step, if for ``seq``."""

@@ -2,11 +2,12 @@
 // It installs the globals of SPEC section 4, the pipeline driver (globalThis.__gp) and then
 // freezes every built-in so that no run can change what a later run sees.
 //
-// Host protocol (see engine.py):
-//   __gp.define(key, factory)   registers a compiled function body (factory returns `pipe`)
-//   __gp.start(payloadJson)     starts a chain; returns a state JSON string
-//   __gp.pump(resultsJson)      runs due timers, delivers host-call results; returns state JSON
-//   __gp.buffer                 ArrayBuffer shared with the worker: progress marks + checkpoint
+// Host protocol (see engine.py); every call but seal() takes the sealed token first:
+//   __gp.seal(token)                   once, before any tenant code
+//   __gp.define(t, key, factory)       registers a compiled function body (factory returns `pipe`)
+//   __gp.start(t, payloadJson)         starts a chain; returns a state JSON string
+//   __gp.pump(t, resultsJson)          runs due timers, delivers host-call results; returns state JSON
+//   __gp.buffer(t)                     ArrayBuffer shared with the worker: progress marks + checkpoint
 // Everything here may run while tenant code holds references to our objects, so the driver
 // keeps its state in closures and only hands out frozen or per-run objects.
 (function installPrelude(G, HEAP_LIMIT_BYTES) {
@@ -692,6 +693,8 @@
     const st = newStep(index);
     const spec = R.steps[index];
     S = st;
+    // A watchdog reading between these writes sees no start (0) and looks again shortly.
+    marks[2] = 0;
     marks[1] = index;
     marks[2] = st.t0;
     if (spec.compile_error) {
@@ -731,10 +734,10 @@
   function runChain() {
     while (!R.done && (S === null || S.done)) {
       if (R.next >= R.steps.length) { R.done = true; R.outcome = R.outcome || { kind: "ok" }; break; }
-      const i = R.next;
-      R.next = i + 1;
-      startStep(i);
-      if (S && !S.done) { R.next = i; break; }
+      // R.next moves on only when the step has settled (stepSucceeded), so a cut anywhere in
+      // here leaves it naming the step that was starting.
+      startStep(R.next);
+      if (S && !S.done) break;
     }
   }
 
@@ -795,6 +798,8 @@
       S = null;
       arrayBytes = 0;
       entropy = p.entropy || [];
+      // The previous run's step start must be gone before this run's seq makes it current.
+      marks[2] = 0;
       marks[0] = p.seq;
       marks[3] = 0;
       marks[5] = 0;
@@ -819,16 +824,34 @@
     });
   }
 
+  // The driver is a global, so tenant code can reach it too. Every entry point takes the
+  // token the worker seals in right after this prelude (before any tenant code), so a function
+  // can neither start runs, redefine other functions, forge the checkpoint nor move the marks
+  // the watchdog reads. The token only ever appears in the worker's own eval scripts.
+  let token = null;
+  function host(method) {
+    return function (t, a, b) {
+      if (token === null || t !== token) throw new ErrorCtor("__gp is reserved for the sandbox host");
+      return method(a, b);
+    };
+  }
+
   // Microtasks queued by start()/pump() run after those calls return; pump again to see them.
   const gp = freeze({
-    define(key, factory) { fns.set(key, factory); },
-    // Validation: run a function's top level and say what `pipe` is ("function" when valid).
-    check(key) {
-      try { return typeof fns.get(key)(); } catch (e) { return "error:" + (e && e.message !== undefined ? e.message : StringFn(e)); }
+    seal(t) {
+      if (token !== null || typeof t !== "string" || t.length < 32) throw new ErrorCtor("__gp is already sealed");
+      token = t;
     },
-    start, pump, buffer, hostCall,
+    define: host((key, factory) => { fns.set(key, factory); }),
+    // Validation: run a function's top level and say what `pipe` is ("function" when valid).
+    check: host((key) => {
+      try { return typeof fns.get(key)(); } catch (e) { return "error:" + (e && e.message !== undefined ? e.message : StringFn(e)); }
+    }),
+    start: host(start),
+    pump: host(pump),
+    buffer: host(() => buffer),
     // After the watchdog cut an eval: what the run had committed (records, state) until then.
-    snapshot() { return R ? stateJson() : "null"; },
+    snapshot: host(() => (R ? stateJson() : "null")),
   });
 
   // ---------------------------------------------------------------- globals
