@@ -539,6 +539,14 @@
   }
 
   // ---------------------------------------------------------------- user helpers
+  // Keys are tenant data: "__proto__" must not set a prototype, and "constructor" or
+  // "toString" must not hit the frozen Object.prototype's read-only properties.
+  function setOwn(target, key, value) {
+    defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+  function assignOwn(target, source) {
+    for (const key of objectKeys(source)) setOwn(target, key, source[key]);
+  }
   function checkClaimKey(st, helper, trigger, key) {
     let msg = null;
     if (R.trigger !== trigger) msg = `user.${helper}() is only available on the ${trigger} trigger, not on ${R.trigger}`;
@@ -559,11 +567,11 @@
         if (!st.helperError) st.helperError = e;
         throw e;
       }
-      st.custom[key] = value;
+      setOwn(st.custom, key, value);
     });
-    def("addIdToken", (key, value) => { checkClaimKey(st, "addIdToken", ID_TOKEN_TRIGGER, key); st.idSet[key] = value; st.idRemove.delete(key); });
+    def("addIdToken", (key, value) => { checkClaimKey(st, "addIdToken", ID_TOKEN_TRIGGER, key); setOwn(st.idSet, key, value); st.idRemove.delete(key); });
     def("removeIdToken", (key) => { checkClaimKey(st, "removeIdToken", ID_TOKEN_TRIGGER, key); st.idRemove.add(key); delete st.idSet[key]; });
-    def("addAccessToken", (key, value) => { checkClaimKey(st, "addAccessToken", ACCESS_TOKEN_TRIGGER, key); st.atSet[key] = value; st.atRemove.delete(key); });
+    def("addAccessToken", (key, value) => { checkClaimKey(st, "addAccessToken", ACCESS_TOKEN_TRIGGER, key); setOwn(st.atSet, key, value); st.atRemove.delete(key); });
     def("removeAccessToken", (key) => { checkClaimKey(st, "removeAccessToken", ACCESS_TOKEN_TRIGGER, key); st.atRemove.add(key); delete st.atSet[key]; });
     return user;
   }
@@ -654,9 +662,9 @@
     endStep(st);
     R.user = u;
     R.context = c;
-    Object.assign(R.custom, parsed.custom);
-    Object.assign(R.idSet, parsed.idSet);
-    Object.assign(R.atSet, parsed.atSet);
+    assignOwn(R.custom, parsed.custom);
+    assignOwn(R.idSet, parsed.idSet);
+    assignOwn(R.atSet, parsed.atSet);
     for (const k of st.idRemove) { delete R.idSet[k]; if (!R.idRemove.includes(k)) R.idRemove.push(k); }
     for (const k of objectKeys(parsed.idSet)) R.idRemove = R.idRemove.filter((x) => x !== k);
     for (const k of st.atRemove) { delete R.atSet[k]; if (!R.atRemove.includes(k)) R.atRemove.push(k); }

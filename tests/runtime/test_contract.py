@@ -128,6 +128,19 @@ def test_custom_data_is_collected_and_never_part_of_user(run):
     assert set(result["user"]) == {"email", "id"}
 
 
+def test_keys_named_like_object_prototype_members_are_plain_data(run):
+    result = run(
+        """async function pipe(user, context, callback) {
+        user.addCustomData('__proto__', { a: 1 }); user.addCustomData('constructor', 2);
+        user.addIdToken('toString', 'x'); user.addIdToken('__proto__', 3); callback(null, user, context); }""",
+        "async function pipe(u, c, cb) { u.addCustomData('hasOwnProperty', 4); cb(null, u, c); }",
+        trigger="PRE_OIDC_ID_TOKEN_ISSUED",
+    )
+    assert result["decision"] == "allow", result["steps"]
+    assert result["custom_data"] == {"__proto__": {"a": 1}, "constructor": 2, "hasOwnProperty": 4}
+    assert result["id_token_claims"] == {"set": {"toString": "x", "__proto__": 3}, "remove": []}
+
+
 def test_id_token_helpers_work_on_their_trigger(run):
     result = run(
         """async function pipe(user, context, callback) {
