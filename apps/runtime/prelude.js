@@ -577,6 +577,7 @@
   }
 
   // ---------------------------------------------------------------- errors
+  const SANDBOX_FRAME = /^\s+at (?:.* \()?<anonymous>:\d+:\d+\)?$/;
   function describeError(e, st) {
     const name = e instanceof ErrorCtor ? e.name : (e !== null && typeof e === "object" && typeof e.name === "string" ? e.name : "Error");
     let message;
@@ -596,6 +597,9 @@
         if (first) { line = ln; column = Number(c); first = false; }
         return `${st.name}.js:${ln}:${c}`;
       });
+      // Frames in our own scripts (driver, polyfills, the worker's call) say nothing to the
+      // function's author; built-ins such as `Array.map (<anonymous>)` stay.
+      stack = stack.split("\n").filter((l) => !SANDBOX_FRAME.test(l)).join("\n");
     }
     const out = { message, name, line, column, stack };
     if (e !== null && typeof e === "object" && typeof e.code === "string") out.code = e.code;

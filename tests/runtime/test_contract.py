@@ -95,6 +95,19 @@ def test_a_thrown_error_is_a_function_error_with_a_generic_message(run):
     assert "step-0.js:3" in step["error"]["stack"]
 
 
+def test_a_stack_shows_the_functions_frames_and_built_ins_not_the_sandboxs(run):
+    result = run(
+        "async function pipe(user, context, callback) {\n  [1].map(() => new URL('nope'));\n}"
+    )
+    stack = result["steps"][0]["error"]["stack"].splitlines()
+    assert stack[0] == "TypeError: Invalid URL: 'nope'"
+    assert stack[1:] == [
+        "    at step-0.js:2:17",
+        "    at Array.map (<anonymous>)",
+        "    at pipe (step-0.js:2:7)",
+    ]
+
+
 def test_a_rejected_promise_is_a_function_error(run):
     result = run(
         "async function pipe(user, context, callback) { await null; throw new RangeError('late'); }"
