@@ -38,6 +38,7 @@ from py_mini_racer._mini_racer import INSTALL_SET_TIMEOUT
 from py_mini_racer._objects import ObjectFactoryImpl
 
 from apps.runtime.channel import poll_timeout_ms
+from apps.runtime.wire import MAX_JSON_DEPTH
 
 CANCEL_GRACE_S = 0.25
 _MIB = 1024 * 1024
@@ -160,7 +161,8 @@ class Isolate:
         self.runs = 0
         self.eval(INSTALL_SET_TIMEOUT, timeout_s=10)  # what MiniRacer() would install
         self.eval(_POLYFILLS, timeout_s=10)
-        self.eval(_PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB)), timeout_s=10)
+        prelude = _PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB))
+        self.eval(prelude.replace("__MAX_JSON_DEPTH__", str(MAX_JSON_DEPTH)), timeout_s=10)
         self._token = secrets.token_hex(16)
         self.eval(f'__gp.seal("{self._token}")', timeout_s=5)
         buffer = self.eval(self.driver("buffer"), timeout_s=5)

@@ -497,7 +497,8 @@
   }
   const ObjectProto = Object.prototype;
   const ArrayProto = Array.prototype;
-  const MAX_PLAIN_DEPTH = 64;
+  // Data leaving the isolate nests at most this deep (the host refuses deeper input alike).
+  const MAX_JSON_DEPTH = __MAX_JSON_DEPTH__;
   // True when `v` is plain JSON data: primitives, plain objects and arrays (own toJSON nowhere),
   // with no function or symbol anywhere. Then JSON.stringify without a replacer (V8's fast
   // path, ~5x faster) says exactly what jsonReplacer would; anything else (Dates, class
@@ -506,7 +507,7 @@
     const t = typeof v;
     if (t !== "object") return t === "string" || t === "number" || t === "boolean" || t === "undefined";
     if (v === null) return true;
-    if (depth > MAX_PLAIN_DEPTH || hasOwn(v, "toJSON")) return false;
+    if (depth > MAX_JSON_DEPTH || hasOwn(v, "toJSON")) return false;
     if (ArrayIsArray(v)) {
       if (getPrototypeOf(v) !== ArrayProto) return false;
       for (let i = 0; i < v.length; i++) if (!plainJsonData(v[i], depth + 1)) return false;
@@ -517,9 +518,38 @@
     for (const k in v) if (!plainJsonData(v[k], depth + 1)) return false;
     return true;
   }
+  // JSON text for the host, storable anywhere: PostgreSQL refuses U+0000 and no UTF-8 encoder
+  // takes an unpaired surrogate. JSON.stringify writes exactly these as \u escapes (a paired
+  // surrogate stays raw), so they are found in the text and become U+FFFD, as TextEncoder does.
+  const UNSTORABLE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
+  function storable(json) {
+    return json.indexOf("\\u") === -1 ? json : json.replace(UNSTORABLE, "$1\\ufffd");
+  }
+  // A string for the host, storable anywhere (see storable).
+  function storableText(s) {
+    return s.toWellFormed().replaceAll("\0", "\ufffd");
+  }
+
+  // The deepest nesting of brackets in JSON text (outside strings).
+  function jsonDepth(s) {
+    let depth = 0, max = 0, inString = false;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (inString) { if (c === 92) i++; else if (c === 34) inString = false; }
+      else if (c === 34) inString = true;
+      else if (c === 123 || c === 91) { if (++depth > max) max = depth; }
+      else if (c === 125 || c === 93) depth--;
+    }
+    return max;
+  }
   function stringifyData(value) {
     const s = jsonStringify(value);
-    return plainJsonData(value, 0) ? s : jsonStringify(value, jsonReplacer);
+    if (plainJsonData(value, 1)) return s;
+    const checked = jsonStringify(value, jsonReplacer);
+    if (checked !== undefined && jsonDepth(checked) > MAX_JSON_DEPTH) {
+      throw new RangeErrorCtor(`it nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    return checked;
   }
   // Returns [json, null] or [null, message].
   function toJson(value, what) {
@@ -778,7 +808,7 @@
       host_calls: calls, waiting_host_calls: R.hostWaiters.size,
       running: S && !S.done ? S.index : null,
     });
-    return `${head.slice(0, -1)},"user":${R.user},"context":${R.context}}`;
+    return storable(`${head.slice(0, -1)},"user":${R.user},"context":${R.context}}`);
   }
 
   function writeCheckpoint() {
@@ -857,7 +887,7 @@
     define: host((key, factory) => { fns.set(key, factory); }),
     // Validation: run a function's top level and say what `pipe` is ("function" when valid).
     check: host((key) => {
-      try { return typeof fns.get(key)(); } catch (e) { return "error:" + (e && e.message !== undefined ? e.message : StringFn(e)); }
+      try { return typeof fns.get(key)(); } catch (e) { return storableText("error:" + (e && e.message !== undefined ? e.message : StringFn(e))); }
     }),
     start: host(start),
     pump: host(pump),

@@ -12,6 +12,10 @@ from typing import Any
 
 import orjson
 
+# How deep run data may nest: input deeper than this is refused, a function's output too.
+# Far below the limits of what carries it (orjson 1024, SQLite's JSON functions 1000).
+MAX_JSON_DEPTH = 64
+
 
 def dumps(value: Any) -> bytes:
     try:

@@ -16,6 +16,7 @@ import resource
 import struct
 import sys
 import time
+import traceback
 from typing import Any
 
 from apps.runtime import wire
@@ -97,7 +98,13 @@ def main(argv: list[str]) -> None:
     engine = Engine(EngineConfig(**config))
     engine.refill()
     conn.send(b'{"ready": true}')
-    serve(conn, mirror, engine, rss_limit_mb)
+    try:
+        serve(conn, mirror, engine, rss_limit_mb)
+    except BaseException:
+        # Answer nothing: the caller sees the socket close at once and reports the step in
+        # flight as a crash, instead of waiting for its deadline on a process in teardown.
+        traceback.print_exc()
+        os._exit(70)
     # Skip interpreter teardown: isolate threads may be stuck in tenant code.
     os._exit(0)
 

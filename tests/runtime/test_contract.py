@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import apps.runtime as runtime
 
 from .conftest import PASS_THROUGH, make_job
@@ -152,6 +154,49 @@ def test_keys_named_like_object_prototype_members_are_plain_data(run):
     assert result["decision"] == "allow", result["steps"]
     assert result["custom_data"] == {"__proto__": {"a": 1}, "constructor": 2, "hasOwnProperty": 4}
     assert result["id_token_claims"] == {"set": {"toString": "x", "__proto__": 3}, "remove": []}
+
+
+def test_text_leaving_the_sandbox_is_storable_anywhere(run):
+    # U+0000 (PostgreSQL cannot store it) and unpaired surrogates (not Unicode) become U+FFFD
+    # wherever they appear; a surrogate pair and an escaped-looking backslash stay as they are.
+    result = run(
+        """async function pipe(user, context, callback) {
+        log('nul \\u0000 lone \\ud800');
+        user.text = 'a\\u0000b\\udc00'; user.smile = '\\ud83d\\ude00'; user.slash = '\\\\u0000';
+        user['k\\u0000'] = 1; user.addIdToken('c', '\\ud800'); user.addCustomData('d', ['\\u0000']);
+        callback(null, user, context); }""",
+        "async function pipe(u, c, cb) { cb('denied \\ud800\\u0000'); }",
+        trigger="PRE_OIDC_ID_TOKEN_ISSUED",
+    )
+    user = result["user"]
+    assert user["text"] == "a\ufffdb\ufffd"
+    assert user["smile"] == "\U0001f600"
+    assert user["slash"] == "\\u0000"
+    assert user["k\ufffd"] == 1
+    assert result["id_token_claims"]["set"] == {"c": "\ufffd"}
+    assert result["custom_data"] == {"d": ["\ufffd"]}
+    assert result["steps"][0]["logs"][0]["message"] == "nul \ufffd lone \ufffd"
+    assert result["error"]["message"] == "denied \ufffd\ufffd"
+
+
+def test_data_passed_on_may_nest_64_levels_not_more(run):
+    nest = "let d = 1; for (let i = 0; i < %d; i++) d = [d]; user.d = d;"
+    ok = run(f"async function pipe(user, context, cb) {{ {nest % 63} cb(null, user, context); }}")
+    assert ok["decision"] == "allow"
+    assert json.dumps(ok["user"]["d"]).count("[") == 63
+    deep = run(f"async function pipe(user, context, cb) {{ {nest % 64} cb(null, user, context); }}")
+    assert deep["steps"][0]["error"]["message"] == (
+        "The user passed on by callback() cannot be converted to JSON: "
+        "it nests deeper than 64 levels"
+    )
+    dated = run(
+        "async function pipe(user, context, cb) {"
+        " let d = new Date(0); for (let i = 0; i < 70; i++) d = [d];"
+        " user.addCustomData('k', d); cb(null, user, context); }"
+    )
+    assert dated["steps"][0]["error"]["message"] == (
+        "custom data or token claims cannot be converted to JSON: it nests deeper than 64 levels"
+    )
 
 
 def test_id_token_helpers_work_on_their_trigger(run):

@@ -76,3 +76,13 @@ def test_killing_a_starting_worker_waits_for_its_reader_before_freeing_the_socke
     assert reader_done_at_close == [True]
     reader.join(timeout=5)
     assert not reader.is_alive()
+
+
+def test_a_worker_that_fails_in_python_answers_at_once_as_lost_and_is_replaced() -> None:
+    from apps.runtime.pool import WorkerLost
+
+    t0 = time.monotonic()
+    with pytest.raises(WorkerLost, match="exited with status 70"):
+        runtime._get_pool().request({"op": "run", "job": {}}, 10.0)  # no tenant_id: KeyError
+    assert time.monotonic() - t0 < 2  # not the 10 s deadline
+    assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
