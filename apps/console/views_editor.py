@@ -7,7 +7,6 @@ with the member's session, so the console and API callers share one code path.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -21,6 +20,7 @@ from apps.console.admin_site import admin_site
 from apps.console.decorators import member_required
 from apps.console.scoping import console_principal
 from apps.core.errors import NotFound
+from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import Function, Pipeline
 from apps.pipelines.selectors import function_for_tenant
@@ -203,8 +203,8 @@ def _parse_test_payload(body: bytes) -> dict[str, Any] | str:
     if len(body) > MAX_TEST_PAYLOAD_BYTES:
         return "body"
     try:
-        payload = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        payload = loads_storable(body or b"null")
+    except UnstorableJSON:
         return "body"
     if not isinstance(payload, dict):
         return "body"

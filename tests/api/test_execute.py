@@ -283,6 +283,66 @@ def test_a_bad_body_is_a_400_naming_the_field_and_records_nothing(
     assert not Run.objects.exists()
 
 
+DEEP_64 = "[" * 63 + "]" * 63  # with the user object around it: 64 levels
+
+
+@pytest.mark.parametrize(
+    ("user", "why"),
+    [
+        ('{"n": "a\\u0000b"}', "text may not contain U+0000 (at user.n)"),
+        ('{"a\\u0000": 1}', "text may not contain U+0000 (at user, in a key)"),
+        (
+            '{"n": ["\\udc00"]}',
+            "text must be valid Unicode, not an unpaired surrogate (at user.n.0)",
+        ),
+        ('{"n": "\\ud800x"}', "text must be valid Unicode, not an unpaired surrogate (at user.n)"),
+        (
+            '{"d": [' + DEEP_64 + "]}",
+            "the document nests deeper than 65 levels (at user.d.0.0.0.0...)",
+        ),
+        (
+            '{"d": ' + "[" * 3000 + "]" * 3000 + "}",
+            "the document nests deeper than 65 levels (at user.d.0.0.0.0...)",
+        ),
+        ('{"n": 1e400}', "a number is out of range (at user.n)"),
+        ('{"n": -' + "9" * 400 + ".5}", "a number is out of range (at user.n)"),
+        ('{"n": NaN}', "NaN is not a JSON value"),
+        ('{"n": ' + "9" * 5000 + "}", "a number has too many digits"),
+    ],
+)
+def test_a_body_no_run_could_store_is_a_400_saying_why_and_records_nothing(
+    alice: Persona, user: str, why: str
+) -> None:
+    add_function(alice.tenant, "any", allow("any"))
+    response = alice.api().post(
+        "/api/v1/pipelines/PRE_REGISTER/execute",
+        '{"user": ' + user + ', "context": {}}',
+        content_type="application/json",
+    )
+    error = assert_error(response, 400, "invalid_request")
+    assert error["message"] == f"JSON parse error - {why}"
+    assert not Run.objects.exists()
+
+
+def test_escapes_that_look_unstorable_but_are_not_are_stored_exactly(alice: Persona) -> None:
+    # A literal backslash before "u0000", a surrogate pair, 64 levels, a large finite number.
+    body = (
+        '{"user": {"id": "u", "text": "a\\\\u0000b", "smile": "\\ud83d\\ude00",'
+        ' "deep": ' + DEEP_64 + ', "big": 1e300}, "context": {}}'
+    )
+    response = alice.api().post(
+        "/api/v1/pipelines/PRE_REGISTER/execute", body, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    expected = json.loads(body)["user"]
+    assert expected["text"] == "a\\u0000b" and expected["smile"] == "\U0001f600"
+    assert response.json()["user"] == expected
+    stored = Run.objects.get().input["user"]
+    # PostgreSQL's jsonb keeps 1e300 as the integer it equals.
+    assert float(stored.pop("big")) == expected.pop("big") == 1e300
+    assert stored == expected
+
+
 def test_a_body_that_is_not_json_is_a_400_and_records_nothing(alice: Persona) -> None:
     response = alice.api().post(
         "/api/v1/pipelines/PRE_REGISTER/execute", "{not json", content_type="application/json"

@@ -248,6 +248,7 @@ def test_the_test_payload_needs_the_csrf_token(alice: Persona) -> None:
         (json.dumps({"user": "jane", "context": {}}), "user"),
         (json.dumps({"user": {}}), "context"),
         (json.dumps({"user": {"blob": "x" * 70_000}, "context": {}}), "body"),
+        (b'{"user": {"name": "a\\u0000"}, "context": {}}', "body"),
     ],
 )
 def test_a_malformed_test_payload_is_refused_naming_the_field(

@@ -86,17 +86,27 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
     assert refused.value.returncode == 2
 
 
-def test_a_user_file_that_is_not_an_object_is_a_usage_error(tmp_path: Path) -> None:
+def run_with_user_file(tmp_path: Path, user_json: str) -> None:
     script = tmp_path / "f.js"
     script.write_text(DENY)
-    (tmp_path / "user.json").write_text("[1]")
+    (tmp_path / "user.json").write_text(user_json)
+    call_command(
+        "run_function",
+        str(script),
+        "--trigger",
+        "PRE_REGISTER",
+        "--user",
+        str(tmp_path / "user.json"),
+    )
+
+
+def test_a_user_file_that_is_not_an_object_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="JSON object") as refused:
-        call_command(
-            "run_function",
-            str(script),
-            "--trigger",
-            "PRE_REGISTER",
-            "--user",
-            str(tmp_path / "user.json"),
-        )
+        run_with_user_file(tmp_path, "[1]")
+    assert refused.value.returncode == 2
+
+
+def test_a_user_file_no_run_could_store_is_a_usage_error_saying_why(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"may not contain U\+0000 \(at name\)") as refused:
+        run_with_user_file(tmp_path, '{"name": "a\\u0000"}')
     assert refused.value.returncode == 2

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -8,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.actor import Actor
 from apps.core.errors import ServiceError
+from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.pipelines.config import pipelines_import
 from apps.tenants.models import Tenant
 
@@ -56,10 +56,10 @@ class Command(BaseCommand):
 def _read(path: str) -> Any:
     try:
         if path == "-":
-            return json.load(sys.stdin)
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            return loads_storable(sys.stdin.buffer.read())
+        with open(path, "rb") as handle:
+            return loads_storable(handle.read())
     except OSError as exc:
         raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{path} is not valid JSON: {exc}.") from None
+    except UnstorableJSON as exc:
+        raise CommandError(f"{path} cannot be imported: {exc}.") from None

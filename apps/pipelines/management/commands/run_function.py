@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS
 
@@ -27,11 +28,11 @@ def _read_object(path: str | None, what: str) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
+        value = loads_storable(Path(path).read_bytes())
     except OSError as exc:
         raise _usage_error(f"Cannot read {what} file {path}: {exc.strerror}.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _usage_error(f"The {what} file {path} is not valid JSON: {exc}.") from None
+    except UnstorableJSON as exc:
+        raise _usage_error(f"The {what} file {path} cannot be used: {exc}.") from None
     if not isinstance(value, dict):
         raise _usage_error(f"The {what} file {path} must hold a JSON object.")
     return value
