@@ -28,7 +28,6 @@ servers it talks to. The rules (SPEC section 5) are enforced here, never in JS:
 
 from __future__ import annotations
 
-import codecs
 import concurrent.futures
 import contextlib
 import http.client
@@ -709,17 +708,16 @@ def _read_response(
         "status": response.status,
         "status_text": response.reason or "",
         "headers": headers,
-        "body": b"".join(chunks).decode(_charset(headers.get("content-type", "")), "replace"),
+        "body": _decode(b"".join(chunks), headers.get("content-type", "")),
     }
 
 
-def _charset(content_type: str) -> str:
-    """The response's declared charset if Python knows it, else UTF-8."""
+def _decode(body: bytes, content_type: str) -> str:
+    """The body as text in its declared charset, or UTF-8 if Python has no such text codec
+    (``charset=base64`` names a codec, but not one that makes text)."""
     message = Message()
     message["content-type"] = content_type
-    charset = message.get_content_charset() or "utf-8"
     try:
-        codecs.lookup(charset)
-    except LookupError:
-        return "utf-8"
-    return charset
+        return body.decode(message.get_content_charset() or "utf-8", "replace")
+    except (LookupError, UnicodeError):
+        return body.decode("utf-8", "replace")

@@ -147,6 +147,9 @@ class LoopbackServer:
             self._send(h, 200, b'{"hello": "world"}', "application/json")
         elif path == "/text":
             self._send(h, 200, b"plain words", "text/plain; charset=utf-8")
+        elif path == "/charset":  # "café" in the declared charset (UTF-8 if it is no text codec)
+            body = "café".encode("latin-1" if query["name"] == "latin-1" else "utf-8")
+            self._send(h, 200, body, f"text/plain; charset={query['name']}")
         elif path.startswith("/status/"):
             status = int(path.rsplit("/", 1)[1])
             self._send(h, status, json.dumps({"status": status}).encode(), "application/json")

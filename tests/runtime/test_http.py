@@ -281,6 +281,22 @@ def test_axios_put_patch_delete_request_and_create_use_their_methods(
     assert server.requests[1]["body"] == "raw text"
 
 
+def test_a_body_is_read_in_its_declared_charset_or_else_as_utf_8(
+    run: Run, server: LoopbackServer
+) -> None:
+    out = outcome(
+        run,
+        """
+      const names = ['latin-1', 'utf-8', 'base64', 'idna', 'no-such-charset'];
+      const texts = [];
+      for (const name of names) texts.push(await (await fetch(env.BASE + '/charset?name=' + name)).text());
+      return texts;
+    """,
+        env={"BASE": server.base_url},
+    )
+    assert out == ["café"] * 5
+
+
 def test_axios_leaves_non_json_responses_as_text(run: Run, server: LoopbackServer) -> None:
     out = outcome(
         run,
