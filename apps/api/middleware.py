@@ -1,11 +1,13 @@
-"""Request-body limit for /api/: a 413 in the SPEC error shape before anything is parsed."""
+"""Requests refused before any view sees them: bodies over the /api/ limit (413) and URLs
+holding U+0000, which no database query may contain (400). Under /api/ in the SPEC error
+shape."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from apps.api.errors import error_response
 
@@ -31,3 +33,20 @@ class ApiBodyLimitMiddleware:
         except ValueError:
             return False
         return length > settings.API_MAX_BODY_BYTES
+
+
+class NulInUrlMiddleware:
+    """A NUL in the path or query string (``%00``) reaches lookups and filters as text that
+    PostgreSQL refuses to take; no URL of ours can use one."""
+
+    MESSAGE = "The URL may not contain U+0000 (%00)."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info or "%00" in request.META.get("QUERY_STRING", ""):
+            if request.path.startswith("/api/"):
+                return error_response(400, "invalid_request", self.MESSAGE)
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain")
+        return self.get_response(request)
