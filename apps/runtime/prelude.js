@@ -51,7 +51,23 @@
   let arrayBytes = 0;              // ArrayBuffer bytes allocated by this run (outside V8's heap limit)
 
   // ---------------------------------------------------------------- logging
+  // Values a function hands us may be proxies or carry getters: tenant code that can throw
+  // wherever we look. These never let that escape into the driver.
   function inspect(v, depth) {
+    try { return inspectUnsafe(v, depth); } catch { return "[a value that cannot be shown]"; }
+  }
+  function read(v, key) {
+    try { return v[key]; } catch { return undefined; }
+  }
+  function isError(v) {
+    try { return v instanceof ErrorCtor; } catch { return false; }
+  }
+  // What a thrown value says: its message if it has one, else the value itself.
+  function errorText(e) {
+    const message = e !== null && typeof e === "object" ? read(e, "message") : undefined;
+    return inspect(message !== undefined ? message : e, 0);
+  }
+  function inspectUnsafe(v, depth) {
     if (typeof v === "string") return v;
     if (v instanceof ErrorCtor) return v.stack || `${v.name}: ${v.message}`;
     if (typeof v === "function") return `[Function ${v.name || "anonymous"}]`;
@@ -60,8 +76,9 @@
     try {
       const s = jsonStringify(v, (k, x) => (typeof x === "bigint" ? `${x}n` : typeof x === "function" ? "[Function]" : x));
       return s === undefined ? StringFn(v) : s;
-    } catch {
-      return depth ? "[Object]" : "[Circular]";
+    } catch (e) {
+      const circular = isError(e) && /circular/i.test(StringFn(read(e, "message")));
+      return circular ? (depth ? "[Object]" : "[Circular]") : "[an object that cannot be shown]";
     }
   }
 
@@ -553,13 +570,14 @@
   }
   // Returns [json, null] or [null, message].
   function toJson(value, what) {
-    if (value === null || typeof value !== "object" || ArrayIsArray(value)) {
-      return [null, `${what} must be a plain object, got ${value === null ? "null" : ArrayIsArray(value) ? "an array" : typeof value}`];
-    }
     let s;
-    try { s = stringifyData(value); } catch (e) {
-      const why = e && e.message ? e.message : StringFn(e);
-      return [null, `${what} cannot be converted to JSON: ${why}`];
+    try {
+      if (value === null || typeof value !== "object" || ArrayIsArray(value)) {
+        return [null, `${what} must be a plain object, got ${value === null ? "null" : ArrayIsArray(value) ? "an array" : typeof value}`];
+      }
+      s = stringifyData(value);
+    } catch (e) {
+      return [null, `${what} cannot be converted to JSON: ${errorText(e)}`];
     }
     const max = R.limits.max_output_bytes;
     if (s.length > max || (s.length * 3 > max && textEncoder.encode(s).length > max)) {
@@ -608,14 +626,28 @@
 
   // ---------------------------------------------------------------- errors
   const SANDBOX_FRAME = /^\s+at (?:.* \()?<anonymous>:\d+:\d+\)?$/;
+  // Error text is shown on login pages and kept in every run: long enough to say anything
+  // useful, never megabytes.
+  const MAX_MESSAGE_CHARS = 2000;
+  const MAX_STACK_CHARS = 8000;
+  const MAX_NAME_CHARS = 200;
+  function clip(s, max) {
+    return s.length <= max ? s : `${s.slice(0, max)}… [${s.length - max} more characters]`;
+  }
+
   function describeError(e, st) {
-    const name = e instanceof ErrorCtor ? e.name : (e !== null && typeof e === "object" && typeof e.name === "string" ? e.name : "Error");
+    const isObject = e !== null && typeof e === "object";
+    const error = isError(e);
+    const rawName = isObject ? read(e, "name") : undefined;
+    const name = typeof rawName === "string" ? rawName : "Error";
+    const rawMessage = isObject ? read(e, "message") : undefined;
     let message;
-    if (e instanceof ErrorCtor) message = StringFn(e.message);
+    if (error) message = rawMessage === undefined ? "" : inspect(rawMessage, 0);
     else if (typeof e === "string") message = e;
-    else if (e !== null && typeof e === "object" && typeof e.message === "string") message = e.message;
+    else if (typeof rawMessage === "string") message = rawMessage;
     else message = `Non-Error value thrown: ${inspect(e, 0)}`;
-    let stack = e instanceof ErrorCtor && typeof e.stack === "string" ? e.stack : null;
+    const rawStack = error ? read(e, "stack") : undefined;
+    let stack = typeof rawStack === "string" ? rawStack : null;
     let line = null, column = null;
     if (stack) {
       const src = `gp-${st.key}.js`;
@@ -631,8 +663,12 @@
       // function's author; built-ins such as `Array.map (<anonymous>)` stay.
       stack = stack.split("\n").filter((l) => !SANDBOX_FRAME.test(l)).join("\n");
     }
-    const out = { message, name, line, column, stack };
-    if (e !== null && typeof e === "object" && typeof e.code === "string") out.code = e.code;
+    const out = {
+      message: clip(message, MAX_MESSAGE_CHARS), name: clip(name, MAX_NAME_CHARS), line, column,
+      stack: stack === null ? null : clip(stack, MAX_STACK_CHARS),
+    };
+    const code = isObject ? read(e, "code") : undefined;
+    if (typeof code === "string") out.code = clip(code, MAX_NAME_CHARS);
     return out;
   }
 
@@ -658,24 +694,27 @@
     for (const [id, t] of R.timers) if (t.step === st) R.timers.delete(id);
   }
 
+  // Each settle function reads what it needs from the function's values before the step
+  // ends: once ended, the step must be recorded and the chain moved on, whatever happens.
   function stepFailed(st, e) {
     if (st.done) return;
+    const error = describeError(e, st);
     endStep(st);
-    record(st, "error", describeError(e, st));
+    record(st, "error", error);
     R.outcome = { kind: "error" };
     R.done = true;
     afterStep(st);
   }
 
   function stepDenied(st, err) {
+    const isObject = err !== null && typeof err === "object";
+    const rawMessage = isObject ? read(err, "message") : undefined;
+    const message = rawMessage !== undefined ? inspect(rawMessage, 0) : inspect(err, 0);
+    const rawCode = isObject ? read(err, "code") : undefined;
+    const code = typeof rawCode === "string" && rawCode ? rawCode : "access_denied";
     endStep(st);
-    let message;
-    if (typeof err === "string") message = err;
-    else if (err !== null && typeof err === "object" && err.message !== undefined) message = StringFn(err.message);
-    else message = inspect(err, 0);
-    const code = err !== null && typeof err === "object" && typeof err.code === "string" && err.code ? err.code : "access_denied";
     record(st, "denied", null);
-    R.outcome = { kind: "deny", code, message };
+    R.outcome = { kind: "deny", code: clip(code, MAX_NAME_CHARS), message: clip(message, MAX_MESSAGE_CHARS) };
     R.done = true;
     afterStep(st);
   }
@@ -689,7 +728,7 @@
     const changes = { custom: st.custom, idSet: st.idSet, atSet: st.atSet };
     let cj;
     try { cj = stringifyData(changes); } catch (e) {
-      stepFailed(st, new TypeErrorCtor(`custom data or token claims cannot be converted to JSON: ${e.message}`));
+      stepFailed(st, new TypeErrorCtor(`custom data or token claims cannot be converted to JSON: ${errorText(e)}`));
       return;
     }
     const parsed = jsonParse(cj);
@@ -758,18 +797,22 @@
       stepFailed(st, e);
       return;
     }
+    // Not an object: a synchronous pipe; if it has not called back, settleStalled decides.
+    if (ret === null || (typeof ret !== "object" && typeof ret !== "function")) return;
+    // A promise, any thenable (its `then` is the function's code, run in a microtask) or an
+    // object: adopted as a native promise, so its getters and traps cannot reach the driver.
+    let settled;
+    try { settled = promiseResolve(ret); } catch (e) { stepFailed(st, e); return; }
     if (st.done) {
-      if (ret && typeof ret.then === "function") promiseThen.call(ret, undefined, () => {});
+      promiseThen.call(settled, undefined, () => {});
       return;
     }
-    if (ret && typeof ret.then === "function") {
-      st.asyncFn = true;
-      promiseThen.call(ret, () => {
-        if (st.done) return;
-        addLog("warn", ["pipe() finished without calling callback(); passing user and context on as they are"]);
-        stepSucceeded(st, st.user, st.context);
-      }, (e) => stepFailed(st, e));
-    }
+    st.asyncFn = true;
+    promiseThen.call(settled, () => {
+      if (st.done) return;
+      addLog("warn", ["pipe() finished without calling callback(); passing user and context on as they are"]);
+      stepSucceeded(st, st.user, st.context);
+    }, (e) => stepFailed(st, e));
   }
 
   // Runs steps until one is pending (waits on a promise, timer or host call) or the run ends.
@@ -887,7 +930,7 @@
     define: host((key, factory) => { fns.set(key, factory); }),
     // Validation: run a function's top level and say what `pipe` is ("function" when valid).
     check: host((key) => {
-      try { return typeof fns.get(key)(); } catch (e) { return storableText("error:" + (e && e.message !== undefined ? e.message : StringFn(e))); }
+      try { return typeof fns.get(key)(); } catch (e) { return storableText(`error:${errorText(e)}`); }
     }),
     start: host(start),
     pump: host(pump),

@@ -8,6 +8,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 import apps.runtime as runtime
 
 from .conftest import PASS_THROUGH, make_job
@@ -294,3 +296,82 @@ def test_the_same_function_runs_concurrently_from_two_processes():
     ]
     outputs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert outputs == [[2] * 20, [101] * 20]
+
+
+# Values a function hands the driver may be proxies or carry getters (tenant code that throws):
+# each case settles its own step at once, with the right record, and the chain goes on.
+@pytest.mark.parametrize(
+    ("code", "statuses", "message"),
+    [
+        (  # thrown object whose every property throws
+            "async function pipe(u, c, cb) { throw { get message() { throw 1; }, get name() { throw 2; } }; }",
+            ["error"],
+            "Non-Error value thrown: [an object that cannot be shown]",
+        ),
+        (  # thrown proxy: even instanceof throws
+            "async function pipe(u, c, cb) { throw new Proxy({}, { get() { throw 1; }, getPrototypeOf() { throw 2; } }); }",
+            ["error"],
+            "Non-Error value thrown: [a value that cannot be shown]",
+        ),
+        (  # an Error whose stack and name getters throw
+            "async function pipe(u, c, cb) { class E extends Error { get name() { throw 5; } }"
+            " const e = new E('m'); Object.defineProperty(e, 'stack', { get() { throw 1; } }); throw e; }",
+            ["error"],
+            "m",
+        ),
+        (  # a returned object whose `then` getter throws
+            "function pipe(u, c, cb) { return { get then() { throw 1; } }; }",
+            ["error"],
+            "Non-Error value thrown: 1",
+        ),
+        (  # the same after calling back: the step stays ok, the next one runs
+            "function pipe(u, c, cb) { cb(null, u, c); return { get then() { throw 1; } }; }",
+            ["ok", "ok"],
+            None,
+        ),
+        (  # a thenable that calls back from its own then()
+            "function pipe(u, c, cb) { return { then(resolve) { cb(null, u, c); resolve(); } }; }",
+            ["ok", "ok"],
+            None,
+        ),
+        (  # a revoked proxy passed on, the callback's error swallowed
+            "async function pipe(u, c, cb) { const p = Proxy.revocable({}, {}); p.revoke();"
+            " try { cb(null, p.proxy, c); } catch (e) {} }",
+            ["error"],
+            "The user passed on by callback() cannot be converted to JSON: "
+            "Cannot perform 'IsArray' on a proxy that has been revoked",
+        ),
+    ],
+)
+def test_values_that_throw_when_looked_at_settle_their_own_step(
+    run, assert_sandbox_healthy, code, statuses, message
+):
+    t0 = time.perf_counter()
+    result = run(code, PASS_THROUGH)
+    assert time.perf_counter() - t0 < 2
+    assert [s["status"] for s in result["steps"]] == statuses
+    if message is None:
+        assert result["decision"] == "allow" and result["user"]["touched"] is True
+    else:
+        assert result["steps"][0]["error"]["message"] == message
+        assert result["error"]["code"] == "function_error"
+    assert_sandbox_healthy()
+
+
+def test_a_deny_whose_message_cannot_be_read_still_denies(run):
+    result = run("async function pipe(u, c, cb) { cb(new Proxy({}, { get() { throw 1; } })); }")
+    assert result["error"] == {
+        "code": "access_denied",
+        "message": "[an object that cannot be shown]",
+        "function": "step-0",
+    }
+
+
+def test_error_and_deny_text_is_clipped_and_says_so(run):
+    thrown = run("async function pipe(u, c, cb) { throw new Error('x'.repeat(5e6)); }")
+    assert thrown["steps"][0]["error"]["message"] == "x" * 2000 + "… [4998000 more characters]"
+    denied = run(
+        "async function pipe(u, c, cb) { cb({ message: 'y'.repeat(3000), code: 'c'.repeat(300) }); }"
+    )
+    assert denied["error"]["message"] == "y" * 2000 + "… [1000 more characters]"
+    assert denied["error"]["code"] == "c" * 200 + "… [100 more characters]"
