@@ -21,6 +21,7 @@
   const NativePromise = Promise;
   const promiseThen = Promise.prototype.then;
   const promiseResolve = Promise.resolve.bind(Promise);
+  const MathMax = Math.max;
   const mathRandom = Math.random;
   const StringFn = String;
   const ErrorCtor = Error;
@@ -492,7 +493,11 @@
     });
     defineProperty(G, name, { value: guarded, writable: false, enumerable: false, configurable: false });
   }
-  guardConstructor("ArrayBuffer", (args) => Number(args[0]) || 0);
+  // A resizable buffer may grow to its maxByteLength without another constructor call.
+  guardConstructor("ArrayBuffer", (args) => {
+    const max = args[1] !== null && typeof args[1] === "object" ? read(args[1], "maxByteLength") : undefined;
+    return MathMax(Number(args[0]) || 0, Number(max) || 0);
+  });
   for (const name of ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
     "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array", "Float16Array"]) {
     if (typeof G[name] !== "function") continue;

@@ -24,6 +24,18 @@ from apps.runtime.channel import Channel
 from apps.runtime.engine import Engine, EngineConfig
 
 MIRROR_SIZE = 16
+# Address space V8 maps writable at start-up (~570 MiB of VmData here, mostly reservations),
+# with some room: the floor of the process's data limit.
+V8_BASELINE_MB = 768
+
+
+def memory_cap_mb(rss_limit_mb: int, heap_mb: int) -> int:
+    """The worker's hard data limit (RLIMIT_DATA): what it may hold before it is recycled,
+    plus one run's heap and binary data. The per-run accounting in the prelude misses some
+    ways of allocating ArrayBuffers (growing a resizable one, slice, structuredClone); this
+    limit makes any of them fail with a RangeError inside the run instead of taking the
+    host's memory."""
+    return V8_BASELINE_MB + rss_limit_mb + 2 * heap_mb
 
 
 def rss_mb() -> float:
@@ -95,6 +107,8 @@ def main(argv: list[str]) -> None:
     conn = Channel.from_fd(int(argv[2]))
     mirror = Mirror(int(argv[3]))
     rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
+    cap = memory_cap_mb(rss_limit_mb, int(config.get("heap_mb", 64))) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))  # before V8 maps anything
     engine = Engine(EngineConfig(**config))
     engine.refill()
     conn.send(b'{"ready": true}')

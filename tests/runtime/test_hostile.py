@@ -375,3 +375,43 @@ def test_error_and_deny_text_is_clipped_and_says_so(run):
     )
     assert denied["error"]["message"] == "y" * 2000 + "… [1000 more characters]"
     assert denied["error"]["code"] == "c" * 200 + "… [100 more characters]"
+
+
+def test_a_resizable_buffer_counts_at_its_maximum_size(run, assert_sandbox_healthy):
+    result = run(
+        "async function pipe(u, c, cb) {"
+        " const b = new ArrayBuffer(1, { maxByteLength: 2 ** 31 }); b.resize(2 ** 31); cb(null, u, c); }"
+    )
+    assert result["steps"][0]["error"]["message"].startswith(
+        "Array buffer allocation failed: this run may allocate at most 64 MiB"
+    )
+    assert_sandbox_healthy()
+
+
+@pytest.mark.parametrize("copy", ["a.slice()", "structuredClone(a)"])
+def test_buffers_made_by_copying_stop_at_the_workers_data_limit(run, assert_sandbox_healthy, copy):
+    # Copies are not counted by the prelude; the worker's RLIMIT_DATA stops them, inside the run.
+    t0 = time.perf_counter()
+    result = run(
+        "async function pipe(u, c, cb) { const a = new Uint8Array(2 ** 26).fill(1);"
+        f" const keep = []; for (let i = 0; i < 64; i++) keep.push({copy}); cb(null, u, c); }}",
+        timeout_ms=5000,
+    )
+    assert time.perf_counter() - t0 < 5
+    step = result["steps"][0]
+    assert step["status"] == "error" and result["decision"] == "deny"
+    assert step["error"]["name"] == "RangeError"
+    assert "allocation failed" in step["error"]["message"]
+    assert_sandbox_healthy()
+
+
+def test_workers_run_under_a_hard_data_limit():
+    from apps.runtime.worker import memory_cap_mb
+
+    runtime.run_pipeline(make_job(PASS_THROUGH))
+    pool = runtime._get_pool()
+    (pid, *_) = [worker.proc.pid for worker in pool._idle]
+    with open(f"/proc/{pid}/limits") as f:
+        line = next(line for line in f if line.startswith("Max data size"))
+    cap = memory_cap_mb(512, 64) * 1024 * 1024
+    assert line.split()[3:5] == [str(cap), str(cap)]
