@@ -24,18 +24,28 @@ from apps.runtime.channel import Channel
 from apps.runtime.engine import Engine, EngineConfig
 
 MIRROR_SIZE = 16
-# Address space V8 maps writable at start-up (~570 MiB of VmData here, mostly reservations),
-# with some room: the floor of the process's data limit.
-V8_BASELINE_MB = 768
 
 
-def memory_cap_mb(rss_limit_mb: int, heap_mb: int) -> int:
-    """The worker's hard data limit (RLIMIT_DATA): what it may hold before it is recycled,
-    plus one run's heap and binary data. The per-run accounting in the prelude misses some
-    ways of allocating ArrayBuffers (growing a resizable one, slice, structuredClone); this
-    limit makes any of them fail with a RangeError inside the run instead of taking the
-    host's memory."""
-    return V8_BASELINE_MB + rss_limit_mb + 2 * heap_mb
+def data_mb() -> float:
+    """The process's data segment as RLIMIT_DATA counts it (VmData: private writable
+    mappings, most of them address space V8 reserves at start-up)."""
+    with open("/proc/self/status", "rb") as f:
+        line = next(line for line in f if line.startswith(b"VmData:"))
+    return int(line.split()[1]) / 1024
+
+
+def limit_data(rss_limit_mb: int, heap_mb: int) -> int:
+    """Cap the data segment at what the worker maps once ready, plus what it may hold before
+    it is recycled and one run's heap and binary data; return the cap in MiB.
+
+    The per-run accounting in the prelude misses some ways of allocating ArrayBuffers (copies
+    by slice or structuredClone); under this cap any of them fails with a RangeError inside
+    the run instead of taking the host's memory. Measured at start-up, not assumed, because
+    what V8 maps depends on the machine.
+    """
+    cap_mb = int(data_mb()) + rss_limit_mb + 2 * heap_mb
+    resource.setrlimit(resource.RLIMIT_DATA, (cap_mb * 1024 * 1024,) * 2)
+    return cap_mb
 
 
 def rss_mb() -> float:
@@ -107,10 +117,9 @@ def main(argv: list[str]) -> None:
     conn = Channel.from_fd(int(argv[2]))
     mirror = Mirror(int(argv[3]))
     rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
-    cap = memory_cap_mb(rss_limit_mb, int(config.get("heap_mb", 64))) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))  # before V8 maps anything
     engine = Engine(EngineConfig(**config))
     engine.refill()
+    limit_data(rss_limit_mb, engine.config.heap_mb)
     conn.send(b'{"ready": true}')
     try:
         serve(conn, mirror, engine, rss_limit_mb)
