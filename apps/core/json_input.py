@@ -51,13 +51,14 @@ def _where(place: _Place) -> str:
     return ".".join(keys) or "the top level"
 
 
-def _text_problem(text: str, place: _Place) -> str | None:
+def _text_problem(text: str, place: _Place, *, key: bool = False) -> str | None:
     match = _UNSTORABLE.search(text)
     if match is None:
         return None
+    where = f"at {_where(place)}{', in a key' if key else ''}"
     if match.group() == "\x00":
-        return f"text may not contain U+0000 (at {_where(place)})"
-    return f"text must be valid Unicode, not an unpaired surrogate (at {_where(place)})"
+        return f"text may not contain U+0000 ({where})"
+    return f"text must be valid Unicode, not an unpaired surrogate ({where})"
 
 
 def unstorable(raw: bytes, data: Any) -> str | None:
@@ -80,8 +81,12 @@ def unstorable(raw: bytes, data: Any) -> str | None:
                 return f"the document nests deeper than {MAX_DOCUMENT_DEPTH} levels (at {_where(place)})"
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                if escaped and isinstance(key, str) and (problem := _text_problem(key, place)):
-                    return f"{problem[:-1]}, in a key)"
+                if (
+                    escaped
+                    and isinstance(key, str)
+                    and (problem := _text_problem(key, place, key=True))
+                ):
+                    return problem
                 stack.append((item, depth + 1, (place, str(key))))
     return None
 
