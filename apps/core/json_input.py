@@ -1,12 +1,12 @@
 """JSON documents from outside (API bodies, console requests, runner files), refusing also
 what no run or record could carry.
 
-A document is refused when it holds text PostgreSQL cannot store
-(U+0000) or that is not Unicode (an unpaired surrogate, which only a ``\\u`` escape can
-express), a number too large for a double (``1e400`` would silently become null), or when it
-nests deeper than run data may (``MAX_JSON_DEPTH`` below the document's own object, the limit a
-function's output is held to as well). The walk that checks is skipped, at the cost of a few
-byte searches, for the documents that cannot hold such things.
+A document is refused when it holds text PostgreSQL cannot store (U+0000) or that is not
+Unicode (an unpaired surrogate, which only a ``\\u`` escape can express), a number too large
+for a double (``1e400`` would silently become null; refused as it is parsed), or when it nests
+deeper than run data may (``MAX_JSON_DEPTH`` below the document's own object, the limit a
+function's output is held to as well). The walk that checks text and depth is skipped, at the
+cost of a few byte searches, for the documents that cannot hold such things.
 """
 
 from __future__ import annotations
@@ -28,12 +28,21 @@ class UnstorableJSON(ValueError):
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# Only an exponent of three digits or a 309-digit run can overflow a double.
-_HUGE_NUMBER = re.compile(rb"[eE]\+?\d{3}|\d{309}")
 
 
 def _strict_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]}{'...' if len(text) > 20 else ''} is out of range")
+    return value
+
+
+# Built once: json.loads with keyword arguments builds a decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_strict_constant, parse_float=_finite_float)
 
 
 # A value's place in the document: (parent's place, key), built only as the walk descends.
@@ -64,8 +73,7 @@ def _text_problem(text: str, place: _Place, *, key: bool = False) -> str | None:
 def unstorable(raw: bytes, data: Any) -> str | None:
     """Why ``data`` (parsed from ``raw``) cannot be taken, or None."""
     escaped = b"\\u" in raw
-    huge = _HUGE_NUMBER.search(raw) is not None
-    if not escaped and not huge and raw.count(b"{") + raw.count(b"[") <= MAX_DOCUMENT_DEPTH:
+    if not escaped and raw.count(b"{") + raw.count(b"[") <= MAX_DOCUMENT_DEPTH:
         return None
     stack: list[tuple[Any, int, _Place]] = [(data, 1, None)]
     while stack:
@@ -73,9 +81,6 @@ def unstorable(raw: bytes, data: Any) -> str | None:
         if isinstance(value, str):
             if escaped and (problem := _text_problem(value, place)):
                 return problem
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                return f"a number is out of range (at {_where(place)})"
         elif isinstance(value, dict | list):
             if depth > MAX_DOCUMENT_DEPTH:
                 return f"the document nests deeper than {MAX_DOCUMENT_DEPTH} levels (at {_where(place)})"
@@ -94,7 +99,7 @@ def unstorable(raw: bytes, data: Any) -> str | None:
 def loads_storable(raw: bytes) -> Any:
     """Parse ``raw``; raise ``UnstorableJSON`` naming the problem if it cannot be taken."""
     try:
-        data = json.loads(raw, parse_constant=_strict_constant)
+        data = _DECODER.decode(raw.decode("utf-8"))
     except RecursionError:
         raise UnstorableJSON(
             f"the document nests deeper than {MAX_DOCUMENT_DEPTH} levels"
