@@ -49,6 +49,25 @@ def make_persona(django_user_model: Any, username: str, tenant: Tenant, role: st
     return Persona(user=user, tenant=tenant, key=key)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """SQLite tests use a database file, not Django's default in-memory one.
+
+    An in-memory database is one connection, which Django shares with the live server's
+    threads; the browser's parallel requests then use it at the same time and fail at
+    random ("bad parameter or other API misuse"). With a file each thread has its own
+    connection, as in production.
+    """
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("database") / "test.sqlite3"
+        settings_dict.setdefault("TEST", {})["NAME"] = str(path)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
