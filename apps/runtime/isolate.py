@@ -72,10 +72,11 @@ _EVENTFD_CALLBACK = MR_CALLBACK(
 )
 
 
-def init_v8() -> None:
-    """Initialise V8 once per process; concurrent first initialisations abort the process."""
+def init_v8() -> ctypes.CDLL:
+    """Initialise V8 once per process (concurrent first initialisations abort the process);
+    return mini-racer's library."""
     with _init_lock:
-        init_mini_racer(ignore_duplicate_init=True)
+        return init_mini_racer(ignore_duplicate_init=True)
 
 
 @functools.cache
@@ -136,13 +137,12 @@ class Isolate:
     """A MiniRacer context with polyfills, the prelude and frozen built-ins."""
 
     def __init__(self, heap_mb: int) -> None:
-        init_v8()
+        dll = init_v8()
         # mini-racer crashes when contexts are created and freed concurrently.
         with _lifecycle_lock:
-            self._setup(heap_mb)
+            self._setup(dll, heap_mb)
 
-    def _setup(self, heap_mb: int) -> None:
-        dll = init_mini_racer(ignore_duplicate_init=True)
+    def _setup(self, dll: ctypes.CDLL, heap_mb: int) -> None:
         self._done_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._done = select.poll()
         self._done.register(self._done_fd, select.POLLIN)

@@ -565,6 +565,8 @@
     return max;
   }
   function stringifyData(value) {
+    // Stringified first: it throws at once on a cycle, which the walk would otherwise follow
+    // down every branch to its depth limit.
     const s = jsonStringify(value);
     if (plainJsonData(value, 1)) return s;
     const checked = jsonStringify(value, jsonReplacer);
@@ -712,10 +714,8 @@
   }
 
   function stepDenied(st, err) {
-    const isObject = err !== null && typeof err === "object";
-    const rawMessage = isObject ? read(err, "message") : undefined;
-    const message = rawMessage !== undefined ? inspect(rawMessage, 0) : inspect(err, 0);
-    const rawCode = isObject ? read(err, "code") : undefined;
+    const message = errorText(err);
+    const rawCode = err !== null && typeof err === "object" ? read(err, "code") : undefined;
     const code = typeof rawCode === "string" && rawCode ? rawCode : "access_denied";
     endStep(st);
     record(st, "denied", null);

@@ -34,9 +34,9 @@ def data_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def limit_data(rss_limit_mb: int, heap_mb: int) -> int:
+def limit_data(rss_limit_mb: int, heap_mb: int) -> None:
     """Cap the data segment at what the worker maps once ready, plus what it may hold before
-    it is recycled and one run's heap and binary data; return the cap in MiB.
+    it is recycled and one run's heap and binary data.
 
     The per-run accounting in the prelude misses some ways of allocating ArrayBuffers (copies
     by slice or structuredClone); under this cap any of them fails with a RangeError inside
@@ -45,7 +45,6 @@ def limit_data(rss_limit_mb: int, heap_mb: int) -> int:
     """
     cap_mb = int(data_mb()) + rss_limit_mb + 2 * heap_mb
     resource.setrlimit(resource.RLIMIT_DATA, (cap_mb * 1024 * 1024,) * 2)
-    return cap_mb
 
 
 def rss_mb() -> float:
