@@ -13,11 +13,12 @@ PY := $(VENV)/bin/python
 # Local development defaults; production sets DEBUG=False with its own keys.
 DEV_ENV := DEBUG=$${DEBUG:-True}
 ASSETS_STAMP := static/vendor/.built
+PORT ?= 8000
 
-.PHONY: help setup venv assets migrate run test lint bench
+.PHONY: help setup venv assets migrate run test lint bench ensure-chromium
 
 help:
-	@echo "make run    set up and serve on http://127.0.0.1:8000 (with a Celery worker)"
+	@echo "make run    set up and serve on http://127.0.0.1:$(PORT) (with a Celery worker; PORT=, DATABASE_URL= honoured)"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff and mypy"
 
@@ -46,12 +47,16 @@ setup: venv assets migrate
 
 run: setup
 	@$(DEV_ENV) $(PY) manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:8000 (console at /admin/, API at /api/v1/)"
+	@echo "Serving on http://127.0.0.1:$(PORT) (console at /admin/, API at /api/v1/)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(DEV_ENV) $(VENV)/bin/celery -A genauth_pipeline worker -B --concurrency=1 --loglevel=warning & \
-	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: venv assets
+# The browser tests drive Debian's Chromium; installed here when missing and possible.
+ensure-chromium:
+	@bash scripts/ensure_chromium.sh
+
+test: venv assets ensure-chromium
 	@$(DEV_ENV) $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$status
 

@@ -36,6 +36,8 @@ class GenAuthAdminSite(admin.AdminSite):
     site_header = "GenAuth Pipeline"
     site_title = "GenAuth Pipeline"
     index_title = "Console"
+    # "View site" leads to the console itself: the server has no public site at /.
+    site_url = "/admin/"
     login_form = MemberLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:

@@ -59,3 +59,8 @@ def test_seed_demo_prints_the_password_once() -> None:
     assert Tenant.objects.filter(slug="acme").exists()
     second = run("seed_demo")
     assert "password" not in second
+
+
+def test_seed_demo_prints_no_broker_hostname_warning(caplog: pytest.LogCaptureFixture) -> None:
+    run("seed_demo")
+    assert not [r for r in caplog.records if "No hostname" in r.getMessage()]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -19,6 +20,8 @@ class Command(BaseCommand):
     help = "Create the demo tenant 'acme' with a console login (printed once). Idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The embedded filesystem broker has no host; kombu warns about it on every connect.
+        logging.getLogger("kombu.connection").setLevel(logging.ERROR)
         actor = Actor.system("seed_demo")
         with transaction.atomic():
             tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
