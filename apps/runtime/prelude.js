@@ -431,9 +431,33 @@
     }
     return true;
   }
+  // Authing documents [start, end] as an inclusive range: two plain addresses of one family
+  // with start <= end. Anything else (CIDRs, single addresses, longer lists) is a list of ranges.
+  function compareBytes(a, b) {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+    return 0;
+  }
+  function asSpan(ranges) {
+    if (!ArrayIsArray(ranges) || ranges.length !== 2) return null;
+    if (typeof ranges[0] !== "string" || typeof ranges[1] !== "string") return null;
+    if (ranges[0].includes("/") || ranges[1].includes("/")) return null;
+    const start = ipBytes(ranges[0]), end = ipBytes(ranges[1]);
+    if (!start || !end || start.family !== end.family) return null;
+    return compareBytes(start.bytes, end.bytes) <= 0 ? { start, end } : null;
+  }
+  function inSpan(addr, span) {
+    let bytes = addr.bytes;
+    if (span.start.family !== addr.family) {
+      if (span.start.family === 4 && addr.v4) bytes = addr.v4;
+      else return false;
+    }
+    return compareBytes(span.start.bytes, bytes) <= 0 && compareBytes(bytes, span.end.bytes) <= 0;
+  }
   function ipRangeCheck(ip, ranges) {
     const addr = ipBytes(ip);
     if (!addr) return false;
+    const span = asSpan(ranges);
+    if (span) return inSpan(addr, span);
     const list = ArrayIsArray(ranges) ? ranges : [ranges];
     return list.some((r) => inRange(addr, r));
   }
