@@ -32,7 +32,7 @@
   const PROTECTED_CLAIMS = freeze(["iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "jti", "azp"]);
   const ID_TOKEN_TRIGGER = "PRE_OIDC_ID_TOKEN_ISSUED";
   const ACCESS_TOKEN_TRIGGER = "PRE_OIDC_ACCESS_TOKEN_ISSUED";
-  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils')";
+  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils'), 'querystring', 'url', 'util', 'crypto', 'buffer' and 'axios'";
 
   // Shared with the worker process: it reads the marks while this isolate is busy, without
   // entering V8, and reads the checkpoint when the isolate cannot answer any more.
@@ -463,9 +463,21 @@
   }
   const utilsObj = freeze({ ipRangeCheck });
 
+  // modules.js left its factory on the global object; take it off before any tenant code runs.
+  const makeNodeModules = G.__gpNodeModules;
+  delete G.__gpNodeModules;
+  let nodeModules = null;
+  function nodeModule(name) {
+    if (!nodeModules) nodeModules = makeNodeModules({ getRandomValues, randomUUID });
+    return nodeModules[name];
+  }
+  const NODE_MODULES = freeze(["querystring", "url", "util", "crypto", "buffer"]);
   function requireImpl(name) {
     const n = StringFn(name);
     if (n === "./utils" || n === "utils" || n === "./utils.js") return utilsObj;
+    const bare = n.startsWith("node:") ? n.slice(5) : n;
+    if (NODE_MODULES.includes(bare)) return nodeModule(bare);
+    if (bare === "axios") return axiosObj; // frozen when it became the global
     const e = new ErrorCtor(`Cannot find module '${n}': pipeline functions can only require ${GENERIC_ALLOWED_MODULES}. Use the globals fetch, axios, env and utils instead.`);
     e.code = "MODULE_NOT_FOUND";
     throw e;
@@ -978,6 +990,7 @@
   def("crypto", cryptoObj);
   def("fetch", fetchImpl);
   def("axios", freeze(axiosObj));
+  def("Buffer", nodeModule("buffer").Buffer);
   def("queueMicrotask", queueMicrotaskImpl);
   defineProperty(G, "env", { get() { return R ? R.env : freeze({}); }, enumerable: false, configurable: false });
   // The bundled timer shim declared these with `var`: make them ours and read-only.
