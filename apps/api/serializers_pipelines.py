@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.triggers import TRIGGERS
+from apps.core.triggers import TRIGGERS, canonical_trigger
 from apps.pipelines.models import (
     DEFAULT_TIMEOUT_MS,
     MAX_TIMEOUT_MS,
@@ -60,6 +60,16 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class TriggerField(serializers.ChoiceField):
+    """A trigger name; an older alias (PRE_OIDCTOKENISSUED) is accepted as its canonical name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=list(TRIGGERS), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(canonical_trigger(data) if isinstance(data, str) else data)
+
+
 def _code_field(**kwargs: Any) -> StrictCharField:
     # No max_length here: the limit is in UTF-8 bytes and per tenant (services check it).
     return StrictCharField(trim_whitespace=False, **kwargs)
@@ -69,7 +79,7 @@ def _code_field(**kwargs: Any) -> StrictCharField:
 
 
 class FunctionCreateSerializer(StrictSerializer):
-    trigger = serializers.ChoiceField(choices=list(TRIGGERS))
+    trigger = TriggerField()
     name = StrictCharField(max_length=MAX_NAME_LENGTH)
     code = _code_field()
     description = StrictCharField(

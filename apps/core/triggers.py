@@ -46,12 +46,21 @@ TRIGGERS: dict[str, Trigger] = {
 }
 TRIGGER_CHOICES = [(name, name) for name in TRIGGERS]
 
+# Older names still found in Authing's template metadata and tenants' exports. Accepted on
+# input, stored and shown under the canonical name.
+TRIGGER_ALIASES: dict[str, str] = {"PRE_OIDCTOKENISSUED": "PRE_OIDC_ID_TOKEN_ISSUED"}
+
+
+def canonical_trigger(name: str) -> str:
+    """The canonical name for an alias; any other name unchanged (validate it separately)."""
+    return TRIGGER_ALIASES.get(name, name)
+
 
 def trigger_named(name: str) -> Trigger:
     """The trigger, or a 404 ``unknown_trigger`` error naming the valid ones."""
     from apps.core.errors import ServiceError
 
-    trigger = TRIGGERS.get(name)
+    trigger = TRIGGERS.get(canonical_trigger(name))
     if trigger is None:
         raise ServiceError(
             f"Unknown trigger {name!r}.",

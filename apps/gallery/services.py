@@ -96,7 +96,7 @@ def _chosen_trigger(template: GalleryTemplate, trigger: str | None) -> str:
             "Choose one of the template's triggers.",
             details={"field": "trigger", "valid": template.triggers},
         )
-    trigger_named(trigger)  # unknown names are a 404 unknown_trigger, as everywhere
+    trigger = trigger_named(trigger).name  # unknown: a 404 unknown_trigger, as everywhere
     if trigger not in template.triggers:
         raise ServiceError(
             f"The template {template.slug!r} does not support {trigger}.",

@@ -21,7 +21,7 @@ from django.db import transaction
 
 from apps.core.actor import Actor
 from apps.core.errors import ServiceError
-from apps.core.triggers import TRIGGERS
+from apps.core.triggers import TRIGGERS, canonical_trigger
 from apps.pipelines import services
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import functions_for_pipeline, pipeline_find
@@ -85,10 +85,13 @@ def _check_document(tenant: Tenant, document: Any) -> dict[str, list[dict[str, A
     if not isinstance(pipelines, dict):
         raise _refuse("pipelines", "must be an object keyed by trigger.")
     checked = {}
-    for trigger, body in pipelines.items():
-        where = f"pipelines.{trigger}"
+    for given, body in pipelines.items():
+        where = f"pipelines.{given}"
+        trigger = canonical_trigger(given)
         if trigger not in TRIGGERS:
             raise _refuse(where, "unknown trigger.")
+        if trigger in checked:
+            raise _refuse(where, f"names the same trigger as {trigger}.")
         if not isinstance(body, dict) or not isinstance(body.get("functions", []), list):
             raise _refuse(where, 'must be {"settings": {...}, "functions": [...]}.')
         if not isinstance(body.get("settings", {}), dict):
@@ -147,9 +150,10 @@ def import_plan(*, tenant: Tenant, document: Any, actor: Actor, prune: bool = Fa
     """What importing ``document`` would change; ``plan.steps`` apply it in order."""
     wanted = _check_document(tenant, document)
     steps: list[Step] = []
+    bodies = {canonical_trigger(name): body for name, body in document["pipelines"].items()}
     triggers = [t for t in TRIGGERS if t in wanted or prune]
     for trigger in triggers:
-        body = document["pipelines"].get(trigger, {})
+        body = bodies.get(trigger, {})
         steps += _pipeline_steps(tenant, trigger, wanted.get(trigger, []), actor, prune)
         settings = body.get("settings", {})
         pipeline = pipeline_find(tenant=tenant, trigger=trigger)

@@ -14,14 +14,14 @@ from apps.tenants.models import Tenant
 
 def pipeline_for_tenant(*, tenant: Tenant, trigger: str) -> Pipeline:
     """The tenant's pipeline for ``trigger``, created on first use (404 for unknown triggers)."""
-    trigger_named(trigger)
+    trigger = trigger_named(trigger).name
     pipeline, _ = Pipeline.objects.get_or_create(tenant=tenant, trigger=trigger)
     return pipeline
 
 
 def pipeline_find(*, tenant: Tenant, trigger: str) -> Pipeline | None:
     """Like ``pipeline_for_tenant`` but never writes: None when the pipeline has no row yet."""
-    trigger_named(trigger)
+    trigger = trigger_named(trigger).name
     return Pipeline.objects.filter(tenant=tenant, trigger=trigger).first()
 
 

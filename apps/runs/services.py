@@ -117,7 +117,7 @@ def run_test_pipeline(
     client_ip: str | None,
 ) -> dict[str, Any]:
     """The pipeline's enabled drafts, async ones included inline; recorded as a test run."""
-    trigger_named(trigger)
+    trigger = trigger_named(trigger).name
     origin = _Origin(tenant, trigger, RunSource.TEST, caller, _clean_ip(client_ip))
     functions = draft_functions_for_trigger(tenant=tenant, trigger=trigger)
     _, body = _execute_sync(

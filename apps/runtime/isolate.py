@@ -58,6 +58,7 @@ def _read_source(name: str) -> str:
 
 _POLYFILLS = _read_source("polyfills.js")
 _PRELUDE = _read_source("prelude.js")
+_MODULES = _read_source("modules.js")
 
 
 _init_lock = threading.Lock()
@@ -161,6 +162,7 @@ class Isolate:
         self.runs = 0
         self.eval(INSTALL_SET_TIMEOUT, timeout_s=10)  # what MiniRacer() would install
         self.eval(_POLYFILLS, timeout_s=10)
+        self.eval(_MODULES, timeout_s=10)
         prelude = _PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB))
         self.eval(prelude.replace("__MAX_JSON_DEPTH__", str(MAX_JSON_DEPTH)), timeout_s=10)
         self._token = secrets.token_hex(16)

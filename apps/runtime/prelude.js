@@ -32,7 +32,7 @@
   const PROTECTED_CLAIMS = freeze(["iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "jti", "azp"]);
   const ID_TOKEN_TRIGGER = "PRE_OIDC_ID_TOKEN_ISSUED";
   const ACCESS_TOKEN_TRIGGER = "PRE_OIDC_ACCESS_TOKEN_ISSUED";
-  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils')";
+  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils'), 'querystring', 'url', 'util', 'crypto', 'buffer' and 'axios'";
 
   // Shared with the worker process: it reads the marks while this isolate is busy, without
   // entering V8, and reads the checkpoint when the isolate cannot answer any more.
@@ -431,17 +431,53 @@
     }
     return true;
   }
+  // Authing documents [start, end] as an inclusive range: two plain addresses of one family
+  // with start <= end. Anything else (CIDRs, single addresses, longer lists) is a list of ranges.
+  function compareBytes(a, b) {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+    return 0;
+  }
+  function asSpan(ranges) {
+    if (!ArrayIsArray(ranges) || ranges.length !== 2) return null;
+    if (typeof ranges[0] !== "string" || typeof ranges[1] !== "string") return null;
+    if (ranges[0].includes("/") || ranges[1].includes("/")) return null;
+    const start = ipBytes(ranges[0]), end = ipBytes(ranges[1]);
+    if (!start || !end || start.family !== end.family) return null;
+    return compareBytes(start.bytes, end.bytes) <= 0 ? { start, end } : null;
+  }
+  function inSpan(addr, span) {
+    let bytes = addr.bytes;
+    if (span.start.family !== addr.family) {
+      if (span.start.family === 4 && addr.v4) bytes = addr.v4;
+      else return false;
+    }
+    return compareBytes(span.start.bytes, bytes) <= 0 && compareBytes(bytes, span.end.bytes) <= 0;
+  }
   function ipRangeCheck(ip, ranges) {
     const addr = ipBytes(ip);
     if (!addr) return false;
+    const span = asSpan(ranges);
+    if (span) return inSpan(addr, span);
     const list = ArrayIsArray(ranges) ? ranges : [ranges];
     return list.some((r) => inRange(addr, r));
   }
   const utilsObj = freeze({ ipRangeCheck });
 
+  // modules.js left its factory on the global object; take it off before any tenant code runs.
+  const makeNodeModules = G.__gpNodeModules;
+  delete G.__gpNodeModules;
+  let nodeModules = null;
+  function nodeModule(name) {
+    if (!nodeModules) nodeModules = makeNodeModules({ getRandomValues, randomUUID });
+    return nodeModules[name];
+  }
+  const NODE_MODULES = freeze(["querystring", "url", "util", "crypto", "buffer"]);
   function requireImpl(name) {
     const n = StringFn(name);
     if (n === "./utils" || n === "utils" || n === "./utils.js") return utilsObj;
+    const bare = n.startsWith("node:") ? n.slice(5) : n;
+    if (NODE_MODULES.includes(bare)) return nodeModule(bare);
+    if (bare === "axios") return axiosObj; // frozen when it became the global
     const e = new ErrorCtor(`Cannot find module '${n}': pipeline functions can only require ${GENERIC_ALLOWED_MODULES}. Use the globals fetch, axios, env and utils instead.`);
     e.code = "MODULE_NOT_FOUND";
     throw e;
@@ -954,6 +990,7 @@
   def("crypto", cryptoObj);
   def("fetch", fetchImpl);
   def("axios", freeze(axiosObj));
+  def("Buffer", nodeModule("buffer").Buffer);
   def("queueMicrotask", queueMicrotaskImpl);
   defineProperty(G, "env", { get() { return R ? R.env : freeze({}); }, enumerable: false, configurable: false });
   // The bundled timer shim declared these with `var`: make them ours and read-only.

@@ -249,3 +249,14 @@ declare class TextDecoder {
   constructor(label?: string);
   decode(input?: Uint8Array): string;
 }
+
+declare namespace GenAuth {
+  interface Utils {
+    /**
+     * A two-element array of plain addresses of one family with start <= end is an inclusive
+     * range: `utils.ipRangeCheck("110.53.254.100", ["110.53.254.1", "110.53.254.255"])` is true.
+     * CIDR blocks, single addresses and longer lists are a list of ranges, as before.
+     */
+    ipRangeCheck(ip: string, range: [start: string, end: string]): boolean;
+  }
+}

@@ -25,7 +25,7 @@ class ExecuteView(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, trigger: str) -> Response:
-        trigger_named(trigger)
+        trigger = trigger_named(trigger).name
         body = parse_execute_body(request.data)
         principal = principal_of(request)
         outcome = run_execute(
@@ -47,7 +47,7 @@ class PipelineTestView(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, trigger: str) -> Response:
-        trigger_named(trigger)
+        trigger = trigger_named(trigger).name
         body = parse_pipeline_test_body(request.data)
         principal = principal_of(request)
         result = run_test_pipeline(

@@ -59,6 +59,7 @@ def _release_body(release: Release, live_release_id: int | None) -> dict[str, An
 
 
 def _pipeline_body(request: Request, trigger: str) -> dict[str, Any]:
+    trigger = trigger_named(trigger).name
     pipeline = pipeline_find(tenant=principal_of(request).tenant, trigger=trigger)
     functions = functions_for_pipeline(pipeline=pipeline)
     return {
@@ -119,7 +120,7 @@ class PipelineOrderView(APIView):
         tags=["pipelines"],
     )
     def put(self, request: Request, trigger: str) -> Response:
-        trigger_named(trigger)
+        trigger = trigger_named(trigger).name
         data = _valid(ReorderSerializer, request.data)
         principal = principal_of(request)
         services.pipeline_reorder(

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.json_input import UnstorableJSON, loads_storable
-from apps.core.triggers import TRIGGERS
+from apps.core.triggers import TRIGGERS, canonical_trigger
 from apps.pipelines.models import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS
 
 USAGE_ERROR = 2
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         parser.add_argument("--terminate-on-timeout", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        trigger = options["trigger"]
+        trigger = canonical_trigger(options["trigger"])
         if trigger not in TRIGGERS:
             raise _usage_error(f"Unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}.")
         if not MIN_TIMEOUT_MS <= options["timeout_ms"] <= MAX_TIMEOUT_MS:
