@@ -2,7 +2,7 @@
 
 Public API (plain data in, plain data out)::
 
-    configure(workers=None, fresh_isolate_per_run=False, heap_mb=64, warm_isolates_per_worker=8,
+    configure(workers=None, fresh_isolate_per_run=False, heap_mb=64, warm_memory_mb=1024,
               worker_rss_limit_mb=512, http_allow=[])
     run_pipeline(job) -> result
     run_function(*, tenant_id, trigger, code, user, context, env, ...) -> result
@@ -79,7 +79,7 @@ def configure(
     workers: int | None = None,
     fresh_isolate_per_run: bool = False,
     heap_mb: int = 64,
-    warm_isolates_per_worker: int = 8,
+    warm_memory_mb: int = 1024,
     worker_rss_limit_mb: int = 512,
     http_allow: list[str] | None = None,
 ) -> None:
@@ -89,14 +89,12 @@ def configure(
         workers=workers if workers is not None else (os.cpu_count() or 1),
         fresh_isolate_per_run=fresh_isolate_per_run,
         heap_mb=heap_mb,
-        warm_isolates_per_worker=warm_isolates_per_worker,
+        warm_memory_mb=warm_memory_mb,
         worker_rss_limit_mb=worker_rss_limit_mb,
         http_allow=list(http_allow or []),
     )
-    if config.workers < 1 or heap_mb < 8 or warm_isolates_per_worker < 1:
-        raise ValueError(
-            "workers >= 1, heap_mb >= 8 and warm_isolates_per_worker >= 1 are required"
-        )
+    if config.workers < 1 or heap_mb < 8 or warm_memory_mb < 0:
+        raise ValueError("workers >= 1, heap_mb >= 8 and warm_memory_mb >= 0 are required")
     with _lock:
         _config = config
         _stop_locked()

@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import os
 import re
+import resource
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,10 +37,11 @@ from apps.runtime.results import (
 )
 
 COMPILE_TIMEOUT_S = 5.0
-# How long to watch the shared buffer for a chain that only awaits settled promises before
-# falling back to a pump eval; such chains finish within microseconds of the first eval.
-MICROTASK_SETTLE_S = 0.002
 VALIDATE_TIMEOUT_S = 1.0
+# After a run has answered, an idle isolate answers a trivial eval in well under a millisecond;
+# one that does not within this time is still running the run's leftover code (a loop after
+# callback()) and is freed, which terminates that code.
+QUIESCE_TIMEOUT_S = 0.05
 _PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
 
 
@@ -45,67 +49,126 @@ _PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
 class EngineConfig:
     heap_mb: int = 64
     fresh_isolate_per_run: bool = False
-    warm_isolates_per_worker: int = 8
+    # Warm isolates are kept while the worker's resident memory stays under this much above
+    # what it used once ready (isolates in use count too); the least recently used go first.
+    warm_memory_mb: int = 1024
+    # Fresh isolates kept built ahead of need, so that a cold tenant rarely waits for one.
+    spare_isolates: int = 4
     http_allow: list[str] = field(default_factory=list)
 
 
 class IsolateProvider:
-    """Warm isolates per tenant (LRU, bounded) plus one pre-built fresh isolate.
+    """Warm isolates per tenant (LRU, bounded by memory) plus a stock of pre-built fresh ones.
 
-    A fresh isolate has never run tenant code, so building it ahead of time keeps the strong
-    mode cheap: the worker builds it in its idle time (``Engine.refill``), on its main thread
-    and never while an eval runs, because mini-racer crashes when a context is created while
-    another thread evaluates.
+    Thread-safe: each run of a worker runs on its own thread. A fresh isolate has never run
+    tenant code; the builder thread (``Engine.keep_spares``) keeps ``spare_isolates`` of them
+    ready and warmed up. A tenant with runs in flight at once holds one isolate per run.
     """
 
-    def __init__(self, config: EngineConfig) -> None:
+    def __init__(self, config: EngineConfig, memory: MemoryBudget) -> None:
         self.config = config
-        self._warm: OrderedDict[str, Isolate] = OrderedDict()
-        self._spare: Isolate | None = None
-        self._to_close: list[Isolate] = []
+        self.memory = memory
+        self._lock = threading.Lock()
+        self._spares_low = threading.Condition(self._lock)
+        self._warm: OrderedDict[str, list[Isolate]] = OrderedDict()
+        self._spares: list[Isolate] = []
+        self.warm_count = 0
 
-    def close_released(self) -> None:
-        """Free isolates released by earlier runs (after the answer: freeing takes ~1.5 ms)."""
-        while self._to_close:
-            self._to_close.pop().close()
-
-    @property
-    def has_spare(self) -> bool:
-        return self._spare is not None
+    def spares_wanted(self, timeout_s: float) -> bool:
+        """Wait until a spare is missing (True) or ``timeout_s`` passed (False)."""
+        with self._lock:
+            if len(self._spares) < self.config.spare_isolates:
+                return True
+            if timeout_s <= 0:
+                return False
+            return (
+                self._spares_low.wait(timeout_s) and len(self._spares) < self.config.spare_isolates
+            )
 
     def put_spare(self, isolate: Isolate) -> None:
-        if self._spare is not None:
-            self._spare.close()
-        self._spare = isolate
+        with self._lock:
+            if len(self._spares) < self.config.spare_isolates:
+                self._spares.append(isolate)
+                return
+        isolate.close()
 
     def fresh(self) -> Isolate:
-        isolate, self._spare = self._spare, None
+        with self._lock:
+            isolate = self._spares.pop() if self._spares else None
+            self._spares_low.notify()
         return isolate if isolate is not None else Isolate(self.config.heap_mb)
 
     def acquire(self, tenant_id: str) -> Isolate:
         if not self.config.fresh_isolate_per_run:
-            isolate = self._warm.pop(tenant_id, None)
-            if isolate is not None:
-                return isolate
+            with self._lock:
+                stack = self._warm.get(tenant_id)
+                if stack:
+                    self.warm_count -= 1
+                    isolate = stack.pop()
+                    if not stack:
+                        del self._warm[tenant_id]
+                    return isolate
         isolate = self.fresh()
         isolate.tenant_id = tenant_id
         return isolate
 
     def release(self, isolate: Isolate) -> None:
         """Keep a healthy isolate warm for its tenant (never for another one)."""
-        if isolate.broken:
-            # Freed before answering: freeing an isolate V8 could not stop cleanly can block,
-            # and a worker stuck here must miss this run's deadline, not a later run's.
+        if isolate.broken or self.config.fresh_isolate_per_run or isolate.tenant_id is None:
             isolate.close()
             return
-        if self.config.fresh_isolate_per_run or isolate.tenant_id is None:
-            self._to_close.append(isolate)  # healthy but never reused: freed after the answer
-            return
-        self._warm[isolate.tenant_id] = isolate
-        self._warm.move_to_end(isolate.tenant_id)
-        while len(self._warm) > self.config.warm_isolates_per_worker:
-            _, evicted = self._warm.popitem(last=False)
-            evicted.close()
+        with self._lock:
+            self._warm.setdefault(isolate.tenant_id, []).append(isolate)
+            self._warm.move_to_end(isolate.tenant_id)
+            self.warm_count += 1
+        if self.memory.over():
+            self.evict(max(1, self.warm_count // 16))
+
+    def evict(self, count: int) -> None:
+        """Free the ``count`` least recently used warm isolates."""
+        evicted = []
+        with self._lock:
+            while count > 0 and self._warm:
+                tenant_id, stack = next(iter(self._warm.items()))
+                evicted.append(stack.pop(0))
+                if not stack:
+                    del self._warm[tenant_id]
+                self.warm_count -= 1
+                count -= 1
+        for isolate in evicted:
+            isolate.close()
+
+    def tenants(self) -> int:
+        with self._lock:
+            return len(self._warm)
+
+
+class MemoryBudget:
+    """Resident memory above the worker's level once ready, read at most every ``every_s``
+    (reading /proc on every run costs more than a fast run itself)."""
+
+    def __init__(self, budget_mb: int, every_s: float = 0.1) -> None:
+        self.budget_mb = budget_mb
+        self.every_s = every_s
+        self.base_mb = rss_mb()
+        self._next = 0.0
+        self._over = False
+
+    def over(self) -> bool:
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self.every_s
+            self._over = rss_mb() - self.base_mb > self.budget_mb
+        return self._over
+
+    def used_mb(self) -> float:
+        return rss_mb() - self.base_mb
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm", "rb") as f:
+        pages = int(f.read().split()[1])
+    return pages * resource.getpagesize() / (1024 * 1024)
 
 
 @functools.lru_cache(maxsize=256)
@@ -139,17 +202,47 @@ def parse_syntax_error(message: str) -> dict[str, Any]:
 
 
 def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None:
-    """Define the function in the isolate; return a compile error or None."""
+    """Define the function in the isolate; return a compile error or None.
+
+    The code is first parsed on its own as a function body, so that code which closes the
+    wrapper it is compiled in (``}); ...; (function(){``) is refused before it is compiled,
+    and none of it ever runs outside a step.
+    """
     if key in isolate.defined:
         return None
     try:
+        problem = isolate.eval(
+            isolate.driver("parses", wire.dumps(code).decode("utf-8")), timeout_s=COMPILE_TIMEOUT_S
+        )
+        if problem is not None:
+            return _locate_syntax_error(isolate, code, str(problem))
         isolate.eval(_define_script(isolate, key, code), timeout_s=COMPILE_TIMEOUT_S)
     except JSParseException as exc:
         return parse_syntax_error(str(exc))
-    except EvalCut:
+    except (EvalCut, IsolateWedged):
+        isolate.broken = True
         return {"message": "The code took too long to compile", "line": None, "column": None}
     isolate.defined.add(key)
     return None
+
+
+def _locate_syntax_error(isolate: Isolate, code: str, problem: str) -> dict[str, Any]:
+    """Where code that does not parse as a function body goes wrong, found by V8's parser on
+    a script that starts by throwing, so nothing of it runs even if the parse succeeds."""
+    try:
+        isolate.eval(f"throw 0; (function () {{\n{code}\n}})", timeout_s=COMPILE_TIMEOUT_S)
+    except JSParseException as exc:
+        return parse_syntax_error(str(exc))
+    except (EvalCut, IsolateWedged, JSEvalException):
+        pass
+    # It parses inside a wrapper but not on its own: it closes the wrapper. Whatever such a
+    # script declared globally stays in this isolate, so it is never used again.
+    isolate.broken = True
+    return {
+        "message": f"{problem}: the code must be a whole script (it closes the function it runs in, e.g. an unbalanced '}}')",
+        "line": None,
+        "column": None,
+    }
 
 
 @dataclass
@@ -162,8 +255,8 @@ class _Run:
     records: list[dict[str, Any]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     outcome: dict[str, Any] | None = None
-    retire: bool = False
     calls: hostcalls.RunCalls = field(default_factory=hostcalls.RunCalls)
+    cpu_s: float = 0.0
 
     @property
     def functions(self) -> list[dict[str, Any]]:
@@ -175,11 +268,6 @@ class _Run:
     def deadline_for(self, index: int, started_at: float) -> float:
         timeout_ms = self.functions[index].get("timeout_ms") or 3000
         return min(started_at + timeout_ms / 1000.0, self.run_deadline())
-
-
-def _settles_in_microtasks(state: dict[str, Any]) -> bool:
-    """Not done, but waiting on nothing the worker must provide (no host call, no timer)."""
-    return not state["done"] and not state["host_calls"] and state["next_timer_in_ms"] is None
 
 
 # Exercises the driver's paths (helpers, logs, an await, the callback) without tenant code.
@@ -204,50 +292,70 @@ WARM_UP_JOB: dict[str, Any] = {
 
 
 class Engine:
-    """Executes jobs; one per worker process, used from its main thread only."""
+    """Executes jobs; one per worker process, each job on the thread that received it."""
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
-        self.provider = IsolateProvider(config)
-        self._seq = 0
-        self.retire = False
+        self.memory = MemoryBudget(config.warm_memory_mb)
+        self.provider = IsolateProvider(config, self.memory)
+        self._seq = itertools.count(1)
 
-    def run_job(self, job: dict[str, Any], on_progress: Callable[[int], None]) -> dict[str, Any]:
+    def run_job(
+        self, job: dict[str, Any], on_progress: Callable[[int], None]
+    ) -> tuple[dict[str, Any], Callable[[], float]]:
+        """The job's result, and what to call once it has been answered: it proves the last
+        isolate idle (or frees it, terminating what still runs) and returns the run's CPU
+        seconds, that code's included."""
         run = self._new_run(job, on_progress)
         t0 = time.perf_counter()
-        isolate = self._drive(run, self.provider.acquire(str(job["tenant_id"])))
-        if isolate is not None:
-            self.provider.release(isolate)
-        self.retire = self.retire or run.retire
-        return shape_result(
+        isolate = self._drive(run, self._acquire(run))
+        result = shape_result(
             job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000
         )
 
+        def settle() -> float:
+            if isolate is not None:
+                idle = isolate.quiesce(QUIESCE_TIMEOUT_S)
+                self._release(run, isolate, keep=idle)
+            return run.cpu_s
+
+        return result, settle
+
     def refill(self) -> None:
-        """Idle time: free released isolates, build the next fresh one and put our own small
-        job through it.
+        """Idle time: build the next spare fresh isolate and put our own small job through it.
 
         V8 compiles the driver's functions lazily, on first call; doing that here keeps it
         off the first tenant run the isolate serves (about 10 ms in fresh-isolate mode).
         """
-        self.provider.close_released()
-        if self.provider.has_spare:
+        if not self.provider.spares_wanted(0):
             return
         isolate = Isolate(self.config.heap_mb)
         run = self._new_run(WARM_UP_JOB, lambda _index: None)
         if self._drive(run, isolate) is not isolate or run.outcome != {"kind": "ok"}:
-            isolate.close()  # never expected: keep the plain isolate path
+            isolate.close()  # never expected: the plain isolate path still works
             return
-        self.provider.put_spare(isolate)
+        if isolate.quiesce(QUIESCE_TIMEOUT_S * 10):
+            self.provider.put_spare(isolate)
+
+    def _acquire(self, run: _Run) -> Isolate:
+        isolate = self.provider.acquire(str(run.job["tenant_id"]))
+        isolate.mark_cpu()
+        return isolate
+
+    def _release(self, run: _Run, isolate: Isolate, *, keep: bool = True) -> None:
+        run.cpu_s += isolate.cpu_since_mark()
+        if keep:
+            self.provider.release(isolate)
+        else:
+            isolate.close()
 
     def _new_run(self, job: dict[str, Any], on_progress: Callable[[int], None]) -> _Run:
-        self._seq += 1
         limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
         run = _Run(
             job=job,
             limits=limits,
             started=time.time(),
-            seq=self._seq,
+            seq=next(self._seq),
             on_progress=on_progress,
         )
         run.state = empty_state(job.get("user") or {}, job.get("context") or {})
@@ -285,9 +393,6 @@ class Engine:
                 isolate.driver("start", wire.js_string_literal(payload)), watchdog=watchdog
             )
             last = wire.loads(raw)
-            if _settles_in_microtasks(last):
-                settled = isolate.finished_checkpoint(run.seq, MICROTASK_SETTLE_S)
-                last = wire.loads(settled) if settled is not None else last
             while not last["done"]:
                 watchdog.fallback_index = (
                     last["running"] if last["running"] is not None else last["next"]
@@ -355,22 +460,25 @@ class Engine:
     ) -> tuple[int, Any]:
         """Record the step that was cut or crashed; decide whether the chain goes on."""
         index, started = watchdog.last_running(isolate.marks)
+        leftover = watchdog.idle_since(isolate.marks) is not None
         committed = self._latest_state(isolate, run.seq, last)
+        # Freed at once whatever happened: freeing stops whatever the isolate still runs.
+        self._release(run, isolate, keep=False)
         if committed is not None:
             self._commit(run, committed)
             index = committed["running"] if committed["running"] is not None else committed["next"]
+            if leftover and committed["running"] is None and run.records:
+                # No step was running: a finished step's leftover code kept the isolate busy
+                # (a loop after callback()). Its result stands; the chain goes on elsewhere.
+                run.records[-1]["logs"].append(dict(_LEFTOVER_WARNING))
             if committed["done"] or index >= len(run.functions):
                 # The chain ended in microtasks after the last eval returned (e.g. a host call
                 # answered just before the deadline), or the cut came after the last step
                 # settled: it stopped nothing of this run.
-                isolate.broken = True
-                self.provider.release(isolate)
                 run.outcome = committed["outcome"] or {"kind": "ok"}
                 return len(run.functions), None
-        if isinstance(exc, IsolateWedged):
-            run.retire = True
-        isolate.broken = True
-        self.provider.release(isolate)
+            if leftover and committed["running"] is None:
+                return index, self._acquire(run)
         fn = run.functions[index]
         duration = (time.time() - started) * 1000
         if isinstance(exc, (EvalCut, IsolateWedged, _StepDeadline)):
@@ -403,8 +511,7 @@ class Engine:
         if index + 1 >= len(run.functions):
             run.outcome = {"kind": "ok"}
             return len(run.functions), None
-        isolate = self.provider.acquire(str(run.job["tenant_id"]))
-        return index + 1, isolate
+        return index + 1, self._acquire(run)
 
     @staticmethod
     def _latest_state(
@@ -461,6 +568,13 @@ class Engine:
         finally:
             isolate.broken = True
             isolate.close()
+
+
+_LEFTOVER_WARNING: dict[str, Any] = {
+    "level": "warn",
+    "message": "The function kept running after it called callback() (e.g. a loop after an await); that code was stopped",
+    "t_ms": 0,
+}
 
 
 class _StepDeadline(Exception):

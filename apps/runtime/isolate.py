@@ -10,9 +10,10 @@ the running step's own deadline, read from marks that the JS driver writes into 
 we share without entering V8.
 
 Microtasks queued by an eval run *after* its result is delivered, outside any task that can be
-cancelled. JS that spins there (a loop after ``await``) blocks the isolate's thread for good:
-the next eval never starts and cancelling it does nothing. We detect that (``IsolateWedged``)
-and the worker process retires itself after answering, which is the only way to stop the thread.
+cancelled. JS that spins there (a loop after ``await``) blocks the isolate's thread: the next
+eval never starts and cancelling it does nothing. We detect that (``IsolateWedged``, or a
+``quiesce`` that gets no answer) and free the isolate: mini-racer's context teardown calls
+V8's ``TerminateExecution`` whatever runs, so freeing stops the code and ends the thread.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ _EVENTFD_CALLBACK = MR_CALLBACK(
 )
 
 
+def _thread_ids() -> set[str]:
+    return set(os.listdir("/proc/self/task"))
+
+
 def init_v8() -> ctypes.CDLL:
     """Initialise V8 once per process (concurrent first initialisations abort the process);
     return mini-racer's library."""
@@ -109,6 +114,15 @@ class Watchdog:
         self.deadline_for = deadline_for
         self.on_progress = on_progress
 
+    # A finished step's leftover code may hold the isolate this long before it is cut.
+    LEFTOVER_GRACE_S = 0.05
+
+    def idle_since(self, marks: Any) -> float | None:
+        """When the last step of this run ended, if none has started since (epoch seconds)."""
+        if marks[0] != self.seq or marks[2] >= 0:
+            return None
+        return -marks[2] / 1000.0
+
     def running(self, marks: Any) -> tuple[int, float] | None:
         """The running step and its start; None while the driver is between two steps.
 
@@ -127,6 +141,11 @@ class Watchdog:
         return self.running(marks) or (self.fallback_index, self.fallback_start)
 
     def remaining(self, marks: Any) -> float:
+        idle = self.idle_since(marks)
+        if idle is not None:
+            # An eval is in flight but no step runs: it waits behind code a finished step
+            # left queued. Legitimately that takes microseconds.
+            return idle + self.LEFTOVER_GRACE_S - time.time()
         running = self.running(marks)
         if running is None:
             return self.POLL_S  # a step is starting: look again shortly
@@ -147,7 +166,11 @@ class Isolate:
         self._done_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._done = select.poll()
         self._done.register(self._done_fd, select.POLLIN)
+        before = _thread_ids()
         self._ctx_id: int | None = dll.mr_init_context(_EVENTFD_CALLBACK)
+        born = _thread_ids() - before
+        # The isolate's own thread runs all of its JavaScript: its CPU time is the isolate's.
+        self._stat_path = f"/proc/self/task/{born.pop()}/schedstat" if len(born) == 1 else None
         # Context's asynchronous API would route results through callback ids and the loop;
         # nothing here uses it (every task is started on the DLL and awaited on the eventfd).
         self._ctx = Context(
@@ -160,6 +183,7 @@ class Isolate:
         self.wedged = False
         self.tenant_id: str | None = None
         self.runs = 0
+        self._cpu_mark = 0.0
         self.eval(INSTALL_SET_TIMEOUT, timeout_s=10)  # what MiniRacer() would install
         self.eval(_POLYFILLS, timeout_s=10)
         self.eval(_MODULES, timeout_s=10)
@@ -180,26 +204,50 @@ class Isolate:
         """
         return f'__gp.{method}("{self._token}"{"".join(", " + arg for arg in args)})'
 
+    def cpu_s(self) -> float:
+        """CPU seconds the isolate's thread has used (0 if it is not known)."""
+        if self._stat_path is None:
+            return 0.0
+        try:
+            with open(self._stat_path, "rb") as f:
+                return int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    def mark_cpu(self) -> None:
+        self._cpu_mark = self.cpu_s()
+
+    def cpu_since_mark(self) -> float:
+        used = self.cpu_s() - self._cpu_mark
+        self._cpu_mark += used
+        return max(used, 0.0)
+
+    def quiesce(self, timeout_s: float) -> bool:
+        """True if the isolate answers a trivial eval within ``timeout_s``: V8 starts it only
+        once every queued microtask has run, so nothing of the last run still executes. If
+        not, the isolate is freed, which terminates that code, and False is returned."""
+        if self.broken or self._ctx_id is None:
+            return False
+        ctx = self._ctx
+        code_handle = ctx._python_to_value_handle(self.driver("idle"))
+        ctx._dll.mr_eval(ctx._ctx, code_handle.raw, self._done_fd)
+        handle = self._take_result(timeout_s)
+        if handle is None:
+            self.broken = True
+            self.close()
+            return False
+        try:
+            return ctx._value_handle_to_python(handle) is True
+        except JSEvalException:
+            self.broken = True
+            return False
+
     def checkpoint(self, seq: int) -> str | None:
         """The state JSON the driver left after its last asynchronous step, if for ``seq``."""
         length = int(self.marks[3])
         if self.marks[4] != seq or length <= 0:
             return None
         return bytes(self._buffer[64 : 64 + length]).decode("utf-8")
-
-    def finished_checkpoint(self, seq: int, within_s: float) -> str | None:
-        """The finished run's state if its microtasks settle it within ``within_s``.
-
-        Microtasks queued by an eval run right after it returns; when they finish the chain,
-        the driver leaves the final state in the shared buffer and marks it. Reading it there
-        saves the second eval (a bridge round trip) that would otherwise collect it.
-        """
-        give_up = time.monotonic() + within_s
-        while self.marks[5] != seq:
-            if time.monotonic() >= give_up:
-                return None
-            time.sleep(0)
-        return self.checkpoint(seq)
 
     def eval(
         self, code: str, *, timeout_s: float | None = None, watchdog: Watchdog | None = None
@@ -253,13 +301,10 @@ class Isolate:
             ctx._value_handle_to_python(handle)
 
     def close(self) -> None:
-        """Free the isolate, unless its thread is stuck (freeing it would block forever).
-
-        A stuck isolate keeps its eventfd too: a task ending late writes to that descriptor
-        number, which must never be reused for anything else (the worker retires anyway).
-        """
+        """Free the isolate. Freeing terminates any JavaScript it still runs (a wedged
+        isolate's too) and joins its thread, so no task can write to the eventfd after it."""
         ctx_id, self._ctx_id = self._ctx_id, None
-        if ctx_id is None or self.wedged:
+        if ctx_id is None:
             return
         with _lifecycle_lock:
             self._ctx._dll.mr_free_context(ctx_id)

@@ -39,7 +39,8 @@ class PoolConfig:
     workers: int = 2
     fresh_isolate_per_run: bool = False
     heap_mb: int = 64
-    warm_isolates_per_worker: int = 8
+    warm_memory_mb: int = 1024
+    spare_isolates: int = 2
     worker_rss_limit_mb: int = 512
     http_allow: list[str] = field(default_factory=list)
 
@@ -183,7 +184,7 @@ class Pool:
         if tenant_id is not None:
             worker.tenants[tenant_id] = None
             worker.tenants.move_to_end(tenant_id)
-            while len(worker.tenants) > self.config.warm_isolates_per_worker:
+            while len(worker.tenants) > 4096:
                 worker.tenants.popitem(last=False)
         with self._cond:
             if self._closed:

@@ -25,6 +25,7 @@
   const mathRandom = Math.random;
   const StringFn = String;
   const ErrorCtor = Error;
+  const FunctionCtor = Function;
   const TypeErrorCtor = TypeError;
   const RangeErrorCtor = RangeError;
   const textEncoder = new G.TextEncoder();
@@ -43,7 +44,10 @@
   const checkpoint = new Uint8Array(buffer, HEADER_DOUBLES * 8);
   // marks[0] run seq, [1] running step index, [2] its start (epoch ms),
   // [3] checkpoint length, [4] checkpoint seq (== run seq when valid),
-  // [5] run seq once the checkpoint holds the finished run with nothing left to hand over
+  // [5] run seq once the checkpoint holds the finished run with nothing left to hand over.
+  // [2] is 0 while a step is starting and -(epoch ms) once a step has ended and none runs:
+  // an eval that finds the isolate in that state for long is running a finished step's
+  // leftover code (see engine.py), never a step of its own.
 
   const fns = new Map();           // key -> factory; compiled once per isolate
   let R = null;                    // the current run
@@ -722,7 +726,7 @@
       index, key: spec.key, name: spec.name, t0: dateNow(), done: false, called: false,
       logs: [], logBytes: 0, logDropped: 0,
       custom: {}, idSet: {}, idRemove: new Set(), atSet: {}, atRemove: new Set(), helperError: null,
-      user: null, context: null, asyncFn: false,
+      user: null, context: null, asyncFn: false, promiseSettled: false,
     };
   }
 
@@ -733,7 +737,7 @@
 
   function endStep(st) {
     st.done = true;
-    if (S === st) S = null;
+    if (S === st) { S = null; marks[2] = -dateNow(); }
     for (const [id, t] of R.timers) if (t.step === st) R.timers.delete(id);
   }
 
@@ -788,11 +792,14 @@
     afterStep(st);
   }
 
-  // After a step settles outside start()/pump() (in a microtask), continue the chain from
-  // here and leave a checkpoint the worker can read even if this isolate later wedges.
+  // After a step settles outside start()/pump() (in a microtask), leave a checkpoint the
+  // worker can read even if this isolate later wedges. The next step is started by the
+  // worker's next eval, which V8 begins only once every queued microtask has run: code the
+  // finished function left behind (a loop after callback()) can never run inside the next
+  // function's step, and the worker sees it as what it is.
   function afterStep(st) {
     if (!inHostCall && R) {
-      runChain();
+      if (R.next >= R.steps.length && !R.done) { R.done = true; R.outcome = R.outcome || { kind: "ok" }; }
       writeCheckpoint();
     }
   }
@@ -800,8 +807,12 @@
   function makeCallback(st) {
     return function callback(err, user, context) {
       if (st.called || st.done) {
-        if (!st.done) addLog("warn", ["callback() was called more than once; later calls are ignored"]);
-        else if (S === null && R) { /* the step is over: nothing to record it on */ }
+        // The step's record holds this same logs array, so the warning lands in it while the
+        // run is still being collected (a second call right after the first, or in a timer).
+        if (st.called && !st.secondCallWarned && st.logs.length < R.limits.max_log_entries) {
+          st.secondCallWarned = true;
+          st.logs.push({ level: "warn", message: "callback() was called more than once; later calls are ignored", t_ms: dateNow() - st.t0 });
+        }
         return;
       }
       st.called = true;
@@ -851,28 +862,48 @@
     st.asyncFn = true;
     promiseThen.call(settled, () => {
       if (st.done) return;
+      // callback() is how a function answers: while a timer or a request it started can
+      // still call it (a deny in a setTimeout or an un-awaited .then), the step waits for it.
+      st.promiseSettled = true;
+      if (pendingFor(st)) return;
       addLog("warn", ["pipe() finished without calling callback(); passing user and context on as they are"]);
       stepSucceeded(st, st.user, st.context);
     }, (e) => stepFailed(st, e));
   }
 
   // Runs steps until one is pending (waits on a promise, timer or host call) or the run ends.
+  // Starts at most one step per entry from the host: a step that ended synchronously may
+  // have queued microtasks (code after an await, after callback()), and V8 runs them only
+  // once this entry returns. The next step starts in the host's next entry, which V8 begins
+  // only when they are all done, so a function's leftover code never runs inside the next
+  // function's step (its logs, timers and CPU time would be taken for that step's).
   function runChain() {
-    while (!R.done && (S === null || S.done)) {
-      if (R.next >= R.steps.length) { R.done = true; R.outcome = R.outcome || { kind: "ok" }; break; }
+    if (R.done || (S !== null && !S.done)) return;
+    if (R.next < R.steps.length) {
       // R.next moves on only when the step has settled (stepSucceeded), so a cut anywhere in
       // here leaves it naming the step that was starting.
       startStep(R.next);
-      if (S && !S.done) break;
+      if (S && !S.done) return;
     }
+    if (R.next >= R.steps.length) { R.done = true; R.outcome = R.outcome || { kind: "ok" }; }
+  }
+
+  // Timers and host calls started by the step that can still wake it up.
+  function pendingFor(st) {
+    for (const t of R.timers.values()) if (t.step === st) return true;
+    for (const w of R.hostWaiters.values()) if (w.step === st) return true;
+    return false;
   }
 
   // A step that is not done while nothing can wake it up: settle it now instead of hanging.
   function settleStalled() {
     const st = S;
-    if (!st || st.done || R.timers.size || R.hostWaiters.size) return;
-    if (st.asyncFn) {
+    if (!st || st.done || pendingFor(st)) return;
+    if (st.asyncFn && !st.promiseSettled) {
       stepFailed(st, new ErrorCtor("pipe() is waiting for a promise that can never settle and did not call callback()"));
+    } else if (st.asyncFn) {
+      addLog("warn", ["pipe() finished without calling callback(); passing user and context on as they are"]);
+      stepSucceeded(st, st.user, st.context);
     } else {
       addLog("warn", ["pipe() returned without calling callback(); passing user and context on as they are"]);
       stepSucceeded(st, st.user, st.context);
@@ -973,8 +1004,15 @@
     check: host((key) => {
       try { return typeof fns.get(key)(); } catch (e) { return storableText(`error:${errorText(e)}`); }
     }),
+    // Whether a function's code parses on its own as a function body: code that closes the
+    // wrapper it is compiled in (`}); ...; (function(){`) does not, and is never compiled.
+    parses: host((code) => {
+      try { new FunctionCtor(code); return null; } catch (e) { return storableText(errorText(e)); }
+    }),
     start: host(start),
     pump: host(pump),
+    // After a run: answering at all proves that nothing of it is still running; drop it.
+    idle: host(() => { R = null; S = null; marks[2] = 0; return true; }),
     buffer: host(() => buffer),
     // After the watchdog cut an eval: what the run had committed (records, state) until then.
     snapshot: host(() => (R ? stateJson() : "null")),

@@ -70,7 +70,8 @@ def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any
     op = msg.get("op")
     mirror.set(float(msg.get("id", 0)), 0)
     if op == "run":
-        return {"result": engine.run_job(msg["job"], mirror.step)}
+        result, settle = engine.run_job(msg["job"], mirror.step)
+        return {"result": result, "_settle": settle}
     if op == "validate":
         return {"result": engine.validate(msg["code"])}
     if op == "ping":
@@ -104,11 +105,15 @@ def serve(conn: Channel, mirror: Mirror, engine: Engine, rss_limit_mb: int) -> N
         except (EOFError, OSError):
             return  # the caller went away
         reply = handle(engine, mirror, wire.loads(data))
-        reply["retire"] = engine.retire or memory.over(rss_limit_mb)
+        settle = reply.pop("_settle", None)
+        reply["retire"] = memory.over(rss_limit_mb)
         conn.send(wire.dumps(reply))
         if reply["retire"]:
             return
-        engine.provider.close_released()  # the answer is out: now free what it used
+        if settle is not None:
+            # The answer is out: prove the isolate idle (or free it, stopping what the run
+            # left running) before the next request can use it.
+            settle()
 
 
 def main(argv: list[str]) -> None:
