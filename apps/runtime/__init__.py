@@ -2,7 +2,7 @@
 
 Public API (plain data in, plain data out)::
 
-    configure(workers=None, fresh_isolate_per_run=False, heap_mb=64, warm_memory_mb=1024,
+    configure(workers=None, fresh_isolate_per_run=False, heap_mb=64, warm_memory_mb=256,
               worker_rss_limit_mb=512, http_allow=[])
     run_pipeline(job) -> result
     run_function(*, tenant_id, trigger, code, user, context, env, ...) -> result
@@ -79,7 +79,7 @@ def configure(
     workers: int | None = None,
     fresh_isolate_per_run: bool = False,
     heap_mb: int = 64,
-    warm_memory_mb: int = 1024,
+    warm_memory_mb: int = 256,
     worker_rss_limit_mb: int = 512,
     http_allow: list[str] | None = None,
 ) -> None:

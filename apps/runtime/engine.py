@@ -51,18 +51,20 @@ class EngineConfig:
     fresh_isolate_per_run: bool = False
     # Warm isolates are kept while the worker's resident memory stays under this much above
     # what it used once ready (isolates in use count too); the least recently used go first.
-    warm_memory_mb: int = 1024
+    warm_memory_mb: int = 256
+    # And at most this many: each isolate reserves ~13 MiB of address space (its thread's
+    # stack, V8's heap reservations), which the worker's data limit must leave room for.
+    max_warm_isolates: int = 48
     # Fresh isolates kept built ahead of need, so that a cold tenant rarely waits for one.
-    spare_isolates: int = 4
+    spare_isolates: int = 2
     http_allow: list[str] = field(default_factory=list)
 
 
 class IsolateProvider:
     """Warm isolates per tenant (LRU, bounded by memory) plus a stock of pre-built fresh ones.
 
-    Thread-safe: each run of a worker runs on its own thread. A fresh isolate has never run
-    tenant code; the builder thread (``Engine.keep_spares``) keeps ``spare_isolates`` of them
-    ready and warmed up. A tenant with runs in flight at once holds one isolate per run.
+    Thread-safe. A fresh isolate has never run tenant code; ``Engine.refill`` keeps
+    ``spare_isolates`` of them ready and warmed up in the worker's idle time.
     """
 
     def __init__(self, config: EngineConfig, memory: MemoryBudget) -> None:
@@ -121,6 +123,8 @@ class IsolateProvider:
             self._warm.setdefault(isolate.tenant_id, []).append(isolate)
             self._warm.move_to_end(isolate.tenant_id)
             self.warm_count += 1
+        if self.warm_count > self.config.max_warm_isolates:
+            self.evict(self.warm_count - self.config.max_warm_isolates)
         if self.memory.over():
             self.evict(max(1, self.warm_count // 16))
 

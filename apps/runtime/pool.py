@@ -39,7 +39,8 @@ class PoolConfig:
     workers: int = 2
     fresh_isolate_per_run: bool = False
     heap_mb: int = 64
-    warm_memory_mb: int = 1024
+    warm_memory_mb: int = 256
+    max_warm_isolates: int = 48
     spare_isolates: int = 2
     worker_rss_limit_mb: int = 512
     http_allow: list[str] = field(default_factory=list)

@@ -34,16 +34,20 @@ def data_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def limit_data(rss_limit_mb: int, heap_mb: int) -> None:
+# Address space one more isolate maps (its thread's stack, V8's reservations; ~13 MiB measured).
+ISOLATE_DATA_MB = 16
+
+
+def limit_data(rss_limit_mb: int, heap_mb: int, isolates: int = 0) -> None:
     """Cap the data segment at what the worker maps once ready, plus what it may hold before
-    it is recycled and one run's heap and binary data.
+    it is recycled, one run's heap and binary data, and ``isolates`` more isolates.
 
     The per-run accounting in the prelude misses some ways of allocating ArrayBuffers (copies
     by slice or structuredClone); under this cap any of them fails with a RangeError inside
     the run instead of taking the host's memory. Measured at start-up, not assumed, because
     what V8 maps depends on the machine.
     """
-    cap_mb = int(data_mb()) + rss_limit_mb + 2 * heap_mb
+    cap_mb = int(data_mb()) + rss_limit_mb + 2 * heap_mb + isolates * ISOLATE_DATA_MB
     resource.setrlimit(resource.RLIMIT_DATA, (cap_mb * 1024 * 1024,) * 2)
 
 
@@ -123,7 +127,8 @@ def main(argv: list[str]) -> None:
     rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
     engine = Engine(EngineConfig(**config))
     engine.refill()
-    limit_data(rss_limit_mb, engine.config.heap_mb)
+    # Room for every warm isolate, the spares and the one or two a run is using.
+    limit_data(rss_limit_mb, engine.config.heap_mb, engine.config.max_warm_isolates + 2)
     conn.send(b'{"ready": true}')
     try:
         serve(conn, mirror, engine, rss_limit_mb)

@@ -178,3 +178,13 @@ def test_a_plain_syntax_error_still_reports_its_line():
     problem = runtime.validate_code("function pipe(u, c, cb) {\n  const = 1;\n}")
     assert problem is not None
     assert problem["line"] == 2
+
+
+def test_more_tenants_than_warm_isolates_all_run_and_no_worker_is_lost(run):
+    before = _workers()
+    code = "function pipe(u, c, cb) { globalThis.seen = (globalThis.seen || 0) + 1; u.seen = globalThis.seen; cb(null, u, c); }"
+    for rounds in range(2):
+        for n in range(120):
+            result = run(code, tenant_id=f"t_many_{n}")
+            assert result["decision"] == "allow", result
+    assert _workers() == before
