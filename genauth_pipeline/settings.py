@@ -48,6 +48,10 @@ try:
     SANDBOX_HEAP_MB = env_int("SANDBOX_HEAP_MB", 64, minimum=16, maximum=1024)
     SANDBOX_WORKER_RSS_MB = env_int("SANDBOX_WORKER_RSS_MB", 512, minimum=128, maximum=16384)
     SANDBOX_HTTP_ALLOW = env_hosts_or_networks("SANDBOX_HTTP_ALLOW", [])
+    # Runs of one tenant in the sandbox at once (a tenant's limits["max_in_flight"] overrides).
+    SANDBOX_TENANT_MAX_IN_FLIGHT = env_int(
+        "SANDBOX_TENANT_MAX_IN_FLIGHT", 8, minimum=1, maximum=100000
+    )
     SECRETS_KEYS = env_list("SECRETS_KEYS", [])
     if not SECRETS_KEYS and not DEBUG:
         raise ImproperSetting("SECRETS_KEYS", "required when DEBUG is not True")

@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict
 from apps.core.ids import new_id
 from apps.core.triggers import trigger_named
+from apps.runs import fairness
 from apps.runs.models import IdempotencyClaim, Run, RunDecision, RunMode, RunSource, RunStatus
 from apps.runs.selectors import (
     PlannedFunction,
@@ -257,30 +258,47 @@ def _sandbox_run(
         "context": context,
         "env": env,
     }
-    if tenant.limits:
-        job["limits"] = tenant.limits
+    limits = {k: v for k, v in (tenant.limits or {}).items() if k != "max_in_flight"}
+    if limits:
+        job["limits"] = limits
+    limit = fairness.max_in_flight(tenant.limits or {})
     try:
         # Lazy: no V8 in a web process before it forks.
         from apps.runtime import run_pipeline  # type: ignore[attr-defined,unused-ignore]
 
-        return dict(run_pipeline(job))
+        with fairness.in_flight_slot(str(tenant.pk), limit):
+            return dict(run_pipeline(job))
+    except fairness.TenantBusy:
+        message = (
+            f"Too many runs of this tenant are in progress (at most {limit} at once); "
+            "the run was denied."
+        )
+        return _refused(functions, user, context, "tenant_busy", message)
     except Exception:
         logger.exception("sandbox failed for tenant %s trigger %s", tenant.pk, trigger)
-        return _sandbox_failure(functions, user, context)
+        message = "The function sandbox is unavailable; the run was denied."
+        return _refused(functions, user, context, "sandbox_unavailable", message)
 
 
-def _sandbox_failure(
-    functions: list[PlannedFunction], user: dict[str, Any], context: dict[str, Any]
+# Codes of runs refused before any function ran; such a run's status is error.
+REFUSED_CODES = ("sandbox_unavailable", "tenant_busy")
+
+
+def _refused(
+    functions: list[PlannedFunction],
+    user: dict[str, Any],
+    context: dict[str, Any],
+    code: str,
+    message: str,
 ) -> dict[str, Any]:
     # Fail closed: a blocking trigger must not let a login through unchecked.
-    message = "The function sandbox is unavailable; the run was denied."
-    error = {"name": "SandboxError", "code": "sandbox_unavailable", "message": message}
+    error = {"name": "SandboxError", "code": code, "message": message}
     steps = [{**_planned_step(f), "status": "error", "error": error} for f in functions]
     for step in steps:
         step.pop("async", None)
     return _result(
         decision=RunDecision.DENY,
-        error={"code": "sandbox_unavailable", "message": message, "function": functions[0].name},
+        error={"code": code, "message": message, "function": functions[0].name},
         user=user,
         context=context,
         steps=steps,
@@ -464,7 +482,7 @@ def _status_of(decision: str, error: dict[str, Any], steps: list[dict[str, Any]]
     statuses = {step["status"] for step in steps}
     if "queued" in statuses:
         return RunStatus.QUEUED
-    if "error" in statuses or error.get("code") == "sandbox_unavailable":
+    if "error" in statuses or error.get("code") in REFUSED_CODES:
         return RunStatus.ERROR
     if "timeout" in statuses:
         return RunStatus.TIMEOUT

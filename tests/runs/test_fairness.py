@@ -1,0 +1,71 @@
+"""One tenant's load cannot take the sandbox from the others: runs in flight per tenant."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from apps.runs import fairness
+from apps.runs.models import Run
+from tests.conftest import Persona
+from tests.runs.helpers import add_function, allow, execute
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_counts() -> None:
+    cache.clear()
+
+
+def test_slots_are_counted_refused_over_the_limit_and_given_back() -> None:
+    key = fairness.in_flight_key("t_1")
+    with fairness.in_flight_slot("t_1", 2), fairness.in_flight_slot("t_1", 2):
+        assert cache.get(key) == 2
+        with pytest.raises(fairness.TenantBusy), fairness.in_flight_slot("t_1", 2):
+            pass
+        assert cache.get(key) == 2
+        with fairness.in_flight_slot("t_2", 2):  # another tenant has its own slots
+            assert cache.get(fairness.in_flight_key("t_2")) == 1
+    assert cache.get(key) == 0
+
+
+def test_a_slot_is_given_back_when_the_run_raises() -> None:
+    with pytest.raises(RuntimeError), fairness.in_flight_slot("t_1", 1):
+        raise RuntimeError("boom")
+    with fairness.in_flight_slot("t_1", 1):
+        assert cache.get(fairness.in_flight_key("t_1")) == 1
+
+
+def test_the_bound_comes_from_the_setting_or_the_tenants_limits(settings) -> None:
+    settings.SANDBOX_TENANT_MAX_IN_FLIGHT = 5
+    assert fairness.max_in_flight({}) == 5
+    assert fairness.max_in_flight({"max_in_flight": 2}) == 2
+    for bad in (0, -1, True, "3", 1.5):
+        assert fairness.max_in_flight({"max_in_flight": bad}) == 5
+
+
+def test_a_busy_tenant_is_denied_with_tenant_busy_and_others_run(
+    alice: Persona, charlie: Persona
+) -> None:
+    alice.tenant.limits = {"max_in_flight": 1}
+    alice.tenant.save()
+    add_function(alice.tenant, "a", allow("a"))
+    add_function(charlie.tenant, "c", allow("c"))
+    key = fairness.in_flight_key(str(alice.tenant.pk))
+    cache.set(key, 1, fairness.IN_FLIGHT_TTL_S)  # one run of alice's is in the sandbox
+
+    response = execute(alice)
+    body = response.json()
+    assert response.status_code == 200
+    assert body["decision"] == "deny"
+    assert body["error"]["code"] == "tenant_busy"
+    assert "at most 1 at once" in body["error"]["message"]
+    run = Run.objects.get(id=body["run_id"])
+    assert run.status == "error" and run.error_code == "tenant_busy"
+    assert cache.get(key) == 1  # the refused run took no slot
+
+    assert execute(charlie).json()["decision"] == "allow"
+    cache.set(key, 0, fairness.IN_FLIGHT_TTL_S)
+    assert execute(alice).json()["decision"] == "allow"
+    assert cache.get(key) == 0
