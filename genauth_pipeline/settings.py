@@ -48,6 +48,18 @@ try:
     SANDBOX_HEAP_MB = env_int("SANDBOX_HEAP_MB", 64, minimum=16, maximum=1024)
     SANDBOX_WORKER_RSS_MB = env_int("SANDBOX_WORKER_RSS_MB", 512, minimum=128, maximum=16384)
     SANDBOX_HTTP_ALLOW = env_hosts_or_networks("SANDBOX_HTTP_ALLOW", [])
+    # Warm isolates each worker keeps (~2.3 MiB a tenant), and runs it serves at once.
+    SANDBOX_WARM_MEMORY_MB = env_int("SANDBOX_WARM_MEMORY_MB", 256, minimum=0, maximum=65536)
+    SANDBOX_RUNS_PER_WORKER = env_int("SANDBOX_RUNS_PER_WORKER", 64, minimum=1, maximum=1024)
+    if SANDBOX_WARM_MEMORY_MB + 128 > SANDBOX_WORKER_RSS_MB:
+        raise ImproperSetting(
+            "SANDBOX_WARM_MEMORY_MB",
+            "must leave at least 128 MiB below SANDBOX_WORKER_RSS_MB (workers would retire at once)",
+        )
+    # CPU milliseconds a tenant's functions may use per minute (limits["cpu_ms_per_minute"]).
+    SANDBOX_TENANT_CPU_MS_PER_MINUTE = env_int(
+        "SANDBOX_TENANT_CPU_MS_PER_MINUTE", 30000, minimum=1, maximum=100_000_000
+    )
     # Runs of one tenant in the sandbox at once (a tenant's limits["max_in_flight"] overrides).
     SANDBOX_TENANT_MAX_IN_FLIGHT = env_int(
         "SANDBOX_TENANT_MAX_IN_FLIGHT", 8, minimum=1, maximum=100000

@@ -1,14 +1,17 @@
-"""Fairness between tenants: a bound on one tenant's runs in the sandbox at once.
+"""Fairness between tenants: bounds on one tenant's runs in the sandbox at once and on the
+CPU time its code uses per minute.
 
-A tenant over its bound gets ``tenant_busy`` at once instead of waiting for a sandbox worker
-that other tenants need. The count lives in the cache: shared by every web process with Redis,
-per process with the local-memory cache. It expires after ``IN_FLIGHT_TTL_S`` without a new run,
-so a process killed mid-run cannot hold its slots for ever.
+A tenant over either bound gets ``tenant_busy`` at once instead of taking sandbox capacity
+that other tenants need. The counts live in the cache: shared by every web process with Redis,
+per process with the local-memory cache. The in-flight count expires after ``IN_FLIGHT_TTL_S``
+without a new run, so a process killed mid-run cannot hold its slots for ever; CPU is counted
+per fixed minute (the window's key expires with it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -17,22 +20,73 @@ from django.core.cache import cache
 IN_FLIGHT_TTL_S = 120
 
 
+CPU_WINDOW_S = 60
+
+
 class TenantBusy(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"{limit} runs in flight")
+    def __init__(self, limit: int, message: str = "") -> None:
+        super().__init__(message or f"{limit} runs in flight")
         self.limit = limit
+        self.message = message or (
+            f"Too many runs of this tenant are in progress (at most {limit} at once); "
+            "the run was denied."
+        )
 
 
 def in_flight_key(tenant_id: str) -> str:
     return f"gp:in-flight:{tenant_id}"
 
 
-def max_in_flight(limits: dict[str, object]) -> int:
-    """The tenant's bound: its own ``max_in_flight`` limit if it is a positive integer."""
-    value = limits.get("max_in_flight")
+# Tenant limits that the web tier applies; the rest go to the sandbox with the job.
+FAIRNESS_LIMITS = ("max_in_flight", "cpu_ms_per_minute")
+
+
+def _positive_int(limits: dict[str, object], name: str, default: int) -> int:
+    value = limits.get(name)
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
-    return int(settings.SANDBOX_TENANT_MAX_IN_FLIGHT)
+    return default
+
+
+def max_in_flight(limits: dict[str, object]) -> int:
+    """The tenant's bound: its own ``max_in_flight`` limit if it is a positive integer."""
+    return _positive_int(limits, "max_in_flight", int(settings.SANDBOX_TENANT_MAX_IN_FLIGHT))
+
+
+def cpu_ms_per_minute(limits: dict[str, object]) -> int:
+    """The tenant's CPU allowance: its own ``cpu_ms_per_minute`` if a positive integer."""
+    return _positive_int(
+        limits, "cpu_ms_per_minute", int(settings.SANDBOX_TENANT_CPU_MS_PER_MINUTE)
+    )
+
+
+def cpu_key(tenant_id: str, now: float | None = None) -> str:
+    window = int((time.time() if now is None else now) // CPU_WINDOW_S)
+    return f"gp:cpu:{tenant_id}:{window}"
+
+
+def check_cpu(tenant_id: str, limit_ms: int) -> None:
+    """``TenantBusy`` if the tenant's code has used its CPU allowance in this minute."""
+    used = cache.get(cpu_key(tenant_id)) or 0
+    if used >= limit_ms:
+        left = CPU_WINDOW_S - time.time() % CPU_WINDOW_S
+        raise TenantBusy(
+            limit_ms,
+            f"This tenant's functions used their CPU time allowance ({limit_ms} ms per minute); "
+            f"the run was denied. Runs are accepted again in {left:.0f} s.",
+        )
+
+
+def charge_cpu(tenant_id: str, cpu_ms: float) -> None:
+    """Add what a run's code used to the tenant's count for this minute."""
+    if cpu_ms <= 0:
+        return
+    key = cpu_key(tenant_id)
+    cache.add(key, 0, CPU_WINDOW_S * 2)
+    try:
+        cache.incr(key, max(1, round(cpu_ms)))
+    except ValueError:  # expired between add and incr
+        cache.add(key, max(1, round(cpu_ms)), CPU_WINDOW_S * 2)
 
 
 @contextlib.contextmanager

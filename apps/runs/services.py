@@ -258,22 +258,21 @@ def _sandbox_run(
         "context": context,
         "env": env,
     }
-    limits = {k: v for k, v in (tenant.limits or {}).items() if k != "max_in_flight"}
+    limits = {k: v for k, v in (tenant.limits or {}).items() if k not in fairness.FAIRNESS_LIMITS}
     if limits:
         job["limits"] = limits
-    limit = fairness.max_in_flight(tenant.limits or {})
+    tenant_id = str(tenant.pk)
     try:
         # Lazy: no V8 in a web process before it forks.
-        from apps.runtime import run_pipeline  # type: ignore[attr-defined,unused-ignore]
+        from apps.runtime import run_pipeline_metered  # type: ignore[attr-defined,unused-ignore]
 
-        with fairness.in_flight_slot(str(tenant.pk), limit):
-            return dict(run_pipeline(job))
-    except fairness.TenantBusy:
-        message = (
-            f"Too many runs of this tenant are in progress (at most {limit} at once); "
-            "the run was denied."
-        )
-        return _refused(functions, user, context, "tenant_busy", message)
+        fairness.check_cpu(tenant_id, fairness.cpu_ms_per_minute(tenant.limits or {}))
+        with fairness.in_flight_slot(tenant_id, fairness.max_in_flight(tenant.limits or {})):
+            result, cpu_ms = run_pipeline_metered(job)
+        fairness.charge_cpu(tenant_id, cpu_ms)
+        return dict(result)
+    except fairness.TenantBusy as busy:
+        return _refused(functions, user, context, "tenant_busy", busy.message)
     except Exception:
         logger.exception("sandbox failed for tenant %s trigger %s", tenant.pk, trigger)
         message = "The function sandbox is unavailable; the run was denied."

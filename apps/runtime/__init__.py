@@ -3,8 +3,10 @@
 Public API (plain data in, plain data out)::
 
     configure(workers=None, fresh_isolate_per_run=False, heap_mb=64, warm_memory_mb=256,
-              worker_rss_limit_mb=512, http_allow=[])
+              worker_rss_limit_mb=512, max_runs_per_worker=64, max_warm_isolates=None,
+              http_allow=[])
     run_pipeline(job) -> result
+    run_pipeline_metered(job) -> (result, cpu_ms)
     run_function(*, tenant_id, trigger, code, user, context, env, ...) -> result
     validate_code(code) -> None | {"message", "line", "column"}
     sandbox_ping() -> float (ms)
@@ -43,6 +45,7 @@ __all__ = [
     "configure",
     "run_function",
     "run_pipeline",
+    "run_pipeline_metered",
     "sandbox_ping",
     "shutdown",
     "validate_code",
@@ -81,23 +84,42 @@ def configure(
     heap_mb: int = 64,
     warm_memory_mb: int = 256,
     worker_rss_limit_mb: int = 512,
+    max_runs_per_worker: int = 64,
+    max_warm_isolates: int | None = None,
     http_allow: list[str] | None = None,
 ) -> None:
-    """Set the sandbox settings; a running pool is replaced on next use."""
+    """Set the sandbox settings; a running pool is replaced on next use.
+
+    ``max_warm_isolates`` defaults to what ``warm_memory_mb`` holds at ~2.3 MiB an isolate.
+    """
     global _config
     config = PoolConfig(
         workers=workers if workers is not None else (os.cpu_count() or 1),
         fresh_isolate_per_run=fresh_isolate_per_run,
         heap_mb=heap_mb,
         warm_memory_mb=warm_memory_mb,
+        max_warm_isolates=(
+            max_warm_isolates if max_warm_isolates is not None else warm_isolates(warm_memory_mb)
+        ),
         worker_rss_limit_mb=worker_rss_limit_mb,
+        max_runs_per_worker=max_runs_per_worker,
         http_allow=list(http_allow or []),
     )
-    if config.workers < 1 or heap_mb < 8 or warm_memory_mb < 0:
-        raise ValueError("workers >= 1, heap_mb >= 8 and warm_memory_mb >= 0 are required")
+    if config.workers < 1 or heap_mb < 8 or warm_memory_mb < 0 or max_runs_per_worker < 1:
+        raise ValueError(
+            "workers >= 1, heap_mb >= 8, warm_memory_mb >= 0 and max_runs_per_worker >= 1"
+            " are required"
+        )
     with _lock:
         _config = config
         _stop_locked()
+
+
+def warm_isolates(warm_memory_mb: int) -> int:
+    """How many warm isolates a memory budget holds: an isolate with our prelude and frozen
+    built-ins is ~2.3 MiB resident (benchmarks/tenants.py prints it), so 2 MiB each is the
+    most the budget could ever admit; the budget itself evicts before that."""
+    return max(8, warm_memory_mb // 2)
 
 
 def _get_pool() -> Pool:
@@ -136,15 +158,23 @@ def _deadline_s(job: dict[str, Any]) -> float:
 
 def run_pipeline(job: dict[str, Any]) -> dict[str, Any]:
     """Run the job's functions in order for one trigger; see the module docstring."""
+    return run_pipeline_metered(job)[0]
+
+
+def run_pipeline_metered(job: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """``run_pipeline``'s result and the CPU milliseconds the run's JavaScript used. A run
+    whose worker died is charged its wall time: what it used is not known."""
     if not job.get("functions"):
         state = empty_state(job.get("user") or {}, job.get("context") or {})
-        return shape_result(job, [], state, None, 0.0)
+        return shape_result(job, [], state, None, 0.0), 0.0
     deadline = _deadline_s(job)
+    t0 = time.perf_counter()
     try:
         reply = _get_pool().request({"op": "run", "job": job}, deadline, str(job["tenant_id"]))
     except WorkerLost as lost:
-        return crashed_result(job, lost.step_index, deadline * 1000, lost.why)
-    return dict(reply["result"])
+        wall_ms = (time.perf_counter() - t0) * 1000
+        return crashed_result(job, lost.step_index, deadline * 1000, lost.why), wall_ms
+    return dict(reply["result"]), float(reply.get("cpu_ms") or 0.0)
 
 
 def run_function(

@@ -18,6 +18,12 @@ import time
 _HEADER = struct.Struct("!I")
 _READ_SIZE = 1 << 16
 MAX_MESSAGE_BYTES = (1 << 32) - 1
+# The mirror page beside the socket: per request slot, [request id, step index] as doubles.
+SLOT_SIZE = 16
+
+
+def mirror_size(slots: int) -> int:
+    return SLOT_SIZE * max(1, slots)
 
 
 class Channel:

@@ -52,9 +52,9 @@ class EngineConfig:
     # Warm isolates are kept while the worker's resident memory stays under this much above
     # what it used once ready (isolates in use count too); the least recently used go first.
     warm_memory_mb: int = 256
-    # And at most this many: each isolate reserves ~13 MiB of address space (its thread's
-    # stack, V8's heap reservations), which the worker's data limit must leave room for.
-    max_warm_isolates: int = 48
+    # And at most this many (each ~2.3 MiB resident, ~13 MiB of address space that the
+    # worker's data limit makes room for as isolates are created).
+    max_warm_isolates: int = 128
     # Fresh isolates kept built ahead of need, so that a cold tenant rarely waits for one.
     spare_isolates: int = 2
     http_allow: list[str] = field(default_factory=list)
@@ -306,24 +306,25 @@ class Engine:
 
     def run_job(
         self, job: dict[str, Any], on_progress: Callable[[int], None]
-    ) -> tuple[dict[str, Any], Callable[[], float]]:
-        """The job's result, and what to call once it has been answered: it proves the last
-        isolate idle (or frees it, terminating what still runs) and returns the run's CPU
-        seconds, that code's included."""
+    ) -> tuple[dict[str, Any], float, Callable[[], None]]:
+        """The job's result, the CPU seconds its isolates' threads used until it was taken,
+        and what to call once it has been answered: that proves the last isolate idle (or
+        frees it, terminating what still runs)."""
         run = self._new_run(job, on_progress)
         t0 = time.perf_counter()
         isolate = self._drive(run, self._acquire(run))
         result = shape_result(
             job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000
         )
+        if isolate is not None:
+            run.cpu_s += isolate.cpu_since_mark()
 
-        def settle() -> float:
+        def settle() -> None:
             if isolate is not None:
                 idle = isolate.quiesce(QUIESCE_TIMEOUT_S)
                 self._release(run, isolate, keep=idle)
-            return run.cpu_s
 
-        return result, settle
+        return result, run.cpu_s, settle
 
     def refill(self) -> None:
         """Idle time: build the next spare fresh isolate and put our own small job through it.

@@ -64,6 +64,33 @@ _MODULES = _read_source("modules.js")
 
 _init_lock = threading.Lock()
 _lifecycle_lock = threading.Lock()
+_live_lock = threading.Lock()
+_live = 0
+_on_live_change: Callable[[int], None] | None = None
+
+
+def watch_live_isolates(callback: Callable[[int], None]) -> None:
+    """Call ``callback(n)`` now and whenever the number of isolates this process holds
+    changes; it counts an isolate from just before it is created until just after it is
+    freed, so the callback can make room for one before V8 maps it."""
+    global _on_live_change
+    with _live_lock:
+        _on_live_change = callback
+        callback(_live)
+
+
+def live_isolates() -> int:
+    with _live_lock:
+        return _live
+
+
+def _count_live(delta: int) -> None:
+    global _live
+    with _live_lock:
+        _live += delta
+        if _on_live_change is not None:
+            _on_live_change(_live)
+
 
 # mini-racer calls ``callback(callback_id, value_handle)`` when a task ends; as
 # ``eventfd_write(fd, value)`` that adds the handle's address to the eventfd named by the id.
@@ -158,24 +185,31 @@ class Isolate:
 
     def __init__(self, heap_mb: int) -> None:
         dll = init_v8()
-        # mini-racer crashes when contexts are created and freed concurrently.
-        with _lifecycle_lock:
+        self._ctx_id: int | None = None
+        _count_live(+1)
+        try:
             self._setup(dll, heap_mb)
+        except BaseException:
+            if self._ctx_id is None:
+                _count_live(-1)  # never created: close() will not count it out
+            self.close()
+            raise
 
     def _setup(self, dll: ctypes.CDLL, heap_mb: int) -> None:
         self._done_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._done = select.poll()
         self._done.register(self._done_fd, select.POLLIN)
-        before = _thread_ids()
-        self._ctx_id: int | None = dll.mr_init_context(_EVENTFD_CALLBACK)
-        born = _thread_ids() - before
+        # mini-racer crashes when contexts are created and freed concurrently.
+        with _lifecycle_lock:
+            before = _thread_ids()
+            ctx_id = dll.mr_init_context(_EVENTFD_CALLBACK)
+            self._ctx_id = ctx_id
+            born = _thread_ids() - before
         # The isolate's own thread runs all of its JavaScript: its CPU time is the isolate's.
         self._stat_path = f"/proc/self/task/{born.pop()}/schedstat" if len(born) == 1 else None
         # Context's asynchronous API would route results through callback ids and the loop;
         # nothing here uses it (every task is started on the DLL and awaited on the eventfd).
-        self._ctx = Context(
-            dll, self._ctx_id, _unused_loop(), ObjectFactoryImpl(), itertools.count(1)
-        )
+        self._ctx = Context(dll, ctx_id, _unused_loop(), ObjectFactoryImpl(), itertools.count(1))
         self._ctx.set_hard_memory_limit(heap_mb * _MIB)
         self._ctx.set_soft_memory_limit(heap_mb * _MIB * 3 // 4)
         self.defined: set[str] = set()
@@ -309,3 +343,4 @@ class Isolate:
         with _lifecycle_lock:
             self._ctx._dll.mr_free_context(ctx_id)
         os.close(self._done_fd)
+        _count_live(-1)

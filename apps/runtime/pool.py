@@ -2,10 +2,13 @@
 
 Each web or Celery process has its own pool, started on first use (never at import, so forking
 servers stay safe; a pool inherited through ``fork`` is ignored and a new one started). Any
-thread may call ``Pool.request``: it takes an idle worker (preferring one that has the tenant's
-isolate warm), sends one JSON request over a socket and waits at most until a hard deadline.
-A worker that dies or misses the deadline is SIGKILLed and replaced by a pre-started spare; the
-caller still gets an answer, built from the step index the worker mirrored in shared memory.
+thread may call ``Pool.request``: it picks a worker with a free request slot (preferring one
+that has the tenant's isolates warm, then the least busy), sends one JSON request over the
+worker's socket and waits for the answer at most until a hard deadline. A worker serves many
+requests at once; one reader thread per worker hands each reply to the thread waiting for it.
+A worker that dies or misses a deadline is SIGKILLed and replaced by a pre-started spare while
+the other workers go on serving; each request it had in flight still gets an answer, built
+from the step index the worker mirrored into that request's slot of shared memory.
 """
 
 from __future__ import annotations
@@ -21,14 +24,13 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from apps.runtime import wire
-from apps.runtime.channel import Channel
+from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size
 
 READY_TIMEOUT_S = 60.0
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -40,9 +42,12 @@ class PoolConfig:
     fresh_isolate_per_run: bool = False
     heap_mb: int = 64
     warm_memory_mb: int = 256
-    max_warm_isolates: int = 48
+    max_warm_isolates: int = 128
     spare_isolates: int = 2
     worker_rss_limit_mb: int = 512
+    # Requests one worker serves at once (each on a thread of its own, in an isolate of its
+    # own): runs that wait on a timer or an outbound request cost a slot, not a worker.
+    max_runs_per_worker: int = 64
     http_allow: list[str] = field(default_factory=list)
 
     def worker_config(self) -> dict[str, Any]:
@@ -60,12 +65,25 @@ class WorkerLost(Exception):
         self.step_index = step_index
 
 
+class _Pending:
+    """One request in flight: the slot it holds and, once known, its reply or its loss."""
+
+    __slots__ = ("done", "lost", "reply", "slot")
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.done = threading.Event()
+        self.reply: dict[str, Any] | None = None
+        self.lost: WorkerLost | None = None
+
+
 class _Worker:
     def __init__(self, config: PoolConfig) -> None:
         parent_sock, child_sock = socket.socketpair()
+        slots = max(1, config.max_runs_per_worker)
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
-        os.ftruncate(self._mirror_fd, 16)
-        self._mirror = mmap.mmap(self._mirror_fd, 16)
+        os.ftruncate(self._mirror_fd, mirror_size(slots))
+        self._mirror = mmap.mmap(self._mirror_fd, mirror_size(slots))
         # A minimal environment: the host's variables (keys, database URLs) have no business
         # in a process that runs tenants' code.
         env = {
@@ -91,9 +109,15 @@ class _Worker:
         )
         child_sock.close()
         self.conn = Channel(parent_sock)
+        self.send_lock = threading.Lock()
         self.tenants: OrderedDict[str, None] = OrderedDict()
         self.ready = threading.Event()
         self.failed = False
+        # Guarded by the pool's lock:
+        self.free_slots = list(range(slots))
+        self.pending: dict[int, _Pending] = {}
+        self.retiring = False
+        self.gone = False
 
     def wait_ready(self, timeout: float) -> None:
         try:
@@ -105,8 +129,9 @@ class _Worker:
         self.failed = True
         self.ready.set()
 
-    def mirrored_step(self) -> int:
-        _, index = struct.unpack("dd", self._mirror[0:16])
+    def mirrored_step(self, slot: int) -> int:
+        at = SLOT_SIZE * slot
+        _, index = struct.unpack("dd", self._mirror[at : at + SLOT_SIZE])
         return int(index)
 
     def kill(self) -> None:
@@ -143,8 +168,7 @@ class Pool:
         self.config = config
         self.pid = os.getpid()
         self._cond = threading.Condition()
-        self._idle: list[_Worker] = []
-        self._count = 0
+        self._workers: list[_Worker] = []
         self._spare: _Worker | None = None
         self._closed = False
         self._ids = itertools.count(1)
@@ -152,10 +176,11 @@ class Pool:
         for worker in starting:
             worker.wait_ready(READY_TIMEOUT_S)
             if worker.failed:
-                worker.kill()
+                for other in starting:
+                    other.kill()
                 raise RuntimeError("a sandbox worker process failed to start")
-        self._idle.extend(starting)
-        self._count = len(starting)
+        for worker in starting:
+            self._serve_with(worker)
         self._start_spare()
 
     def _start_worker(self) -> _Worker:
@@ -168,36 +193,122 @@ class Pool:
             target=spare.wait_ready, args=(READY_TIMEOUT_S,), daemon=True, name="sandbox-spare"
         ).start()
 
-    def _acquire(self, tenant_id: str | None) -> _Worker:
-        with self._cond:
-            while not self._idle:
-                if self._closed:
-                    raise RuntimeError("the sandbox pool is shut down")
-                self._cond.wait()
-            chosen = next((w for w in self._idle if tenant_id in w.tenants), None)
-            if chosen is None:
-                # Least recently used worker keeps warm isolates spread over the pool.
-                chosen = self._idle[0]
-            self._idle.remove(chosen)
-            return chosen
-
-    def _release(self, worker: _Worker, tenant_id: str | None) -> None:
-        if tenant_id is not None:
-            worker.tenants[tenant_id] = None
-            worker.tenants.move_to_end(tenant_id)
-            while len(worker.tenants) > 4096:
-                worker.tenants.popitem(last=False)
+    def _serve_with(self, worker: _Worker) -> None:
+        """Put a ready worker to work: requests may be routed to it, its replies are read."""
         with self._cond:
             if self._closed:
                 worker.kill()
                 return
-            self._idle.append(worker)
-            self._cond.notify()
+            self._workers.append(worker)
+            self._cond.notify_all()
+        threading.Thread(
+            target=self._read_replies, args=(worker,), daemon=True, name="sandbox-replies"
+        ).start()
 
-    def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker`` and put the spare in its place (a cold start only if it failed)."""
-        worker.kill()
+    def worker_pids(self) -> set[int]:
+        """The processes serving requests now (for tests and benchmarks)."""
         with self._cond:
+            return {w.proc.pid for w in self._workers}
+
+    def _acquire(self, tenant_id: str | None) -> tuple[_Worker, int]:
+        """A worker with a free slot, and the slot: among those that hold the tenant's warm
+        isolates if any, the least busy (then the one with the fewest tenants, so that warm
+        isolates spread over the pool)."""
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the sandbox pool is shut down")
+                usable = [w for w in self._workers if w.free_slots and not w.retiring]
+                if usable:
+                    break
+                self._cond.wait()
+            warm = [w for w in usable if tenant_id in w.tenants] if tenant_id else []
+            chosen = min(warm or usable, key=lambda w: (len(w.pending), len(w.tenants)))
+            return chosen, chosen.free_slots.pop()
+
+    def request(
+        self, msg: dict[str, Any], timeout_s: float, tenant_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send one request; raise ``WorkerLost`` if the worker dies or misses the deadline."""
+        request_id = next(self._ids)
+        while True:
+            worker, slot = self._acquire(tenant_id)
+            pending = _Pending(slot)
+            with self._cond:
+                if worker.gone:
+                    continue  # lost since it was chosen: choose again
+                worker.pending[request_id] = pending
+                if tenant_id is not None:
+                    worker.tenants[tenant_id] = None
+                    worker.tenants.move_to_end(tenant_id)
+                    while len(worker.tenants) > 4096:
+                        worker.tenants.popitem(last=False)
+                break
+        try:
+            with worker.send_lock:
+                worker.conn.send(wire.dumps({**msg, "id": request_id, "slot": slot}))
+        except OSError:
+            pass  # the reader sees the worker's end and answers this request as lost
+        if not pending.done.wait(timeout_s):
+            self._lose(worker, "did not answer before its deadline")
+            pending.done.wait()
+        if pending.lost is not None:
+            raise pending.lost
+        assert pending.reply is not None
+        return pending.reply
+
+    def _read_replies(self, worker: _Worker) -> None:
+        while True:
+            try:
+                reply: dict[str, Any] = wire.loads(worker.conn.recv())
+            except (EOFError, OSError, ValueError):  # orjson errors are ValueErrors
+                break
+            with self._cond:
+                pending = worker.pending.pop(reply.get("id"), None)  # type: ignore[arg-type]
+                if pending is not None:
+                    worker.free_slots.append(pending.slot)
+                if reply.get("retire"):
+                    worker.retiring = True
+                drained = worker.retiring and not worker.pending and not worker.gone
+                self._cond.notify()
+            if pending is not None:
+                pending.reply = reply
+                pending.done.set()
+            if drained:
+                self._lose(worker, None)  # retired: nothing was in flight on it
+                return
+        self._lose(worker, None)
+
+    def _lose(self, worker: _Worker, why: str | None) -> None:
+        """Take ``worker`` out of service, kill it, answer what it had in flight as lost
+        (``why``, or the way it ended), and put a spare in its place."""
+        with self._cond:
+            if worker.gone:
+                return
+            worker.gone = True
+            if worker in self._workers:
+                self._workers.remove(worker)
+            in_flight = list(worker.pending.values())
+            worker.pending.clear()
+        if why is None:
+            # Let a dying process finish dying, so that the reason given is the right one.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.proc.wait(timeout=0.05 if in_flight else 0)
+            why = worker.exit_reason()
+        for pending in in_flight:
+            pending.lost = WorkerLost(
+                f"The sandbox process {why}", worker.mirrored_step(pending.slot)
+            )
+        worker.kill()
+        for pending in in_flight:
+            pending.done.set()
+        threading.Thread(target=self._replace, daemon=True, name="sandbox-replace").start()
+
+    def _replace(self) -> None:
+        """Put the spare to work (a cold start only if it failed) and start the next spare."""
+        with self._cond:
+            if self._closed:
+                return
             spare, self._spare = self._spare, None
         if spare is None:
             spare = self._start_worker()
@@ -210,34 +321,15 @@ class Pool:
         with self._cond:
             if not self._closed:
                 self._start_spare()
-        self._release(spare, None)
-
-    def request(
-        self, msg: dict[str, Any], timeout_s: float, tenant_id: str | None = None
-    ) -> dict[str, Any]:
-        """Send one request; raise ``WorkerLost`` if the worker dies or misses the deadline."""
-        worker = self._acquire(tenant_id)
-        msg = {**msg, "id": next(self._ids)}
-        try:
-            worker.conn.send(wire.dumps(msg))
-            reply: dict[str, Any] = wire.loads(worker.conn.recv(timeout_s))
-        except (EOFError, OSError, TimeoutError, ValueError):  # orjson errors are ValueErrors
-            step = worker.mirrored_step()
-            time.sleep(0.01)  # let a dying process finish dying so the reason is right
-            why = f"The sandbox process {worker.exit_reason()}"
-            threading.Thread(target=self._replace, args=(worker,), daemon=True).start()
-            raise WorkerLost(why, step) from None
-        if reply.get("retire"):
-            threading.Thread(target=self._replace, args=(worker,), daemon=True).start()
-        else:
-            self._release(worker, tenant_id)
-        return reply
+        self._serve_with(spare)
 
     def shutdown(self) -> None:
         with self._cond:
             self._closed = True
-            workers, self._idle = self._idle, []
+            workers, self._workers = self._workers, []
             spare, self._spare = self._spare, None
             self._cond.notify_all()
-        for worker in [*workers, *([spare] if spare else [])]:
-            worker.kill()
+        for worker in workers:
+            self._lose(worker, "was shut down")
+        if spare is not None:
+            spare.kill()

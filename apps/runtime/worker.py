@@ -1,10 +1,14 @@
 """The sandbox worker process: ``python -m apps.runtime.worker CONFIG_JSON SOCKET_FD MIRROR_FD``.
 
 Started by pool.py with a clean interpreter (never forked from a process holding isolates).
-It answers one JSON request at a time over a socket: ``run``, ``validate`` or ``ping``. While a
-step runs it mirrors the step's index into a small shared memory page, so that the caller can
-name the step in flight if this process dies. It exits after answering when it must not be
-reused: an isolate it cannot stop, or resident memory over its ceiling.
+It answers JSON requests over a socket: ``run``, ``validate`` or ``ping``, many at once. Each
+request is handled on a thread of its own, in an isolate of its own, so a run that waits on a
+timer or an outbound request holds only that thread and that isolate: the isolates' V8
+threads and the waits release the interpreter lock, and every other run goes on. Replies carry
+the request's id and may come in any order. While a step runs, the worker mirrors its index
+into the request's slot of a small shared memory page, so that the caller can name the step in
+flight if this process dies. It asks to be retired (the caller stops sending it work and
+replaces it) when its resident memory is over its ceiling.
 """
 
 from __future__ import annotations
@@ -12,18 +16,23 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import queue
 import resource
 import struct
 import sys
+import threading
 import time
 import traceback
 from typing import Any
 
 from apps.runtime import wire
-from apps.runtime.channel import Channel
+from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size
 from apps.runtime.engine import Engine, EngineConfig
+from apps.runtime.isolate import live_isolates, watch_live_isolates
 
-MIRROR_SIZE = 16
+# Request threads run our Python only (tenant code runs on the isolates' own threads); a small
+# stack keeps hundreds of them within the data limit.
+THREAD_STACK_BYTES = 1024 * 1024
 
 
 def data_mb() -> float:
@@ -38,17 +47,28 @@ def data_mb() -> float:
 ISOLATE_DATA_MB = 16
 
 
-def limit_data(rss_limit_mb: int, heap_mb: int, isolates: int = 0) -> None:
-    """Cap the data segment at what the worker maps once ready, plus what it may hold before
-    it is recycled, one run's heap and binary data, and ``isolates`` more isolates.
+class DataLimit:
+    """A hard cap on the data segment, and a soft one that follows the isolates held.
 
     The per-run accounting in the prelude misses some ways of allocating ArrayBuffers (copies
-    by slice or structuredClone); under this cap any of them fails with a RangeError inside
-    the run instead of taking the host's memory. Measured at start-up, not assumed, because
-    what V8 maps depends on the machine.
+    by slice or structuredClone); under the cap any of them fails with a RangeError inside the
+    run instead of taking the host's memory. The soft limit is what the worker maps once ready
+    (measured, not assumed: it depends on the machine), plus what it may hold before it is
+    recycled, one run's heap and binary data, the request threads' stacks, and room for the
+    isolates it holds now and two more. The process raises it itself (no privilege needed up
+    to the hard cap) just before it creates an isolate; the hard cap allows ``max_isolates``.
     """
-    cap_mb = int(data_mb()) + rss_limit_mb + 2 * heap_mb + isolates * ISOLATE_DATA_MB
-    resource.setrlimit(resource.RLIMIT_DATA, (cap_mb * 1024 * 1024,) * 2)
+
+    def __init__(self, rss_limit_mb: int, heap_mb: int, max_isolates: int, threads: int) -> None:
+        stacks_mb = threads * THREAD_STACK_BYTES // (1024 * 1024)
+        held_mb = live_isolates() * ISOLATE_DATA_MB  # already mapped: counted below instead
+        self.base_mb = int(data_mb()) - held_mb + rss_limit_mb + 2 * heap_mb + stacks_mb
+        self.hard_mb = self.base_mb + (max_isolates + 2) * ISOLATE_DATA_MB
+        watch_live_isolates(self.follow)
+
+    def follow(self, isolates: int) -> None:
+        soft_mb = min(self.base_mb + (isolates + 2) * ISOLATE_DATA_MB, self.hard_mb)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft_mb << 20, self.hard_mb << 20))
 
 
 def rss_mb() -> float:
@@ -58,24 +78,28 @@ def rss_mb() -> float:
 
 
 class Mirror:
-    """[request id, step index] as two doubles in shared memory."""
+    """Per request slot, [request id, step index] as two doubles in shared memory."""
 
-    def __init__(self, fd: int) -> None:
-        self._map = mmap.mmap(fd, MIRROR_SIZE)
+    def __init__(self, fd: int, slots: int) -> None:
+        self._map = mmap.mmap(fd, mirror_size(slots))
+        self.slots = max(1, slots)
 
-    def set(self, request_id: float, index: int) -> None:
-        self._map[0:16] = struct.pack("dd", request_id, float(index))
+    def set(self, slot: int, request_id: float, index: int) -> None:
+        at = SLOT_SIZE * (slot % self.slots)
+        self._map[at : at + 16] = struct.pack("dd", request_id, float(index))
 
-    def step(self, index: int) -> None:
-        self._map[8:16] = struct.pack("d", float(index))
+    def step(self, slot: int, index: int) -> None:
+        at = SLOT_SIZE * (slot % self.slots) + 8
+        self._map[at : at + 8] = struct.pack("d", float(index))
 
 
 def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any]:
     op = msg.get("op")
-    mirror.set(float(msg.get("id", 0)), 0)
+    slot = int(msg.get("slot", 0))
+    mirror.set(slot, float(msg.get("id", 0)), 0)
     if op == "run":
-        result, settle = engine.run_job(msg["job"], mirror.step)
-        return {"result": result, "_settle": settle}
+        result, cpu_s, settle = engine.run_job(msg["job"], lambda index: mirror.step(slot, index))
+        return {"result": result, "cpu_ms": round(cpu_s * 1000, 3), "_settle": settle}
     if op == "validate":
         return {"result": engine.validate(msg["code"])}
     if op == "ping":
@@ -90,51 +114,100 @@ class MemoryWatch:
     def __init__(self, every_s: float = 0.25) -> None:
         self.every_s = every_s
         self._next = 0.0
+        self._over = False
 
     def over(self, limit_mb: int) -> bool:
         now = time.monotonic()
-        if now < self._next:
-            return False
-        self._next = now + self.every_s
-        return rss_mb() > limit_mb
+        if now >= self._next:
+            self._next = now + self.every_s
+            self._over = rss_mb() > limit_mb
+        return self._over
 
 
-def serve(conn: Channel, mirror: Mirror, engine: Engine, rss_limit_mb: int) -> None:
-    memory = MemoryWatch()
-    while True:
-        if not conn.poll(0):
-            engine.refill()  # idle time: prepare the next fresh isolate
-        try:
-            data = conn.recv()
-        except (EOFError, OSError):
-            return  # the caller went away
-        reply = handle(engine, mirror, wire.loads(data))
+class Server:
+    """Reads requests on the main thread; ``threads`` request threads answer them."""
+
+    def __init__(
+        self, conn: Channel, mirror: Mirror, engine: Engine, rss_limit_mb: int, threads: int
+    ) -> None:
+        self.conn = conn
+        self.mirror = mirror
+        self.engine = engine
+        self.rss_limit_mb = rss_limit_mb
+        self.memory = MemoryWatch()
+        self._send_lock = threading.Lock()
+        self._requests: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        # Started before any request is read: no thread is born while isolates are being
+        # created, so an isolate's own thread is known by being the one new thread.
+        for n in range(max(1, threads)):
+            threading.Thread(target=self._answer_loop, daemon=True, name=f"run-{n}").start()
+        threading.Thread(target=self._refill_loop, daemon=True, name="spares").start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                data = self.conn.recv()
+            except (EOFError, OSError):
+                return  # the caller went away
+            self._requests.put(wire.loads(data))
+
+    def _answer_loop(self) -> None:
+        while True:
+            msg = self._requests.get()
+            try:
+                self._answer(msg)
+            except BaseException:
+                # Answer nothing: the caller sees the socket close at once and reports every
+                # step in flight as a crash, instead of waiting for deadlines on a process in
+                # an unknown state.
+                traceback.print_exc()
+                os._exit(70)
+
+    def _answer(self, msg: dict[str, Any]) -> None:
+        reply = handle(self.engine, self.mirror, msg)
         settle = reply.pop("_settle", None)
-        reply["retire"] = memory.over(rss_limit_mb)
-        conn.send(wire.dumps(reply))
-        if reply["retire"]:
-            return
+        reply["id"] = msg.get("id")
+        reply["retire"] = self.memory.over(self.rss_limit_mb)
+        payload = wire.dumps(reply)
+        with self._send_lock:
+            try:
+                self.conn.send(payload)
+            except OSError:
+                return  # the caller went away; the main thread ends the process
         if settle is not None:
             # The answer is out: prove the isolate idle (or free it, stopping what the run
-            # left running) before the next request can use it.
+            # left running) before another run can use it.
             settle()
+
+    def _refill_loop(self) -> None:
+        """Keep fresh isolates built ahead of need, so that a cold tenant rarely waits."""
+        while True:
+            if self.engine.provider.spares_wanted(1.0):
+                try:
+                    self.engine.refill()
+                except BaseException:
+                    traceback.print_exc()
+                    os._exit(70)
 
 
 def main(argv: list[str]) -> None:
     config = json.loads(argv[1])
     conn = Channel.from_fd(int(argv[2]))
-    mirror = Mirror(int(argv[3]))
     rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
+    threads = int(config.pop("max_runs_per_worker", 64))
+    mirror = Mirror(int(argv[3]), threads)
     engine = Engine(EngineConfig(**config))
     engine.refill()
-    # Room for every warm isolate, the spares and the one or two a run is using.
-    limit_data(rss_limit_mb, engine.config.heap_mb, engine.config.max_warm_isolates + 2)
+    threading.stack_size(THREAD_STACK_BYTES)
+    # At most every warm isolate, the spares, and two per run in flight (one more for a run
+    # that moves on after a cut).
+    isolates = engine.config.max_warm_isolates + engine.config.spare_isolates + 2 * threads
+    DataLimit(rss_limit_mb, engine.config.heap_mb, isolates, threads)
+    server = Server(conn, mirror, engine, rss_limit_mb, threads)
     conn.send(b'{"ready": true}')
     try:
-        serve(conn, mirror, engine, rss_limit_mb)
+        server.serve()
     except BaseException:
-        # Answer nothing: the caller sees the socket close at once and reports the step in
-        # flight as a crash, instead of waiting for its deadline on a process in teardown.
         traceback.print_exc()
         os._exit(70)
     # Skip interpreter teardown: isolate threads may be stuck in tenant code.

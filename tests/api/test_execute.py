@@ -187,9 +187,9 @@ def test_a_sandbox_crash_is_answered_and_still_recorded(
 
     def acquire_and_doom(pool: Pool, tenant_id: str | None) -> Any:
         # The worker process dies mid-run (as when the kernel's OOM killer picks it).
-        worker = acquire(pool, tenant_id)
+        worker, slot = acquire(pool, tenant_id)
         threading.Timer(0.3, worker.proc.kill).start()
-        return worker
+        return worker, slot
 
     add_function(alice.tenant, "spins", SPINS)
     with monkeypatch.context() as patch:
@@ -217,7 +217,7 @@ def test_a_sandbox_that_cannot_answer_denies_and_records_the_run(
     def unavailable(job: object) -> object:
         raise RuntimeError("no sandbox workers")
 
-    monkeypatch.setattr(apps.runtime, "run_pipeline", unavailable)
+    monkeypatch.setattr(apps.runtime, "run_pipeline_metered", unavailable)
     add_function(alice.tenant, "any", allow("any"))
     body = execute(alice).json()
     assert body["decision"] == "deny"

@@ -69,3 +69,55 @@ def test_a_busy_tenant_is_denied_with_tenant_busy_and_others_run(
     cache.set(key, 0, fairness.IN_FLIGHT_TTL_S)
     assert execute(alice).json()["decision"] == "allow"
     assert cache.get(key) == 0
+
+
+def test_cpu_is_counted_per_tenant_per_minute_and_refused_past_the_allowance() -> None:
+    fairness.check_cpu("t_1", 100)  # nothing used yet
+    fairness.charge_cpu("t_1", 60.4)
+    fairness.check_cpu("t_1", 100)
+    fairness.charge_cpu("t_1", 40)
+    with pytest.raises(fairness.TenantBusy, match="100 ms per minute"):
+        fairness.check_cpu("t_1", 100)
+    fairness.check_cpu("t_2", 100)  # another tenant has its own allowance
+    # The next minute starts from nothing.
+    now = 1_800_000_000.0
+    assert fairness.cpu_key("t_1", now) != fairness.cpu_key("t_1", now + fairness.CPU_WINDOW_S)
+
+
+def test_the_cpu_allowance_comes_from_the_setting_or_the_tenants_limits(settings) -> None:
+    settings.SANDBOX_TENANT_CPU_MS_PER_MINUTE = 900
+    assert fairness.cpu_ms_per_minute({}) == 900
+    assert fairness.cpu_ms_per_minute({"cpu_ms_per_minute": 50}) == 50
+    for bad in (0, -5, False, "50", 2.5):
+        assert fairness.cpu_ms_per_minute({"cpu_ms_per_minute": bad}) == 900
+
+
+BURNS = """
+async function pipe(user, context, callback) {
+  const until = Date.now() + 150;
+  while (Date.now() < until) {}
+  callback(null, user, context);
+}
+"""
+
+
+def test_a_tenant_past_its_cpu_allowance_gets_tenant_busy_and_others_run(
+    alice: Persona, charlie: Persona
+) -> None:
+    alice.tenant.limits = {"cpu_ms_per_minute": 100}
+    alice.tenant.save()
+    add_function(alice.tenant, "burns", BURNS)
+    add_function(charlie.tenant, "c", BURNS)
+
+    first = execute(alice).json()
+    assert first["decision"] == "allow"  # within the allowance when it started
+    used = cache.get(fairness.cpu_key(str(alice.tenant.pk)))
+    assert 100 <= used < 2000  # what the isolate's thread used, not a guess
+
+    body = execute(alice).json()
+    assert body["decision"] == "deny"
+    assert body["error"]["code"] == "tenant_busy"
+    assert "CPU time allowance (100 ms per minute)" in body["error"]["message"]
+    assert Run.objects.get(id=body["run_id"]).error_code == "tenant_busy"
+    # Another tenant, running the same code, is not affected.
+    assert execute(charlie).json()["decision"] == "allow"

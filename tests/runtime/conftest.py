@@ -17,6 +17,13 @@ def sandbox_pool() -> Iterator[None]:
     runtime.shutdown()
 
 
+@pytest.fixture
+def restore_pool() -> Iterator[None]:
+    """For a test that configures a pool of its own: the suite's pool again afterwards."""
+    yield
+    runtime.configure(workers=2)
+
+
 def make_job(
     *codes: str,
     tenant_id: str = "t_acme",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,18 +10,12 @@ import apps.runtime as runtime
 from tests.runtime.conftest import PASS_THROUGH, make_job
 
 
-@pytest.fixture
-def restore_pool() -> Iterator[None]:
-    yield
-    runtime.configure(workers=2)
-
-
 def idle_worker_pids() -> set[int]:
     pool = runtime._get_pool()
     give_up = time.monotonic() + 10
-    while not pool._idle and time.monotonic() < give_up:
+    while not pool.worker_pids() and time.monotonic() < give_up:
         time.sleep(0.01)  # a retired worker is replaced in the background
-    return {worker.proc.pid for worker in pool._idle}
+    return pool.worker_pids()
 
 
 def test_a_worker_over_its_memory_ceiling_is_recycled_and_runs_go_on(restore_pool: None) -> None:

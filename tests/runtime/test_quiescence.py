@@ -35,8 +35,7 @@ def _workers() -> set[int]:
     pool = runtime._get_pool()
     give_up = time.monotonic() + 5
     while True:
-        with pool._cond:
-            pids = {w.proc.pid for w in pool._idle}
+        pids = pool.worker_pids()
         if len(pids) >= pool.config.workers or time.monotonic() > give_up:
             return pids
         time.sleep(0.01)

@@ -1,0 +1,115 @@
+"""Waiting costs no worker: runs that await timers share a worker with everyone else's."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import apps.runtime as runtime
+from tests.runtime.conftest import PASS_THROUGH, make_job
+
+# Notes when it started and when its timer fired (epoch ms, from the isolate's own clock).
+AWAITS = (
+    "async function pipe(user, context, callback) {"
+    "  user.started = Date.now();"
+    "  await new Promise((resolve) => setTimeout(resolve, %d));"
+    "  user.woke = Date.now(); callback(null, user, context); }"
+)
+
+
+def in_threads(count: int, job: dict[str, Any]) -> tuple[list[threading.Thread], list[dict]]:
+    results: list[dict] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(runtime.run_pipeline(job)))
+        for _ in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads, results
+
+
+def test_runs_awaiting_timers_are_in_flight_together_on_one_worker(restore_pool: None) -> None:
+    runtime.configure(workers=1)
+    threads, results = in_threads(12, make_job(AWAITS % 400, tenant_id="t_waits"))
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [r["decision"] for r in results] == ["allow"] * 12
+    users = [r["user"] for r in results]
+    # Every run had started before the first one woke: none waited for another's timer.
+    assert max(u["started"] for u in users) < min(u["woke"] for u in users)
+
+
+def test_a_tenant_awaiting_timers_does_not_hold_up_another_tenant(restore_pool: None) -> None:
+    runtime.configure(workers=1, max_runs_per_worker=32)
+    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick"))  # warm
+    threads, slow = in_threads(16, make_job(AWAITS % 1500, tenant_id="t_slow", timeout_ms=3000))
+    time.sleep(0.2)
+    quick = [runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick")) for _ in range(50)]
+    # All of the other tenant's runs were answered while the slow ones still waited.
+    assert slow == []
+    assert all(r["decision"] == "allow" and r["user"]["touched"] for r in quick)
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [r["decision"] for r in slow] == ["allow"] * 16
+
+
+def test_a_full_worker_queues_runs_instead_of_failing_them(restore_pool: None) -> None:
+    runtime.configure(workers=1, max_runs_per_worker=2)
+    threads, results = in_threads(6, make_job(AWAITS % 200, tenant_id="t_queue"))
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [r["decision"] for r in results] == ["allow"] * 6
+    users = sorted((r["user"] for r in results), key=lambda u: u["started"])
+    # Two at a time: the third started only after one of the first two had finished.
+    assert users[2]["started"] >= min(users[0]["woke"], users[1]["woke"])
+
+
+def test_a_worker_killed_with_runs_in_flight_answers_each_of_them(restore_pool: None) -> None:
+    runtime.configure(workers=1)
+    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_doomed"))
+    (pid,) = runtime._get_pool().worker_pids()
+    threads, results = in_threads(5, make_job(AWAITS % 2000, tenant_id="t_doomed"))
+    time.sleep(0.4)
+    import os
+    import signal
+
+    os.kill(pid, signal.SIGKILL)
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 5
+    for result in results:
+        assert result["decision"] == "deny"
+        assert result["error"]["code"] == "sandbox_crashed"
+        assert "killed by SIGKILL" in result["steps"][0]["error"]["message"]
+    # A spare took its place.
+    assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+    assert pid not in runtime._get_pool().worker_pids()
+
+
+@pytest.mark.parametrize("flavour", ["plain", "async"])
+def test_concurrent_runs_of_one_tenant_never_see_each_others_state(
+    flavour: str, restore_pool: None
+) -> None:
+    runtime.configure(workers=1)
+    code = (
+        "%sfunction pipe(user, context, callback) {"
+        "  globalThis.owner = user.id;"
+        "  setTimeout(() => callback(null, {...user, seen: globalThis.owner}, context), 300); }"
+    ) % ("async " if flavour == "async" else "")
+    results: list[dict] = []
+
+    def one(n: int) -> None:
+        job = make_job(code, tenant_id="t_shared", user={"id": f"u{n}"})
+        results.append(runtime.run_pipeline(job))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # Each run in flight has an isolate of its own: no run saw another run's global.
+    assert sorted(r["user"]["seen"] for r in results) == sorted(f"u{n}" for n in range(8))
+    assert all(r["user"]["seen"] == r["user"]["id"] for r in results)
