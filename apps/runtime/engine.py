@@ -306,25 +306,23 @@ class Engine:
 
     def run_job(
         self, job: dict[str, Any], on_progress: Callable[[int], None]
-    ) -> tuple[dict[str, Any], float, Callable[[], None]]:
-        """The job's result, the CPU seconds its isolates' threads used until it was taken,
-        and what to call once it has been answered: that proves the last isolate idle (or
-        frees it, terminating what still runs)."""
+    ) -> tuple[dict[str, Any], float]:
+        """The job's result once nothing of it runs any more, and the CPU seconds its
+        isolates' threads used, what the run left running included.
+
+        The last isolate is proved idle before the result is taken (a trivial eval, which V8
+        starts only once every queued microtask has run) or freed, which terminates what the
+        run left running (a loop after callback()): no code outlives its run.
+        """
         run = self._new_run(job, on_progress)
         t0 = time.perf_counter()
         isolate = self._drive(run, self._acquire(run))
+        if isolate is not None:
+            self._release(run, isolate, keep=isolate.quiesce(QUIESCE_TIMEOUT_S))
         result = shape_result(
             job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000
         )
-        if isolate is not None:
-            run.cpu_s += isolate.cpu_since_mark()
-
-        def settle() -> None:
-            if isolate is not None:
-                idle = isolate.quiesce(QUIESCE_TIMEOUT_S)
-                self._release(run, isolate, keep=idle)
-
-        return result, run.cpu_s, settle
+        return result, run.cpu_s
 
     def refill(self) -> None:
         """Idle time: build the next spare fresh isolate and put our own small job through it.

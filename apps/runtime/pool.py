@@ -5,7 +5,10 @@ servers stay safe; a pool inherited through ``fork`` is ignored and a new one st
 thread may call ``Pool.request``: it picks a worker with a free request slot (preferring one
 that has the tenant's isolates warm, then the least busy), sends one JSON request over the
 worker's socket and waits for the answer at most until a hard deadline. A worker serves many
-requests at once; one reader thread per worker hands each reply to the thread waiting for it.
+requests at once. Of the threads waiting on one worker, one at a time reads its socket (the
+leader) and hands each reply to the thread it belongs to; a leader that has its own reply
+passes the socket on to another waiting thread. A lone request thus reads its own reply, with
+no thread in between.
 A worker that dies or misses a deadline is SIGKILLed and replaced by a pre-started spare while
 the other workers go on serving; each request it had in flight still gets an answer, built
 from the step index the worker mirrored into that request's slot of shared memory.
@@ -24,6 +27,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,13 +72,18 @@ class WorkerLost(Exception):
 class _Pending:
     """One request in flight: the slot it holds and, once known, its reply or its loss."""
 
-    __slots__ = ("done", "lost", "reply", "slot")
+    __slots__ = ("lost", "reply", "slot", "wake")
 
     def __init__(self, slot: int) -> None:
         self.slot = slot
-        self.done = threading.Event()
+        # Set when the reply or the loss is in, or when this thread is to read the socket.
+        self.wake = threading.Event()
         self.reply: dict[str, Any] | None = None
         self.lost: WorkerLost | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.reply is not None or self.lost is not None
 
 
 class _Worker:
@@ -110,6 +119,9 @@ class _Worker:
         child_sock.close()
         self.conn = Channel(parent_sock)
         self.send_lock = threading.Lock()
+        # Held by the thread reading the socket; re-entrant so that a reader that finds the
+        # worker dead can close it.
+        self.read_lock = threading.RLock()
         self.tenants: OrderedDict[str, None] = OrderedDict()
         self.ready = threading.Event()
         self.failed = False
@@ -139,11 +151,14 @@ class _Worker:
             self.proc.send_signal(signal.SIGKILL)
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
-        # A spare's wait_ready may still be reading this socket on another thread; the dead
-        # process gives it EOF at once. Closing before it is done would free the descriptor
-        # for reuse by the next worker's socket, whose "ready" that thread would then steal.
+        # A spare's wait_ready, or a request's thread, may still be reading this socket; the
+        # dead process gives it EOF at once. Closing before it is done would free the
+        # descriptor for reuse by the next worker's socket, which that thread would then read.
         self.ready.wait(timeout=5)
+        reading = self.read_lock.acquire(timeout=5)
         self.close()
+        if reading:
+            self.read_lock.release()
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -201,9 +216,6 @@ class Pool:
                 return
             self._workers.append(worker)
             self._cond.notify_all()
-        threading.Thread(
-            target=self._read_replies, args=(worker,), daemon=True, name="sandbox-replies"
-        ).start()
 
     def worker_pids(self) -> set[int]:
         """The processes serving requests now (for tests and benchmarks)."""
@@ -249,35 +261,60 @@ class Pool:
                 worker.conn.send(wire.dumps({**msg, "id": request_id, "slot": slot}))
         except OSError:
             pass  # the reader sees the worker's end and answers this request as lost
-        if not pending.done.wait(timeout_s):
-            self._lose(worker, "did not answer before its deadline")
-            pending.done.wait()
+        self._await_reply(worker, pending, time.monotonic() + timeout_s)
         if pending.lost is not None:
             raise pending.lost
         assert pending.reply is not None
         return pending.reply
 
-    def _read_replies(self, worker: _Worker) -> None:
-        while True:
+    def _await_reply(self, worker: _Worker, pending: _Pending, deadline: float) -> None:
+        while not pending.answered:
+            if worker.read_lock.acquire(blocking=False):
+                try:
+                    self._lead(worker, pending, deadline)
+                finally:
+                    worker.read_lock.release()
+                    self._hand_on(worker)
+            elif not pending.wake.wait(max(deadline - time.monotonic(), 0)):
+                self._lose(worker, "did not answer before its deadline")
+            else:
+                pending.wake.clear()
+
+    def _lead(self, worker: _Worker, pending: _Pending, deadline: float) -> None:
+        """Read replies, handing each to its thread, until this thread's own is in."""
+        while not pending.answered:
             try:
-                reply: dict[str, Any] = wire.loads(worker.conn.recv())
-            except (EOFError, OSError, ValueError):  # orjson errors are ValueErrors
-                break
-            with self._cond:
-                pending = worker.pending.pop(reply.get("id"), None)  # type: ignore[arg-type]
-                if pending is not None:
-                    worker.free_slots.append(pending.slot)
-                if reply.get("retire"):
-                    worker.retiring = True
-                drained = worker.retiring and not worker.pending and not worker.gone
-                self._cond.notify()
-            if pending is not None:
-                pending.reply = reply
-                pending.done.set()
-            if drained:
-                self._lose(worker, None)  # retired: nothing was in flight on it
+                raw = worker.conn.recv(max(deadline - time.monotonic(), 0))
+                reply: dict[str, Any] = wire.loads(raw)
+            except TimeoutError:
+                self._lose(worker, "did not answer before its deadline")
                 return
-        self._lose(worker, None)
+            except (EOFError, OSError, ValueError):  # orjson errors are ValueErrors
+                self._lose(worker, None)
+                return
+            self._deliver(worker, reply)
+
+    def _hand_on(self, worker: _Worker) -> None:
+        """Wake one thread still waiting on ``worker``: it reads the socket from now on."""
+        with self._cond:
+            follower = next(iter(worker.pending.values()), None)
+        if follower is not None:
+            follower.wake.set()
+
+    def _deliver(self, worker: _Worker, reply: dict[str, Any]) -> None:
+        with self._cond:
+            pending = worker.pending.pop(reply.get("id"), None)  # type: ignore[arg-type]
+            if pending is not None:
+                worker.free_slots.append(pending.slot)
+            if reply.get("retire"):
+                worker.retiring = True
+            drained = worker.retiring and not worker.pending and not worker.gone
+            self._cond.notify()
+        if pending is not None:
+            pending.reply = reply
+            pending.wake.set()
+        if drained:
+            self._lose(worker, None)  # retired: nothing was in flight on it
 
     def _lose(self, worker: _Worker, why: str | None) -> None:
         """Take ``worker`` out of service, kill it, answer what it had in flight as lost
@@ -301,7 +338,7 @@ class Pool:
             )
         worker.kill()
         for pending in in_flight:
-            pending.done.set()
+            pending.wake.set()
         threading.Thread(target=self._replace, daemon=True, name="sandbox-replace").start()
 
     def _replace(self) -> None:

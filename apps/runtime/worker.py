@@ -13,10 +13,10 @@ replaces it) when its resident memory is over its ceiling.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
-import queue
 import resource
 import struct
 import sys
@@ -98,8 +98,8 @@ def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any
     slot = int(msg.get("slot", 0))
     mirror.set(slot, float(msg.get("id", 0)), 0)
     if op == "run":
-        result, cpu_s, settle = engine.run_job(msg["job"], lambda index: mirror.step(slot, index))
-        return {"result": result, "cpu_ms": round(cpu_s * 1000, 3), "_settle": settle}
+        result, cpu_s = engine.run_job(msg["job"], lambda index: mirror.step(slot, index))
+        return {"result": result, "cpu_ms": round(cpu_s * 1000, 3)}
     if op == "validate":
         return {"result": engine.validate(msg["code"])}
     if op == "ping":
@@ -125,7 +125,8 @@ class MemoryWatch:
 
 
 class Server:
-    """Reads requests on the main thread; ``threads`` request threads answer them."""
+    """``threads`` request threads; one at a time reads the socket, then answers what it
+    read while another reads the next request (no hand-over between threads on the way)."""
 
     def __init__(
         self, conn: Channel, mirror: Mirror, engine: Engine, rss_limit_mb: int, threads: int
@@ -136,7 +137,8 @@ class Server:
         self.rss_limit_mb = rss_limit_mb
         self.memory = MemoryWatch()
         self._send_lock = threading.Lock()
-        self._requests: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._read_lock = threading.Lock()
+        self._closed = threading.Event()
         # Started before any request is read: no thread is born while isolates are being
         # created, so an isolate's own thread is known by being the one new thread.
         for n in range(max(1, threads)):
@@ -144,18 +146,19 @@ class Server:
         threading.Thread(target=self._refill_loop, daemon=True, name="spares").start()
 
     def serve(self) -> None:
-        while True:
-            try:
-                data = self.conn.recv()
-            except (EOFError, OSError):
-                return  # the caller went away
-            self._requests.put(wire.loads(data))
+        """Until the caller goes away."""
+        self._closed.wait()
 
     def _answer_loop(self) -> None:
         while True:
-            msg = self._requests.get()
+            with self._read_lock:
+                try:
+                    data = self.conn.recv()
+                except (EOFError, OSError):
+                    self._closed.set()  # the caller went away
+                    return
             try:
-                self._answer(msg)
+                self._answer(wire.loads(data))
             except BaseException:
                 # Answer nothing: the caller sees the socket close at once and reports every
                 # step in flight as a crash, instead of waiting for deadlines on a process in
@@ -165,19 +168,11 @@ class Server:
 
     def _answer(self, msg: dict[str, Any]) -> None:
         reply = handle(self.engine, self.mirror, msg)
-        settle = reply.pop("_settle", None)
         reply["id"] = msg.get("id")
         reply["retire"] = self.memory.over(self.rss_limit_mb)
         payload = wire.dumps(reply)
-        with self._send_lock:
-            try:
-                self.conn.send(payload)
-            except OSError:
-                return  # the caller went away; the main thread ends the process
-        if settle is not None:
-            # The answer is out: prove the isolate idle (or free it, stopping what the run
-            # left running) before another run can use it.
-            settle()
+        with self._send_lock, contextlib.suppress(OSError):
+            self.conn.send(payload)  # if the caller went away, the main thread ends the process
 
     def _refill_loop(self) -> None:
         """Keep fresh isolates built ahead of need, so that a cold tenant rarely waits."""
