@@ -15,6 +15,7 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import resource
@@ -42,6 +43,21 @@ VALIDATE_TIMEOUT_S = 1.0
 # one that does not within this time is still running the run's leftover code (a loop after
 # callback()) and is freed, which terminates that code.
 QUIESCE_TIMEOUT_S = 0.05
+# Fair shares of the cores: a tenant whose functions used more than HOT_CPU_S of CPU over about
+# the last HOT_WINDOW_S (decaying), or a run whose own code has used LONG_RUN_CPU_S, runs its
+# isolates' threads at HOT_NICE. Under contention the kernel then gives the cores to other
+# tenants' runs first (a weight of 15 against 1024); with nothing else to run, it still gets
+# them all. Spinning, hostile or merely heavy code thus slows only its own tenant.
+# And while other tenants are running, a hot tenant's next run waits as long as its load is
+# over HOT_CPU_S (at most MAX_YIELD_S, time that costs no CPU and is outside its functions'
+# timeouts): code that burns a core each run, or whose every run needs a new isolate (a loop
+# left after callback()), then cannot take the host from the others.
+HOT_WINDOW_S = 2.0
+HOT_CPU_S = 0.25
+LONG_RUN_CPU_S = 0.05
+HOT_NICE = 19
+MAX_YIELD_S = 0.5
+OTHERS_ACTIVE_S = 1.0
 _PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
 
 
@@ -145,6 +161,50 @@ class IsolateProvider:
     def tenants(self) -> int:
         with self._lock:
             return len(self._warm)
+
+
+class TenantLoad:
+    """CPU seconds each tenant's code used recently, decaying with HOT_WINDOW_S."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._load: dict[str, tuple[float, float]] = {}
+        # The two tenants that ran last, newest first, with when: (tenant, monotonic time).
+        self._latest: list[tuple[str, float]] = []
+
+    def _decayed(self, tenant_id: str, now: float) -> float:
+        value, at = self._load.get(tenant_id, (0.0, now))
+        return value * math.exp(-(now - at) / HOT_WINDOW_S)
+
+    def add(self, tenant_id: str, cpu_s: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._load[tenant_id] = (self._decayed(tenant_id, now) + cpu_s, now)
+            others = [entry for entry in self._latest if entry[0] != tenant_id]
+            self._latest = [(tenant_id, now), *others[:1]]
+            if len(self._load) > 4096:  # forget the tenants that have cooled down
+                self._load = {
+                    t: (v, at) for t, (v, at) in self._load.items() if now - at < 10 * HOT_WINDOW_S
+                }
+
+    def hot(self, tenant_id: str) -> bool:
+        return self.excess(tenant_id) > 0
+
+    def excess(self, tenant_id: str) -> float:
+        """CPU seconds the tenant's recent load is over HOT_CPU_S (0 if not)."""
+        with self._lock:
+            return max(self._decayed(tenant_id, time.monotonic()) - HOT_CPU_S, 0.0)
+
+    def others_active(self, tenant_id: str) -> bool:
+        """Whether another tenant's run finished in the last OTHERS_ACTIVE_S."""
+        now = time.monotonic()
+        with self._lock:
+            return any(t != tenant_id and now - at < OTHERS_ACTIVE_S for t, at in self._latest)
+
+    def yield_to_others(self, tenant_id: str) -> None:
+        excess = self.excess(tenant_id)
+        if excess > 0 and self.others_active(tenant_id):
+            time.sleep(min(excess, MAX_YIELD_S))
 
 
 class MemoryBudget:
@@ -302,6 +362,7 @@ class Engine:
         self.config = config
         self.memory = MemoryBudget(config.warm_memory_mb)
         self.provider = IsolateProvider(config, self.memory)
+        self.load = TenantLoad()
         self._seq = itertools.count(1)
 
     def run_job(
@@ -314,11 +375,13 @@ class Engine:
         starts only once every queued microtask has run) or freed, which terminates what the
         run left running (a loop after callback()): no code outlives its run.
         """
+        self.load.yield_to_others(str(job["tenant_id"]))
         run = self._new_run(job, on_progress)
         t0 = time.perf_counter()
         isolate = self._drive(run, self._acquire(run))
         if isolate is not None:
             self._release(run, isolate, keep=isolate.quiesce(QUIESCE_TIMEOUT_S))
+        self.load.add(str(job["tenant_id"]), run.cpu_s)
         result = shape_result(
             job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000
         )
@@ -341,9 +404,22 @@ class Engine:
             self.provider.put_spare(isolate)
 
     def _acquire(self, run: _Run) -> Isolate:
-        isolate = self.provider.acquire(str(run.job["tenant_id"]))
+        tenant_id = str(run.job["tenant_id"])
+        nice = HOT_NICE if self.load.hot(tenant_id) else 0
+        isolate = self.provider.acquire(tenant_id)
+        if not isolate.set_nice(nice) and nice < isolate.nice:
+            # Its thread cannot be given its share back without privilege: use a new one.
+            isolate.close()
+            isolate = self.provider.fresh()
+            isolate.tenant_id = tenant_id
         isolate.mark_cpu()
+        isolate.on_busy = functools.partial(self._on_busy, run)
         return isolate
+
+    @staticmethod
+    def _on_busy(run: _Run, isolate: Isolate) -> None:
+        if isolate.nice < HOT_NICE and run.cpu_s + isolate.cpu_running() > LONG_RUN_CPU_S:
+            isolate.set_nice(HOT_NICE)
 
     def _release(self, run: _Run, isolate: Isolate, *, keep: bool = True) -> None:
         run.cpu_s += isolate.cpu_since_mark()

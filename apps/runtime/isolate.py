@@ -206,7 +206,11 @@ class Isolate:
             self._ctx_id = ctx_id
             born = _thread_ids() - before
         # The isolate's own thread runs all of its JavaScript: its CPU time is the isolate's.
-        self._stat_path = f"/proc/self/task/{born.pop()}/schedstat" if len(born) == 1 else None
+        self.tid = int(born.pop()) if len(born) == 1 else None
+        self._stat_path = f"/proc/self/task/{self.tid}/schedstat" if self.tid else None
+        self.nice = 0
+        # Told, while an eval with a watchdog runs on, that it is still running.
+        self.on_busy: Callable[[Isolate], None] | None = None
         # Context's asynchronous API would route results through callback ids and the loop;
         # nothing here uses it (every task is started on the DLL and awaited on the eventfd).
         self._ctx = Context(dll, ctx_id, _unused_loop(), ObjectFactoryImpl(), itertools.count(1))
@@ -248,8 +252,26 @@ class Isolate:
         except (OSError, ValueError, IndexError):
             return 0.0
 
+    def set_nice(self, value: int) -> bool:
+        """Give the isolate's thread this nice value; False if not allowed (lowering a nice
+        value needs privilege) or the thread is not known."""
+        if self.tid is None:
+            return False
+        if value == self.nice:
+            return True
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.tid, value)
+        except OSError:
+            return False
+        self.nice = value
+        return True
+
     def mark_cpu(self) -> None:
         self._cpu_mark = self.cpu_s()
+
+    def cpu_running(self) -> float:
+        """CPU seconds since the mark, leaving the mark where it is."""
+        return max(self.cpu_s() - self._cpu_mark, 0.0)
 
     def cpu_since_mark(self) -> float:
         used = self.cpu_s() - self._cpu_mark
@@ -303,6 +325,8 @@ class Isolate:
             value_handle = self._take_result(wait)
             if value_handle is not None:
                 break
+            if watchdog is not None and self.on_busy is not None:
+                self.on_busy(self)
         del code_handle
         return ctx._value_handle_to_python(value_handle)
 

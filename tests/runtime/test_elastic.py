@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -73,8 +75,6 @@ def test_a_worker_killed_with_runs_in_flight_answers_each_of_them(restore_pool: 
     (pid,) = runtime._get_pool().worker_pids()
     threads, results = in_threads(5, make_job(AWAITS % 2000, tenant_id="t_doomed"))
     time.sleep(0.4)
-    import os
-    import signal
 
     os.kill(pid, signal.SIGKILL)
     for thread in threads:
@@ -113,3 +113,59 @@ def test_concurrent_runs_of_one_tenant_never_see_each_others_state(
     # Each run in flight has an isolate of its own: no run saw another run's global.
     assert sorted(r["user"]["seen"] for r in results) == sorted(f"u{n}" for n in range(8))
     assert all(r["user"]["seen"] == r["user"]["id"] for r in results)
+
+
+def _thread_nices(pid: int) -> list[int]:
+    nices = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                nices.append(int(f.read().rsplit(")", 1)[1].split()[16]))
+        except OSError:
+            pass  # the thread ended
+    return nices
+
+
+BURNS_1S = (
+    "function pipe(user, context, callback) {"
+    "  const until = Date.now() + 1000; while (Date.now() < until) {} callback(null, user, context); }"
+)
+
+
+def test_a_run_that_burns_cpu_runs_at_a_lower_priority_while_it_does(restore_pool: None) -> None:
+    runtime.configure(workers=1)
+    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light"))
+    (pid,) = runtime._get_pool().worker_pids()
+    assert max(_thread_nices(pid)) == 0
+    threads, results = in_threads(1, make_job(BURNS_1S, tenant_id="t_heavy", timeout_ms=3000))
+    time.sleep(0.5)
+    assert 19 in _thread_nices(pid)  # the burning isolate's thread, once past 50 ms of CPU
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results[0]["decision"] == "allow"
+    # The tenant is hot now: its next isolate starts at the lower priority; another tenant's
+    # does not (its isolate's thread is given back the normal priority, or replaced).
+    from apps.runtime import engine
+
+    load = engine.TenantLoad()
+    load.add("t_heavy", 1.0)
+    assert load.hot("t_heavy") and not load.hot("t_light")
+    assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light"))["decision"] == "allow"
+
+
+def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.runtime import engine
+
+    slept: list[float] = []
+    monkeypatch.setattr(engine.time, "sleep", slept.append)
+    load = engine.TenantLoad()
+    load.add("t_hot", 0.25 + 0.2)
+    load.yield_to_others("t_hot")
+    assert slept == []  # nobody else ran: the cores are its to use
+    load.add("t_other", 0.001)
+    load.yield_to_others("t_other")  # not hot: no wait
+    load.yield_to_others("t_hot")
+    assert len(slept) == 1 and 0.15 < slept[0] <= 0.2
+    load.add("t_hot", 5.0)
+    load.yield_to_others("t_hot")
+    assert slept[-1] == engine.MAX_YIELD_S
