@@ -18,12 +18,17 @@ import time
 _HEADER = struct.Struct("!I")
 _READ_SIZE = 1 << 16
 MAX_MESSAGE_BYTES = (1 << 32) - 1
-# The mirror page beside the socket: per request slot, [request id, step index] as doubles.
+# The mirror page beside the socket, as doubles: the worker's heartbeat (CLOCK_MONOTONIC, the
+# same clock in every process) and a spare value, then per request slot [request id, step index].
 SLOT_SIZE = 16
 
 
 def mirror_size(slots: int) -> int:
-    return SLOT_SIZE * max(1, slots)
+    return SLOT_SIZE * (max(1, slots) + 1)
+
+
+def slot_offset(slot: int) -> int:
+    return SLOT_SIZE * (slot + 1)
 
 
 class Channel:

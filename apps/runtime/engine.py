@@ -363,6 +363,8 @@ class Engine:
         self.memory = MemoryBudget(config.warm_memory_mb)
         self.provider = IsolateProvider(config, self.memory)
         self.load = TenantLoad()
+        # Set once this process holds an isolate it could not stop (see _abandon).
+        self.retire_requested = False
         self._seq = itertools.count(1)
 
     def run_job(
@@ -427,6 +429,16 @@ class Engine:
             self.provider.release(isolate)
         else:
             isolate.close()
+
+    def _abandon(self, run: _Run, isolate: Isolate) -> None:
+        """An isolate that did not stop when told to runs a built-in V8 cannot interrupt
+        (``new Array(2**27).fill(1.5)``): freeing it waits for that to end, and what it
+        allocates may yet take the process down. Free it on the side, so that this run is
+        answered at its deadline, and ask to be retired: the caller sends no more work here
+        and ends the process once the runs in flight are answered."""
+        run.cpu_s += isolate.cpu_since_mark()
+        self.retire_requested = True
+        threading.Thread(target=isolate.close, daemon=True, name="free-wedged").start()
 
     def _new_run(self, job: dict[str, Any], on_progress: Callable[[int], None]) -> _Run:
         limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
@@ -541,8 +553,11 @@ class Engine:
         index, started = watchdog.last_running(isolate.marks)
         leftover = watchdog.idle_since(isolate.marks) is not None
         committed = self._latest_state(isolate, run.seq, last)
-        # Freed at once whatever happened: freeing stops whatever the isolate still runs.
-        self._release(run, isolate, keep=False)
+        if isolate.wedged:
+            self._abandon(run, isolate)
+        else:
+            # Freed at once: freeing stops whatever the isolate still runs.
+            self._release(run, isolate, keep=False)
         if committed is not None:
             self._commit(run, committed)
             index = committed["running"] if committed["running"] is not None else committed["next"]

@@ -34,9 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from apps.runtime import wire
-from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size
+from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size, slot_offset
 
 READY_TIMEOUT_S = 60.0
+# A worker whose heartbeat is older than this is stuck; one that beats is only busy.
+HEARTBEAT_STALE_S = 1.0
+# A retiring worker is ended at the latest this long after it asked (the whole-run budget).
+RETIRE_GRACE_S = 25.0
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -142,9 +146,14 @@ class _Worker:
         self.ready.set()
 
     def mirrored_step(self, slot: int) -> int:
-        at = SLOT_SIZE * slot
+        at = slot_offset(slot)
         _, index = struct.unpack("dd", self._mirror[at : at + SLOT_SIZE])
         return int(index)
+
+    def alive(self) -> bool:
+        """Whether the process ran Python in the last HEARTBEAT_STALE_S."""
+        (beat,) = struct.unpack("d", self._mirror[0:8])
+        return self.proc.poll() is None and time.monotonic() - beat < HEARTBEAT_STALE_S
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -276,7 +285,7 @@ class Pool:
                     worker.read_lock.release()
                     self._hand_on(worker)
             elif not pending.wake.wait(max(deadline - time.monotonic(), 0)):
-                self._lose(worker, "did not answer before its deadline")
+                self._late(worker, pending)
             else:
                 pending.wake.clear()
 
@@ -287,17 +296,30 @@ class Pool:
                 raw = worker.conn.recv(max(deadline - time.monotonic(), 0))
                 reply: dict[str, Any] = wire.loads(raw)
             except TimeoutError:
-                self._lose(worker, "did not answer before its deadline")
+                self._late(worker, pending)
                 return
             except (EOFError, OSError, ValueError):  # orjson errors are ValueErrors
                 self._lose(worker, None)
                 return
             self._deliver(worker, reply)
 
+    def _late(self, worker: _Worker, pending: _Pending) -> None:
+        """``pending`` missed its deadline. A worker that still beats is busy, not stuck: only
+        this request is given up (its slot stays taken until its answer comes, late). One
+        that does not beat is killed, with everything it had in flight."""
+        why = "did not answer before its deadline"
+        if not worker.alive():
+            self._lose(worker, why)
+            return
+        with self._cond:
+            if not pending.answered:
+                step = worker.mirrored_step(pending.slot)
+                pending.lost = WorkerLost(f"The sandbox process {why} (it was busy)", step)
+
     def _hand_on(self, worker: _Worker) -> None:
         """Wake one thread still waiting on ``worker``: it reads the socket from now on."""
         with self._cond:
-            follower = next(iter(worker.pending.values()), None)
+            follower = next((p for p in worker.pending.values() if not p.answered), None)
         if follower is not None:
             follower.wake.set()
 
@@ -306,8 +328,11 @@ class Pool:
             pending = worker.pending.pop(reply.get("id"), None)  # type: ignore[arg-type]
             if pending is not None:
                 worker.free_slots.append(pending.slot)
-            if reply.get("retire"):
+            if reply.get("retire") and not worker.retiring:
                 worker.retiring = True
+                # Runs already in flight there end within their whole-run budget; if one
+                # cannot, the process is ended anyway.
+                threading.Timer(RETIRE_GRACE_S, self._lose, (worker, "was retired")).start()
             drained = worker.retiring and not worker.pending and not worker.gone
             self._cond.notify()
         if pending is not None:

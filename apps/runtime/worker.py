@@ -26,7 +26,7 @@ import traceback
 from typing import Any
 
 from apps.runtime import wire
-from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size
+from apps.runtime.channel import Channel, mirror_size, slot_offset
 from apps.runtime.engine import Engine, EngineConfig
 from apps.runtime.isolate import live_isolates, watch_live_isolates
 
@@ -55,19 +55,24 @@ class DataLimit:
     run instead of taking the host's memory. The soft limit is what the worker maps once ready
     (measured, not assumed: it depends on the machine), plus what it may hold before it is
     recycled, one run's heap and binary data, the request threads' stacks, and room for the
-    isolates it holds now and two more. The process raises it itself (no privilege needed up
-    to the hard cap) just before it creates an isolate; the hard cap allows ``max_isolates``.
+    isolates it holds now and RESERVE_ISOLATES more (headroom also for what an interrupted run
+    may still allocate while its isolate is being freed: ``new Array(2**27).fill(1.5)`` cannot
+    be stopped and needs 1 GiB). The process raises it itself (no privilege needed up to the
+    hard cap) just before it creates an isolate; the hard cap allows ``max_isolates`` more.
     """
+
+    RESERVE_ISOLATES = 48
 
     def __init__(self, rss_limit_mb: int, heap_mb: int, max_isolates: int, threads: int) -> None:
         stacks_mb = threads * THREAD_STACK_BYTES // (1024 * 1024)
         held_mb = live_isolates() * ISOLATE_DATA_MB  # already mapped: counted below instead
         self.base_mb = int(data_mb()) - held_mb + rss_limit_mb + 2 * heap_mb + stacks_mb
-        self.hard_mb = self.base_mb + (max_isolates + 2) * ISOLATE_DATA_MB
+        self.hard_mb = self.base_mb + (max_isolates + self.RESERVE_ISOLATES) * ISOLATE_DATA_MB
         watch_live_isolates(self.follow)
 
     def follow(self, isolates: int) -> None:
-        soft_mb = min(self.base_mb + (isolates + 2) * ISOLATE_DATA_MB, self.hard_mb)
+        room = isolates + self.RESERVE_ISOLATES
+        soft_mb = min(self.base_mb + room * ISOLATE_DATA_MB, self.hard_mb)
         resource.setrlimit(resource.RLIMIT_DATA, (soft_mb << 20, self.hard_mb << 20))
 
 
@@ -78,19 +83,28 @@ def rss_mb() -> float:
 
 
 class Mirror:
-    """Per request slot, [request id, step index] as two doubles in shared memory."""
+    """The heartbeat, and per request slot [request id, step index], in shared memory."""
+
+    BEAT_S = 0.1
 
     def __init__(self, fd: int, slots: int) -> None:
         self._map = mmap.mmap(fd, mirror_size(slots))
         self.slots = max(1, slots)
 
     def set(self, slot: int, request_id: float, index: int) -> None:
-        at = SLOT_SIZE * (slot % self.slots)
+        at = slot_offset(slot % self.slots)
         self._map[at : at + 16] = struct.pack("dd", request_id, float(index))
 
     def step(self, slot: int, index: int) -> None:
-        at = SLOT_SIZE * (slot % self.slots) + 8
+        at = slot_offset(slot % self.slots) + 8
         self._map[at : at + 8] = struct.pack("d", float(index))
+
+    def beat(self) -> None:
+        """Say, every BEAT_S, that this process still runs Python: a caller whose request is
+        late then knows the worker is busy, not stuck."""
+        while True:
+            self._map[0:8] = struct.pack("d", time.monotonic())
+            time.sleep(self.BEAT_S)
 
 
 def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +158,7 @@ class Server:
         for n in range(max(1, threads)):
             threading.Thread(target=self._answer_loop, daemon=True, name=f"run-{n}").start()
         threading.Thread(target=self._refill_loop, daemon=True, name="spares").start()
+        threading.Thread(target=mirror.beat, daemon=True, name="heartbeat").start()
 
     def serve(self) -> None:
         """Until the caller goes away."""
@@ -169,7 +184,7 @@ class Server:
     def _answer(self, msg: dict[str, Any]) -> None:
         reply = handle(self.engine, self.mirror, msg)
         reply["id"] = msg.get("id")
-        reply["retire"] = self.memory.over(self.rss_limit_mb)
+        reply["retire"] = self.engine.retire_requested or self.memory.over(self.rss_limit_mb)
         payload = wire.dumps(reply)
         with self._send_lock, contextlib.suppress(OSError):
             self.conn.send(payload)  # if the caller went away, the main thread ends the process

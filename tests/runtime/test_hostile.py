@@ -415,8 +415,8 @@ def test_workers_run_under_a_data_limit_that_follows_the_isolates_they_hold():
         data_kib = int(next(line for line in f if line.startswith("VmData:")).split()[1])
     mib = 1024 * 1024
     # What it maps now (its isolates, ~13 MiB each, and its threads' stacks included) + the
-    # 512 MiB ceiling + 2 x 64 MiB heap + room for two more isolates, 16 MiB each.
-    room = (512 + 128 + 2 * 16) * mib
+    # 512 MiB ceiling + 2 x 64 MiB heap + room for 48 more isolates, 16 MiB each.
+    room = (512 + 128 + 48 * 16) * mib
     assert room - 100 * mib < int(soft) - data_kib * 1024 <= room + 100 * mib
     # The hard cap leaves room for every isolate it may hold: warm ones, 2 spares, 2 per slot.
     most = pool.config.max_warm_isolates + 2 + 2 * pool.config.max_runs_per_worker
