@@ -8,6 +8,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from apps.tenants.access import Principal
+from apps.tenants.models import Scope
 
 
 def principal_of(request: Request) -> Principal:
@@ -38,6 +39,19 @@ class CanExecute(_ScopePermission):
 
 class CanReadRuns(_ScopePermission):
     scope = "runs:read"
+
+
+class CanReadAudit(IsTenantPrincipal):
+    """The configuration history: every member (viewers included), and keys with
+    'manage' or 'runs:read' (an auditor's key need not be able to change anything)."""
+
+    message = "This needs the 'manage' or 'runs:read' scope."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        principal = principal_of(request)
+        return principal.can_read_config or principal.has_scope(Scope.RUNS_READ)
 
 
 class CanManage(IsTenantPrincipal):

@@ -27,3 +27,17 @@ def audit_record(
         object_id=str(object_id),
         details=details or {},
     )
+
+
+def audit_event_to_dict(event: AuditEvent) -> dict[str, Any]:
+    """The API's audit event: who did what to which object, when, with the details."""
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "description": event.get_kind_display(),
+        "actor": event.actor,
+        "object_type": event.object_type or None,
+        "object_id": event.object_id or None,
+        "details": event.details,
+        "created_at": event.created_at.isoformat(),
+    }

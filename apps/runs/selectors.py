@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
-from apps.runs.models import Run
+from apps.runs.models import AuditEvent, Run
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
@@ -211,31 +211,79 @@ def runs_filtered(*, tenant: Tenant, filters: RunFilters) -> QuerySet[Run]:
     return runs.order_by("-created_at", "-id")
 
 
-def encode_cursor(run: Run) -> str:
-    raw = f"{run.created_at.isoformat()}|{run.id}"
+def encode_cursor(row: Run | AuditEvent) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, run_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), run_id
+        created, row_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), row_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ServiceError(
             "The cursor is not valid.", details={"fields": {"cursor": ["Not a valid cursor."]}}
         ) from None
 
 
+def _newest_first_page[T: (Run, AuditEvent)](
+    rows: QuerySet[T], cursor: str | None, limit: int
+) -> tuple[list[T], str | None]:
+    """One page of rows ordered by (-created_at, -id), and the next page's cursor."""
+    if cursor:
+        created, row_id = _decode_cursor(cursor)
+        rows = rows.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=row_id))
+    page = list(rows[: limit + 1])
+    if len(page) <= limit:
+        return page, None
+    return page[:limit], encode_cursor(page[limit - 1])
+
+
 def runs_page(
     *, tenant: Tenant, filters: RunFilters, cursor: str | None, limit: int
 ) -> tuple[list[Run], str | None]:
     """One page, newest first, and the cursor of the next page (None on the last)."""
-    runs = runs_filtered(tenant=tenant, filters=filters)
-    if cursor:
-        created, run_id = _decode_cursor(cursor)
-        runs = runs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=run_id))
-    page = list(runs[: limit + 1])
-    if len(page) <= limit:
-        return page, None
-    return page[:limit], encode_cursor(page[limit - 1])
+    return _newest_first_page(runs_filtered(tenant=tenant, filters=filters), cursor, limit)
+
+
+# --- Configuration history ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    kind: str | None = None
+    object: str | None = None  # the object's id (a function id, trigger, key prefix...)
+    object_type: str | None = None
+    actor: str | None = None  # a username or "key:<prefix>"
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_events_filtered(*, tenant: Tenant, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    exact = {
+        "kind": filters.kind,
+        "object_id": filters.object,
+        "object_type": filters.object_type,
+        "actor": filters.actor,
+        "created_at__gte": filters.since,
+        "created_at__lt": filters.until,
+    }
+    events = AuditEvent.objects.filter(tenant=tenant)
+    events = events.filter(**{name: value for name, value in exact.items() if value})
+    return events.order_by("-created_at", "-id")
+
+
+def audit_events_page(
+    *, tenant: Tenant, filters: AuditFilters, cursor: str | None, limit: int
+) -> tuple[list[AuditEvent], str | None]:
+    """The tenant's configuration changes, newest first, one page at a time."""
+    events = audit_events_filtered(tenant=tenant, filters=filters)
+    return _newest_first_page(events, cursor, limit)
+
+
+def audit_event_for_tenant(*, tenant: Tenant, id: str) -> AuditEvent:
+    event = AuditEvent.objects.filter(tenant=tenant, id=id).first()
+    if event is None:
+        raise NotFound("No such audit event.", details={"event_id": id})
+    return event
