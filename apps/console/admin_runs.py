@@ -37,7 +37,7 @@ from apps.console.admin_site import admin_site
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, Run
+from apps.runs.models import AuditEvent, Run, RunSource
 from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
 from apps.tenants.models import Role
 
@@ -183,6 +183,42 @@ class TriggerFilter(admin.SimpleListFilter):
         return queryset.filter(trigger=self.value()) if self.value() else queryset
 
 
+class SourceFilter(admin.SimpleListFilter):
+    """Production runs (source ``api``) unless asked: test and replay runs are the editor's
+    work, not what the IdP saw. ``?source=all`` shows every run."""
+
+    title = "source"
+    parameter_name = "source"
+    ALL = "all"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (RunSource.API, "Production (api)"),
+            (RunSource.TEST, "Test"),
+            (RunSource.REPLAY, "Replay"),
+            (self.ALL, "All sources"),
+        ]
+
+    def chosen(self) -> str:
+        return self.value() or RunSource.API
+
+    def choices(self, changelist: ChangeList) -> Any:
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.chosen() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        chosen = self.chosen()
+        if chosen == self.ALL:
+            return queryset
+        if chosen not in RunSource.values:
+            raise IncorrectLookupParameters(f"Unknown source {chosen!r}.")
+        return queryset.filter(source=chosen)
+
+
 def function_choices(request: HttpRequest) -> list[tuple[str, str]]:
     """The current tenant's functions, for the filters that narrow to one of them."""
     principal = console_principal(request)
@@ -236,7 +272,7 @@ class RunAdmin(ReadOnlyAdmin):
         TriggerFilter,
         "decision",
         "status",
-        "source",
+        SourceFilter,
         FunctionFilter,
         CreatedRangeFilter,
     ]

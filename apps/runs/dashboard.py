@@ -17,6 +17,7 @@ from django.db.models import CharField, Count, Func
 from django.utils import timezone
 
 from apps.runs.models import Run, RunDecision, RunStatus
+from apps.runs.selectors import PRODUCTION_SOURCES
 from apps.tenants.models import Tenant
 
 SAMPLE_SIZE = 2000
@@ -78,6 +79,11 @@ class DashboardStats:
     run_p50_ms: float | None
     run_p95_ms: float | None
     sample_size: int
+    sources: tuple[str, ...] = PRODUCTION_SOURCES
+
+    @property
+    def includes_tests(self) -> bool:
+        return set(self.sources) != set(PRODUCTION_SOURCES)
 
     @property
     def deny_rate(self) -> float:
@@ -97,11 +103,18 @@ class DashboardStats:
 
 
 def dashboard_stats(
-    *, tenant: Tenant, window: Window, now: datetime | None = None
+    *,
+    tenant: Tenant,
+    window: Window,
+    now: datetime | None = None,
+    sources: tuple[str, ...] = PRODUCTION_SOURCES,
 ) -> DashboardStats:
+    """Production (``api``) runs by default: test and replay runs would skew p95 and rates."""
     now = now or timezone.now()
     since = now - window.span
-    runs = Run.objects.filter(tenant=tenant, created_at__gte=since, created_at__lte=now)
+    runs = Run.objects.filter(
+        tenant=tenant, source__in=sources, created_at__gte=since, created_at__lte=now
+    )
     buckets = _buckets(runs, window, since, now)
     durations, timings = _sampled_timings(runs)
     return DashboardStats(
@@ -116,6 +129,7 @@ def dashboard_stats(
         run_p50_ms=percentile(durations, 50),
         run_p95_ms=percentile(durations, 95),
         sample_size=len(durations),
+        sources=sources,
     )
 
 

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
-from apps.runs.models import AuditEvent, Run
+from apps.runs.models import AuditEvent, Run, RunSource
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
@@ -176,6 +176,43 @@ def run_for_tenant(*, tenant: Tenant, id: str) -> Run:
     if run is None:
         raise NotFound("No such run.", details={"run_id": id})
     return run
+
+
+# Production runs are what the IdP asked for; tests and replays only show the editor's work
+# and must not move the figures an operator watches (p95, deny rate, last outcomes).
+PRODUCTION_SOURCES: tuple[str, ...] = (RunSource.API,)
+ALL_SOURCES: tuple[str, ...] = tuple(RunSource.values)
+# How many recent runs the pipelines page scans for each function's last outcome.
+RECENT_RUNS_SCANNED = 500
+
+
+def run_sources(*, include_tests: bool) -> tuple[str, ...]:
+    return ALL_SOURCES if include_tests else PRODUCTION_SOURCES
+
+
+def last_step_outcomes(
+    *, tenant: Tenant, function_ids: set[str], sources: tuple[str, ...] = PRODUCTION_SOURCES
+) -> dict[str, dict[str, Any]]:
+    """function id -> its step in the newest run (of those sources) that included it."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    recent = (
+        Run.objects.filter(tenant=tenant, source__in=sources)
+        .only("id", "steps", "created_at", "source")
+        .order_by("-created_at")[:RECENT_RUNS_SCANNED]
+    )
+    for run in recent:
+        for step in run.steps if isinstance(run.steps, list) else []:
+            function_id = step.get("function_id") if isinstance(step, dict) else None
+            if function_id in function_ids and function_id not in outcomes:
+                outcomes[function_id] = {
+                    "status": str(step.get("status", "")),
+                    "run_id": run.id,
+                    "source": run.source,
+                    "created_at": run.created_at,
+                }
+        if len(outcomes) == len(function_ids):
+            break
+    return outcomes
 
 
 @dataclass(frozen=True)
