@@ -93,7 +93,13 @@ class FunctionCreateSerializer(StrictSerializer):
         min_value=MIN_TIMEOUT_MS,
         max_value=MAX_TIMEOUT_MS,
     )
-    terminate_on_timeout = StrictBooleanField(required=False, default=False)
+    terminate_on_timeout = StrictBooleanField(
+        required=False,
+        help_text=(
+            "Deny the run when this function times out (otherwise it is skipped). "
+            "Default: true on blocking triggers (fail closed), false on advisory ones."
+        ),
+    )
     publish = StrictBooleanField(required=False, default=False)
     comment = StrictCharField(
         max_length=MAX_COMMENT_LENGTH, required=False, allow_blank=True, default=""

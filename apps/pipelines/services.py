@@ -20,6 +20,7 @@ from django.db.models import Max
 
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, ServiceError
+from apps.core.triggers import trigger_named
 from apps.pipelines.models import (
     DEFAULT_TIMEOUT_MS,
     MAX_CODE_BYTES,
@@ -217,6 +218,12 @@ def _function_details(function: Function) -> dict[str, Any]:
 # --- functions --------------------------------------------------------------------------
 
 
+def default_terminate_on_timeout(trigger: str, *, is_async: bool = False) -> bool:
+    """Fail closed on deny-capable (blocking) triggers, open on advisory ones; an async
+    function never decides anything, so it has nothing to close."""
+    return trigger_named(trigger).blocking and not is_async
+
+
 def function_create(
     *,
     tenant: Tenant,
@@ -228,11 +235,20 @@ def function_create(
     enabled: bool = True,
     is_async: bool = False,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
-    terminate_on_timeout: bool = False,
+    terminate_on_timeout: bool | None = None,
     publish: bool = False,
     comment: str = "",
 ) -> Function:
-    """A new function at the end of the pipeline, as a draft (or released as v1)."""
+    """A new function at the end of the pipeline, as a draft (or released as v1).
+
+    ``terminate_on_timeout`` left unsaid follows the trigger: a synchronous function on a
+    blocking trigger (a security gate) denies when it times out instead of letting the
+    login through; on an advisory trigger, or when async, it is skipped (SPEC §4's
+    default). This deviates from Authing, which fails open everywhere; an explicit value
+    is kept.
+    """
+    if terminate_on_timeout is None:
+        terminate_on_timeout = default_terminate_on_timeout(trigger, is_async=is_async)
     fields = clean_function_fields(
         tenant=tenant,
         changes={
