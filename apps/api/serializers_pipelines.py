@@ -127,6 +127,13 @@ class PublishSerializer(StrictSerializer):
     comment = StrictCharField(
         max_length=MAX_COMMENT_LENGTH, required=False, allow_blank=True, default=""
     )
+    code = _code_field(
+        required=False,
+        help_text=(
+            "Unsaved code to save as the draft and release together; "
+            "a refused publish leaves the draft as it was."
+        ),
+    )
 
 
 class RollbackSerializer(StrictSerializer):

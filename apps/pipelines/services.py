@@ -354,11 +354,25 @@ def _audit_update(
         record(AuditKind.FUNCTION_SETTINGS, {"changes": settings})
 
 
-def function_publish(*, function: Function, actor: Actor, comment: str = "") -> Release:
-    """Release the draft as the next version; live for the very next execution."""
+def function_publish(
+    *, function: Function, actor: Actor, comment: str = "", code: str | None = None
+) -> Release:
+    """Release the draft as the next version; live for the very next execution.
+
+    With ``code``, that code becomes the draft and is released in the same transaction,
+    so a publish that is refused (code that does not parse, nothing new) leaves the draft
+    as it was: an editor with unsaved changes publishes them in one step.
+    """
     comment = _clean_comment(comment)
+    if code is not None:
+        code = _clean_code(function.tenant, code)
     with transaction.atomic():
         function = _locked_function(function)
+        if code is not None and code != function.code:
+            before = {"code": function.code}
+            function.code = code
+            _save_revision(function, actor, comment or "Published", ["code"])
+            _audit_update(function, actor, comment, before, {"code": code})
         live = function.live_release
         if live is not None and live.code == function.code:
             raise Conflict(
