@@ -6,7 +6,7 @@ they do not clash with the pipelines area's ``pipelines/<trigger>`` routes.
 
 from django.urls import URLPattern, URLResolver, path
 
-from apps.api.views.audit import AuditEventListView
+from apps.api.views.audit import AuditEventListView, AuditEventUndoView
 from apps.api.views.execute import ExecuteView, FunctionTestView, PipelineTestView
 from apps.api.views.runs import RunDetailView, RunListView
 
@@ -17,4 +17,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("runs", RunListView.as_view(), name="run-list"),
     path("runs/<str:run_id>", RunDetailView.as_view(), name="run-detail"),
     path("audit-events", AuditEventListView.as_view(), name="audit-event-list"),
+    path("audit-events/<str:event_id>/undo", AuditEventUndoView.as_view(), name="audit-event-undo"),
 ]

@@ -295,9 +295,12 @@ def function_create(
 
 
 def function_update(
-    *, function: Function, actor: Actor, comment: str = "", **changes: Any
+    *, function: Function, actor: Actor, comment: str = "", undo_of: str = "", **changes: Any
 ) -> Function:
-    """Edit the draft code and/or settings. Settings apply at once; code only when published."""
+    """Edit the draft code and/or settings. Settings apply at once; code only when published.
+
+    ``undo_of`` names the audit event this change undoes; its events say so.
+    """
     cleaned = clean_function_fields(tenant=function.tenant, changes=changes)
     comment = _clean_comment(comment)
     with transaction.atomic():
@@ -315,7 +318,7 @@ def function_update(
                 _save_revision(function, actor, comment, list(changed))
         except IntegrityError:
             raise _name_taken(function.pipeline, function.name) from None
-        _audit_update(function, actor, comment, before, changed)
+        _audit_update(function, actor, comment, before, changed, undo_of=undo_of)
         if LIVE_SETTING_FIELDS & set(changed):
             tenant_config_bump(tenant=function.tenant)
     return function
@@ -327,7 +330,11 @@ def _audit_update(
     comment: str,
     before: dict[str, Any],
     changed: dict[str, Any],
+    *,
+    undo_of: str = "",
 ) -> None:
+    undo = {"undo_of": undo_of} if undo_of else {}
+
     def record(kind: AuditKind, details: dict[str, Any]) -> None:
         audit_record(
             tenant=function.tenant,
@@ -335,7 +342,7 @@ def _audit_update(
             kind=kind,
             object_type="function",
             object_id=function.pk,
-            details={**_function_details(function), **details},
+            details={**_function_details(function), **details, **undo},
         )
 
     if "code" in changed:
@@ -494,9 +501,17 @@ def function_delete(*, function: Function, actor: Actor) -> None:
 
 
 def pipeline_reorder(
-    *, tenant: Tenant, trigger: str, function_ids: Sequence[str], actor: Actor
+    *,
+    tenant: Tenant,
+    trigger: str,
+    function_ids: Sequence[str],
+    actor: Actor,
+    undo_of: str = "",
 ) -> Pipeline:
-    """Put the pipeline's functions in the given order; the ids must be exactly its functions."""
+    """Put the pipeline's functions in the given order; the ids must be exactly its functions.
+
+    ``undo_of`` names the audit event this reorder undoes; its event says so.
+    """
     if not isinstance(function_ids, list | tuple) or not all(
         isinstance(fid, str) for fid in function_ids
     ):
@@ -522,7 +537,12 @@ def pipeline_reorder(
             kind=AuditKind.PIPELINE_REORDERED,
             object_type="pipeline",
             object_id=trigger,
-            details={"trigger": trigger, "before": before, "after": list(function_ids)},
+            details={
+                "trigger": trigger,
+                "before": before,
+                "after": list(function_ids),
+                **({"undo_of": undo_of} if undo_of else {}),
+            },
         )
         tenant_config_bump(tenant=tenant)
     return pipeline

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.core.actor import Actor
-from apps.runs.models import AuditEvent, AuditKind
+from apps.runs.models import UNDOABLE_KINDS, AuditEvent, AuditKind
 from apps.tenants.models import Tenant
 
 
@@ -29,6 +29,11 @@ def audit_record(
     )
 
 
+def audit_event_undoable(event: AuditEvent) -> bool:
+    """Whether this kind of change can be undone (the current state may still refuse it)."""
+    return event.kind in UNDOABLE_KINDS
+
+
 def audit_event_to_dict(event: AuditEvent) -> dict[str, Any]:
     """The API's audit event: who did what to which object, when, with the details."""
     return {
@@ -40,4 +45,5 @@ def audit_event_to_dict(event: AuditEvent) -> dict[str, Any]:
         "object_id": event.object_id or None,
         "details": event.details,
         "created_at": event.created_at.isoformat(),
+        "undoable": audit_event_undoable(event),
     }

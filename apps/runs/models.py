@@ -31,6 +31,14 @@ class AuditKind(models.TextChoices):
     CONFIG_IMPORTED = "config.imported", "Configuration imported"
 
 
+# Pipeline changes that the configuration history can undo (apps.pipelines.undo).
+UNDOABLE_KINDS: tuple[str, ...] = (
+    AuditKind.PIPELINE_REORDERED,
+    AuditKind.FUNCTION_ENABLED,
+    AuditKind.FUNCTION_DISABLED,
+)
+
+
 def _audit_id() -> str:
     return new_id("evt")
 

@@ -26,6 +26,7 @@ EVENT_KEYS = {
     "object_id",
     "details",
     "created_at",
+    "undoable",
 }
 
 

@@ -8,11 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.api.permissions import CanReadAudit, principal_of
+from apps.api.permissions import CanManage, CanReadAudit, principal_of
 from apps.api.serializers_runs import MAX_PAGE_SIZE, parse_audit_list_query
 from apps.api.views.runs import next_page_url
+from apps.pipelines.undo import pipeline_change_undo
 from apps.runs.audit import audit_event_to_dict
-from apps.runs.models import AuditKind
+from apps.runs.models import UNDOABLE_KINDS, AuditKind
 from apps.runs.selectors import audit_events_page
 
 _FILTERS = [
@@ -42,6 +43,7 @@ _EXAMPLE = {
             "object_id": "fn_01J...",
             "details": {"name": "email-domain-allow-list", "trigger": "PRE_REGISTER", "version": 3},
             "created_at": "2026-12-06T16:00:00.000000+00:00",
+            "undoable": False,
         }
     ],
     "next": "https://pipeline.example/api/v1/audit-events?cursor=...",
@@ -77,3 +79,28 @@ class AuditEventListView(APIView):
         )
         results = [audit_event_to_dict(event) for event in events]
         return Response({"results": results, "next": next_page_url(request, cursor)})
+
+
+class AuditEventUndoView(APIView):
+    permission_classes = [CanManage]
+
+    @extend_schema(
+        operation_id="audit_event_undo",
+        summary="Undo a reorder or an enable/disable",
+        description=(
+            "Restores the order or the enabled state that the event changed, live for the "
+            "next run, and records the undo as a new event whose details carry "
+            '"undo_of". Kinds that can be undone: ' + ", ".join(UNDOABLE_KINDS) + ". "
+            "409 conflict when the pipeline or function changed again since, was deleted, "
+            "or the change was already undone. Needs 'manage' (developer or owner)."
+        ),
+        request=None,
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["audit"],
+    )
+    def post(self, request: Request, event_id: str) -> Response:
+        principal = principal_of(request)
+        undo = pipeline_change_undo(
+            tenant=principal.tenant, event_id=event_id, actor=principal.actor
+        )
+        return Response({"undone": event_id, "event": audit_event_to_dict(undo)})
