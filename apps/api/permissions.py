@@ -76,3 +76,13 @@ class CanWriteEvenOnRead(IsTenantPrincipal):
             return False
         self.message = "Your role or key may not run tests."
         return principal_of(request).can_write_config
+
+
+class IsOwner(IsTenantPrincipal):
+    """API keys and members: the tenant's owners in a console session, never an API key
+    (a leaked key must not be able to mint more keys or let anyone in)."""
+
+    message = "Only the tenant's owners, signed in to the console, manage API keys and members."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return super().has_permission(request, view) and principal_of(request).is_owner

@@ -60,6 +60,13 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The checked data, or a ValidationError (a 400 ``invalid_request`` naming the fields)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 class TriggerField(serializers.ChoiceField):
     """A trigger name; an older alias (PRE_OIDCTOKENISSUED) is accepted as its canonical name."""
 
