@@ -195,11 +195,11 @@ def last_step_outcomes(
 ) -> dict[str, dict[str, Any]]:
     """function id -> its step in the newest run (of those sources) that included it."""
     outcomes: dict[str, dict[str, Any]] = {}
-    recent = (
-        Run.objects.filter(tenant=tenant, source__in=sources)
-        .only("id", "steps", "created_at", "source")
-        .order_by("-created_at")[:RECENT_RUNS_SCANNED]
-    )
+    runs = Run.objects.filter(tenant=tenant)
+    if set(sources) != set(ALL_SOURCES):
+        runs = runs.filter(source__in=sources)
+    recent = runs.only("id", "steps", "created_at", "source").order_by("-created_at")
+    recent = recent[:RECENT_RUNS_SCANNED]
     for run in recent:
         for step in run.steps if isinstance(run.steps, list) else []:
             function_id = step.get("function_id") if isinstance(step, dict) else None
