@@ -9,6 +9,7 @@ as ``"ctx"`` is reported instead of silently running with an empty context.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -105,8 +106,13 @@ class RunListQuery:
     limit: int
 
 
+# "...T10:00:00+02:00" in an unencoded query string arrives as "...T10:00:00 02:00".
+_UNENCODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
 def _parse_moment(value: str) -> datetime | None:
     """ISO 8601 date or datetime; naive values are UTC."""
+    value = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
     try:
         moment = parse_datetime(value)
         if moment is None:

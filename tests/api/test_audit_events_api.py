@@ -184,3 +184,14 @@ def test_the_schema_documents_it() -> None:
     names = {parameter["name"] for parameter in operation["parameters"]}
     assert {"kind", "object", "actor", "since", "cursor", "limit"} <= names
     assert "runs:read" in operation["description"]
+
+
+def test_since_takes_an_offset_even_when_its_plus_was_not_encoded(alice: Persona) -> None:
+    function_id = create_function(alice, "check")
+    later = (timezone.now() + timedelta(hours=1)).astimezone(timezone.get_fixed_timezone(120))
+    raw = later.isoformat(timespec="seconds")  # "...T18:00:00+02:00", sent as is
+    assert "+" in raw
+    assert events(alice, f"?since={raw}").json()["results"] == []
+    earlier = (timezone.now() - timedelta(hours=1)).astimezone(timezone.get_fixed_timezone(120))
+    seen = events(alice, f"?since={earlier.isoformat(timespec='seconds')}").json()["results"]
+    assert function_id in {event["object_id"] for event in seen}
