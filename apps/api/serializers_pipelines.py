@@ -60,6 +60,13 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The checked data, or a ValidationError (a 400 ``invalid_request`` naming the fields)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 class TriggerField(serializers.ChoiceField):
     """A trigger name; an older alias (PRE_OIDCTOKENISSUED) is accepted as its canonical name."""
 
@@ -93,7 +100,13 @@ class FunctionCreateSerializer(StrictSerializer):
         min_value=MIN_TIMEOUT_MS,
         max_value=MAX_TIMEOUT_MS,
     )
-    terminate_on_timeout = StrictBooleanField(required=False, default=False)
+    terminate_on_timeout = StrictBooleanField(
+        required=False,
+        help_text=(
+            "Deny the run when this function times out (otherwise it is skipped). "
+            "Default: true on blocking triggers (fail closed), false on advisory ones."
+        ),
+    )
     publish = StrictBooleanField(required=False, default=False)
     comment = StrictCharField(
         max_length=MAX_COMMENT_LENGTH, required=False, allow_blank=True, default=""
@@ -120,6 +133,13 @@ class FunctionUpdateSerializer(StrictSerializer):
 class PublishSerializer(StrictSerializer):
     comment = StrictCharField(
         max_length=MAX_COMMENT_LENGTH, required=False, allow_blank=True, default=""
+    )
+    code = _code_field(
+        required=False,
+        help_text=(
+            "Unsaved code to save as the draft and release together; "
+            "a refused publish leaves the draft as it was."
+        ),
     )
 
 

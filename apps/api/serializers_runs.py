@@ -1,4 +1,4 @@
-"""Validation of execute/test bodies and run-list filters.
+"""Validation of execute/test bodies and of the run and audit-event list filters.
 
 Plain functions rather than DRF serializers: the execute body sits on the hot path,
 and these few checks cost microseconds. Errors are DRF ``ValidationError``s keyed by
@@ -9,6 +9,7 @@ as ``"ctx"`` is reported instead of silently running with an empty context.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -19,8 +20,8 @@ from rest_framework.exceptions import ValidationError
 
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import MAX_CODE_BYTES
-from apps.runs.models import RunDecision, RunSource, RunStatus
-from apps.runs.selectors import RunFilters
+from apps.runs.models import AuditKind, RunDecision, RunSource, RunStatus
+from apps.runs.selectors import AuditFilters, RunFilters
 
 MAX_IDEMPOTENCY_KEY = 200
 DEFAULT_PAGE_SIZE = 50
@@ -105,8 +106,13 @@ class RunListQuery:
     limit: int
 
 
+# "...T10:00:00+02:00" in an unencoded query string arrives as "...T10:00:00 02:00".
+_UNENCODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
 def _parse_moment(value: str) -> datetime | None:
     """ISO 8601 date or datetime; naive values are UTC."""
+    value = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
     try:
         moment = parse_datetime(value)
         if moment is None:
@@ -128,19 +134,35 @@ def _parse_limit(raw: str | None, errors: dict[str, list[str]]) -> int:
     return int(raw)
 
 
-def parse_run_list_query(params: QueryDict) -> RunListQuery:
-    errors = {name: ["Unknown filter."] for name in sorted(set(params) - _LIST_PARAMS)}
+def _parse_choices(
+    params: QueryDict, choices: dict[str, list[str]], errors: dict[str, list[str]]
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name, choices in _CHOICES.items():
+    for name, allowed in choices.items():
         value = params.get(name) or None
-        if value is not None and value not in choices:
-            errors[name] = [f"Must be one of: {', '.join(choices)}."]
+        if value is not None and value not in allowed:
+            errors[name] = [f"Must be one of: {', '.join(allowed)}."]
         values[name] = value
+    return values
+
+
+def _parse_window(params: QueryDict, errors: dict[str, list[str]]) -> dict[str, datetime | None]:
+    values: dict[str, datetime | None] = {}
     for name in ("since", "until"):
         raw = params.get(name) or None
         values[name] = _parse_moment(raw) if raw else None
         if raw and values[name] is None:
             errors[name] = ["Must be an ISO 8601 date or date-time."]
+    return values
+
+
+def _unknown_params(params: QueryDict, known: frozenset[str]) -> dict[str, list[str]]:
+    return {name: ["Unknown filter."] for name in sorted(set(params) - known)}
+
+
+def parse_run_list_query(params: QueryDict) -> RunListQuery:
+    errors = _unknown_params(params, _LIST_PARAMS)
+    values = {**_parse_choices(params, _CHOICES, errors), **_parse_window(params, errors)}
     limit = _parse_limit(params.get("limit"), errors)
     if errors:
         raise ValidationError(errors)
@@ -148,3 +170,29 @@ def parse_run_list_query(params: QueryDict) -> RunListQuery:
         **values, function=params.get("function") or None, q=params.get("q") or None
     )
     return RunListQuery(filters=filters, cursor=params.get("cursor") or None, limit=limit)
+
+
+# --- Audit event list filters ----------------------------------------------------------
+
+_AUDIT_CHOICES: dict[str, list[str]] = {"kind": list(AuditKind.values)}
+_AUDIT_TEXT = ("object", "object_type", "actor")
+_AUDIT_PARAMS = frozenset({*_AUDIT_CHOICES, *_AUDIT_TEXT, "since", "until", "cursor", "limit"})
+
+
+@dataclass(frozen=True)
+class AuditListQuery:
+    filters: AuditFilters
+    cursor: str | None
+    limit: int
+
+
+def parse_audit_list_query(params: QueryDict) -> AuditListQuery:
+    errors = _unknown_params(params, _AUDIT_PARAMS)
+    values = {**_parse_choices(params, _AUDIT_CHOICES, errors), **_parse_window(params, errors)}
+    for name in _AUDIT_TEXT:
+        values[name] = params.get(name) or None
+    limit = _parse_limit(params.get("limit"), errors)
+    if errors:
+        raise ValidationError(errors)
+    filters = AuditFilters(**values)
+    return AuditListQuery(filters=filters, cursor=params.get("cursor") or None, limit=limit)

@@ -16,5 +16,6 @@ urlpatterns = [
     path("v1/", include("apps.api.urls_runs")),
     path("v1/", include("apps.api.urls_gallery")),
     path("v1/", include("apps.api.urls_env")),
+    path("v1/", include("apps.api.urls_tenants")),
     re_path(r"^.*$", api_not_found),
 ]

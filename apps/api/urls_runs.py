@@ -1,4 +1,4 @@
-"""API routes for runs (included by apps.api.urls under /api/v1/).
+"""API routes for runs and the configuration history (included by apps.api.urls under /api/v1/).
 
 ``pipelines/<trigger>/execute`` and ``pipelines/<trigger>/test`` are exact paths, so
 they do not clash with the pipelines area's ``pipelines/<trigger>`` routes.
@@ -6,6 +6,7 @@ they do not clash with the pipelines area's ``pipelines/<trigger>`` routes.
 
 from django.urls import URLPattern, URLResolver, path
 
+from apps.api.views.audit import AuditEventListView, AuditEventUndoView
 from apps.api.views.execute import ExecuteView, FunctionTestView, PipelineTestView
 from apps.api.views.runs import RunDetailView, RunListView
 
@@ -15,4 +16,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("functions/<str:function_id>/test", FunctionTestView.as_view(), name="function-test"),
     path("runs", RunListView.as_view(), name="run-list"),
     path("runs/<str:run_id>", RunDetailView.as_view(), name="run-detail"),
+    path("audit-events", AuditEventListView.as_view(), name="audit-event-list"),
+    path("audit-events/<str:event_id>/undo", AuditEventUndoView.as_view(), name="audit-event-undo"),
 ]

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
@@ -23,6 +23,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseNotAllowed,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
@@ -35,9 +36,11 @@ from django.utils.http import urlencode
 
 from apps.console.admin_site import admin_site
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
+from apps.core.errors import NotFound, ServiceError
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, Run
+from apps.pipelines.undo import pipeline_change_undo
+from apps.runs.models import AuditEvent, Run, RunSource
 from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
 from apps.tenants.models import Role
 
@@ -183,6 +186,42 @@ class TriggerFilter(admin.SimpleListFilter):
         return queryset.filter(trigger=self.value()) if self.value() else queryset
 
 
+class SourceFilter(admin.SimpleListFilter):
+    """Production runs (source ``api``) unless asked: test and replay runs are the editor's
+    work, not what the IdP saw. ``?source=all`` shows every run."""
+
+    title = "source"
+    parameter_name = "source"
+    ALL = "all"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (RunSource.API, "Production (api)"),
+            (RunSource.TEST, "Test"),
+            (RunSource.REPLAY, "Replay"),
+            (self.ALL, "All sources"),
+        ]
+
+    def chosen(self) -> str:
+        return self.value() or RunSource.API
+
+    def choices(self, changelist: ChangeList) -> Any:
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.chosen() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        chosen = self.chosen()
+        if chosen == self.ALL:
+            return queryset
+        if chosen not in RunSource.values:
+            raise IncorrectLookupParameters(f"Unknown source {chosen!r}.")
+        return queryset.filter(source=chosen)
+
+
 def function_choices(request: HttpRequest) -> list[tuple[str, str]]:
     """The current tenant's functions, for the filters that narrow to one of them."""
     principal = console_principal(request)
@@ -236,7 +275,7 @@ class RunAdmin(ReadOnlyAdmin):
         TriggerFilter,
         "decision",
         "status",
-        "source",
+        SourceFilter,
         FunctionFilter,
         CreatedRangeFilter,
     ]
@@ -493,6 +532,35 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="time", ordering="created_at")
     def time(self, event: AuditEvent) -> str:
         return timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+    def get_urls(self) -> list[URLPattern]:
+        undo = self.admin_site.admin_view(self.undo_view)
+        return [
+            path("<path:object_id>/undo/", undo, name="runs_auditevent_undo"),
+            *super().get_urls(),
+        ]
+
+    def undo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: undo a reorder or enable/disable (developers and owners), then back to
+        the history with what happened as a message."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        principal = console_principal(request)
+        if principal is None:
+            raise Http404("No tenant.")
+        if not principal.can_write_config:
+            raise PermissionDenied("Your role may not change the pipeline.")
+        try:
+            undo = pipeline_change_undo(
+                tenant=principal.tenant, event_id=unquote(object_id), actor=principal.actor
+            )
+        except NotFound:
+            raise Http404("No such event.") from None
+        except ServiceError as exc:
+            messages.error(request, f"Not undone: {exc.message}")
+        else:
+            messages.success(request, f"Undone: {undo.get_kind_display().lower()} ({undo.id}).")
+        return HttpResponseRedirect(reverse("admin:runs_auditevent_changelist"))
 
     @admin.display(description="object")
     def object_link(self, event: AuditEvent) -> str:

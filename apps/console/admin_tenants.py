@@ -6,11 +6,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import URLPattern, path, reverse
 
 from apps.console.admin_site import admin_site
 from apps.console.scoping import TenantScopedAdmin
@@ -105,7 +114,9 @@ class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         choices=[(scope, scope) for scope in ALL_SCOPES],
         widget=forms.CheckboxSelectMultiple,
-        initial=list(ALL_SCOPES),
+        initial=list(services.DEFAULT_KEY_SCOPES),  # least privilege: execute only
+        help_text="execute: call the execute endpoint (what an IdP needs). "
+        "manage: change configuration. runs:read: read runs and the configuration history.",
     )
 
     class Meta:
@@ -145,7 +156,9 @@ class ApiKeyAdmin(TenantScopedAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
         if obj is None:
-            return ["tenant", "name", "scopes"]
+            # A member's key belongs to their current tenant; only superusers choose one.
+            user: Any = request.user
+            return ["tenant", "name", "scopes"] if user.is_superuser else ["name", "scopes"]
         return self.get_readonly_fields(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -154,8 +167,11 @@ class ApiKeyAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
             return
+        tenant = form.cleaned_data.get("tenant") or self.current_tenant(request)
+        if tenant is None:
+            raise PermissionDenied("You are not a member of any tenant.")
         api_key, raw_key = services.api_key_create(
-            tenant=form.cleaned_data["tenant"],
+            tenant=tenant,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             actor=Actor.for_user(request.user),
@@ -164,6 +180,26 @@ class ApiKeyAdmin(TenantScopedAdmin):
         messages.warning(
             request, f"Your new API key is {raw_key} — copy it now, it will not be shown again."
         )
+
+    def get_urls(self) -> list[URLPattern]:
+        revoke = self.admin_site.admin_view(self.revoke_view)
+        return [
+            path("<path:object_id>/revoke/", revoke, name="tenants_apikey_revoke"),
+            *super().get_urls(),
+        ]
+
+    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: revoke one key (owners of its tenant), then back to its page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        api_key = self.get_object(request, unquote(object_id))
+        if api_key is None:
+            raise Http404("No such API key.")
+        if not self.has_change_permission(request, api_key):
+            raise PermissionDenied("Only owners revoke API keys.")
+        services.api_key_revoke(api_key=api_key, actor=Actor.for_user(request.user))
+        messages.success(request, f"Revoked {api_key}: it stops working at once.")
+        return HttpResponseRedirect(reverse("admin:tenants_apikey_change", args=[api_key.pk]))
 
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

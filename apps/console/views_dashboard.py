@@ -23,6 +23,7 @@ from apps.runs.dashboard import (
     FunctionTiming,
     dashboard_stats,
 )
+from apps.runs.selectors import run_sources
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 26
@@ -52,12 +53,17 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     if principal is None:
         raise PermissionDenied("You are not a member of any tenant.")
     window = WINDOWS.get(request.GET.get("window", ""), WINDOWS[DEFAULT_WINDOW])
-    stats = dashboard_stats(tenant=principal.tenant, window=window)
+    # Production runs only, unless ?include_tests=1 asks for test and replay runs too.
+    include_tests = request.GET.get("include_tests") == "1"
+    sources = run_sources(include_tests=include_tests)
+    stats = dashboard_stats(tenant=principal.tenant, window=window, sources=sources)
     context: dict[str, Any] = {
         **admin_site.each_context(request),
         "title": "Runs dashboard",
         "stats": stats,
         "windows": WINDOWS.values(),
+        "include_tests": include_tests,
+        "tests_query": "&include_tests=1" if include_tests else "",
         "sample_limit": SAMPLE_SIZE,
         "runs_chart": runs_chart(stats),
         "rates_chart": rates_chart(stats),

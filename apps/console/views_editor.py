@@ -24,12 +24,11 @@ from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import Function, Pipeline
 from apps.pipelines.selectors import function_for_tenant
+from apps.runs.selectors import last_step_outcomes, run_sources
 from apps.secrets.selectors import env_names
 from apps.tenants.access import Principal
 from apps.tenants.models import Tenant
 
-# How many recent runs the pipelines page scans for each function's last outcome.
-RECENT_RUNS_SCANNED = 500
 MAX_TEST_PAYLOAD_BYTES = 64 * 1024
 
 
@@ -66,40 +65,18 @@ def _optional_url(name: str) -> str:
         return ""
 
 
-def _last_outcomes(*, tenant: Tenant, function_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """function id -> its step in the newest run that included it."""
-    try:
-        from apps.runs.models import Run
-    except ImportError:  # the runs area is optional for this page
-        return {}
-    outcomes: dict[str, dict[str, Any]] = {}
-    recent = (
-        Run.objects.filter(tenant=tenant)
-        .only("id", "steps", "created_at", "decision")
-        .order_by("-created_at")[:RECENT_RUNS_SCANNED]
-    )
-    for run in recent:
-        for step in run.steps if isinstance(run.steps, list) else []:
-            function_id = step.get("function_id") if isinstance(step, dict) else None
-            if function_id in function_ids and function_id not in outcomes:
-                outcomes[function_id] = {
-                    "status": str(step.get("status", "")),
-                    "run_id": run.id,
-                    "created_at": run.created_at,
-                }
-        if len(outcomes) == len(function_ids):
-            break
-    return outcomes
-
-
-def _pipelines_overview(*, tenant: Tenant) -> list[dict[str, Any]]:
+def _pipelines_overview(*, tenant: Tenant, include_tests: bool) -> list[dict[str, Any]]:
     pipelines = {p.trigger: p for p in Pipeline.objects.filter(tenant=tenant)}
     functions = list(
         Function.objects.filter(tenant=tenant)
         .select_related("pipeline", "live_release")
         .order_by("position")
     )
-    outcomes = _last_outcomes(tenant=tenant, function_ids={f.id for f in functions})
+    outcomes = last_step_outcomes(
+        tenant=tenant,
+        function_ids={f.id for f in functions},
+        sources=run_sources(include_tests=include_tests),
+    )
     overview = []
     for trigger in TRIGGERS.values():
         pipeline = pipelines.get(trigger.name)
@@ -117,10 +94,13 @@ def _pipelines_overview(*, tenant: Tenant) -> list[dict[str, Any]]:
 @member_required
 def pipelines_page(request: HttpRequest) -> HttpResponse:
     principal = _principal(request)
+    # Badges count production runs; ?include_tests=1 counts test and replay runs too.
+    include_tests = request.GET.get("include_tests") == "1"
     context = _page_context(
         request,
         "Pipelines",
-        pipelines=_pipelines_overview(tenant=principal.tenant),
+        pipelines=_pipelines_overview(tenant=principal.tenant, include_tests=include_tests),
+        include_tests=include_tests,
         gallery_url=_optional_url("console-gallery"),
     )
     return render(request, "console/pipelines.html", context)

@@ -238,8 +238,12 @@ def _update_steps(
     trigger: str, function: Function, entry: dict[str, Any], actor: Actor
 ) -> list[Step]:
     live = function.live_release
+    # A setting the document leaves out is kept as it is (a hand-written document may
+    # name only the code); the export always writes every setting.
     changes = {
-        field: entry[field] for field in SETTINGS if getattr(function, field) != entry[field]
+        field: entry[field]
+        for field in SETTINGS
+        if field in entry and getattr(function, field) != entry[field]
     }
     publish = entry["publish"] and (live is None or live.code != entry["code"])
     # The draft follows the document when publishing, or when nothing was ever published.

@@ -20,6 +20,7 @@ from django.db.models import Max
 
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, ServiceError
+from apps.core.triggers import trigger_named
 from apps.pipelines.models import (
     DEFAULT_TIMEOUT_MS,
     MAX_CODE_BYTES,
@@ -217,6 +218,12 @@ def _function_details(function: Function) -> dict[str, Any]:
 # --- functions --------------------------------------------------------------------------
 
 
+def default_terminate_on_timeout(trigger: str, *, is_async: bool = False) -> bool:
+    """Fail closed on deny-capable (blocking) triggers, open on advisory ones; an async
+    function never decides anything, so it has nothing to close."""
+    return trigger_named(trigger).blocking and not is_async
+
+
 def function_create(
     *,
     tenant: Tenant,
@@ -228,11 +235,20 @@ def function_create(
     enabled: bool = True,
     is_async: bool = False,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
-    terminate_on_timeout: bool = False,
+    terminate_on_timeout: bool | None = None,
     publish: bool = False,
     comment: str = "",
 ) -> Function:
-    """A new function at the end of the pipeline, as a draft (or released as v1)."""
+    """A new function at the end of the pipeline, as a draft (or released as v1).
+
+    ``terminate_on_timeout`` left unsaid follows the trigger: a synchronous function on a
+    blocking trigger (a security gate) denies when it times out instead of letting the
+    login through; on an advisory trigger, or when async, it is skipped (SPEC §4's
+    default). This deviates from Authing, which fails open everywhere; an explicit value
+    is kept.
+    """
+    if terminate_on_timeout is None:
+        terminate_on_timeout = default_terminate_on_timeout(trigger, is_async=is_async)
     fields = clean_function_fields(
         tenant=tenant,
         changes={
@@ -279,9 +295,12 @@ def function_create(
 
 
 def function_update(
-    *, function: Function, actor: Actor, comment: str = "", **changes: Any
+    *, function: Function, actor: Actor, comment: str = "", undo_of: str = "", **changes: Any
 ) -> Function:
-    """Edit the draft code and/or settings. Settings apply at once; code only when published."""
+    """Edit the draft code and/or settings. Settings apply at once; code only when published.
+
+    ``undo_of`` names the audit event this change undoes; its events say so.
+    """
     cleaned = clean_function_fields(tenant=function.tenant, changes=changes)
     comment = _clean_comment(comment)
     with transaction.atomic():
@@ -299,7 +318,7 @@ def function_update(
                 _save_revision(function, actor, comment, list(changed))
         except IntegrityError:
             raise _name_taken(function.pipeline, function.name) from None
-        _audit_update(function, actor, comment, before, changed)
+        _audit_update(function, actor, comment, before, changed, undo_of=undo_of)
         if LIVE_SETTING_FIELDS & set(changed):
             tenant_config_bump(tenant=function.tenant)
     return function
@@ -311,7 +330,11 @@ def _audit_update(
     comment: str,
     before: dict[str, Any],
     changed: dict[str, Any],
+    *,
+    undo_of: str = "",
 ) -> None:
+    undo = {"undo_of": undo_of} if undo_of else {}
+
     def record(kind: AuditKind, details: dict[str, Any]) -> None:
         audit_record(
             tenant=function.tenant,
@@ -319,7 +342,7 @@ def _audit_update(
             kind=kind,
             object_type="function",
             object_id=function.pk,
-            details={**_function_details(function), **details},
+            details={**_function_details(function), **details, **undo},
         )
 
     if "code" in changed:
@@ -338,11 +361,25 @@ def _audit_update(
         record(AuditKind.FUNCTION_SETTINGS, {"changes": settings})
 
 
-def function_publish(*, function: Function, actor: Actor, comment: str = "") -> Release:
-    """Release the draft as the next version; live for the very next execution."""
+def function_publish(
+    *, function: Function, actor: Actor, comment: str = "", code: str | None = None
+) -> Release:
+    """Release the draft as the next version; live for the very next execution.
+
+    With ``code``, that code becomes the draft and is released in the same transaction,
+    so a publish that is refused (code that does not parse, nothing new) leaves the draft
+    as it was: an editor with unsaved changes publishes them in one step.
+    """
     comment = _clean_comment(comment)
+    if code is not None:
+        code = _clean_code(function.tenant, code)
     with transaction.atomic():
         function = _locked_function(function)
+        if code is not None and code != function.code:
+            before = {"code": function.code}
+            function.code = code
+            _save_revision(function, actor, comment or "Published", ["code"])
+            _audit_update(function, actor, comment, before, {"code": code})
         live = function.live_release
         if live is not None and live.code == function.code:
             raise Conflict(
@@ -464,9 +501,17 @@ def function_delete(*, function: Function, actor: Actor) -> None:
 
 
 def pipeline_reorder(
-    *, tenant: Tenant, trigger: str, function_ids: Sequence[str], actor: Actor
+    *,
+    tenant: Tenant,
+    trigger: str,
+    function_ids: Sequence[str],
+    actor: Actor,
+    undo_of: str = "",
 ) -> Pipeline:
-    """Put the pipeline's functions in the given order; the ids must be exactly its functions."""
+    """Put the pipeline's functions in the given order; the ids must be exactly its functions.
+
+    ``undo_of`` names the audit event this reorder undoes; its event says so.
+    """
     if not isinstance(function_ids, list | tuple) or not all(
         isinstance(fid, str) for fid in function_ids
     ):
@@ -492,7 +537,12 @@ def pipeline_reorder(
             kind=AuditKind.PIPELINE_REORDERED,
             object_type="pipeline",
             object_id=trigger,
-            details={"trigger": trigger, "before": before, "after": list(function_ids)},
+            details={
+                "trigger": trigger,
+                "before": before,
+                "after": list(function_ids),
+                **({"undo_of": undo_of} if undo_of else {}),
+            },
         )
         tenant_config_bump(tenant=tenant)
     return pipeline

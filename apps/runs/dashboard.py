@@ -8,7 +8,7 @@ newest ``SAMPLE_SIZE`` runs of the window rather than from every run.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from django.db.models import CharField, Count, Func
 from django.utils import timezone
 
 from apps.runs.models import Run, RunDecision, RunStatus
+from apps.runs.selectors import ALL_SOURCES, PRODUCTION_SOURCES
 from apps.tenants.models import Tenant
 
 SAMPLE_SIZE = 2000
@@ -78,6 +79,11 @@ class DashboardStats:
     run_p50_ms: float | None
     run_p95_ms: float | None
     sample_size: int
+    sources: tuple[str, ...] = PRODUCTION_SOURCES
+
+    @property
+    def includes_tests(self) -> bool:
+        return set(self.sources) != set(PRODUCTION_SOURCES)
 
     @property
     def deny_rate(self) -> float:
@@ -97,12 +103,20 @@ class DashboardStats:
 
 
 def dashboard_stats(
-    *, tenant: Tenant, window: Window, now: datetime | None = None
+    *,
+    tenant: Tenant,
+    window: Window,
+    now: datetime | None = None,
+    sources: tuple[str, ...] = PRODUCTION_SOURCES,
 ) -> DashboardStats:
+    """Production (``api``) runs by default: test and replay runs would skew p95 and rates."""
     now = now or timezone.now()
     since = now - window.span
-    runs = Run.objects.filter(tenant=tenant, created_at__gte=since, created_at__lte=now)
-    buckets = _buckets(runs, window, since, now)
+    every_run = Run.objects.filter(tenant=tenant, created_at__gte=since, created_at__lte=now)
+    left_out = [source for source in ALL_SOURCES if source not in sources]
+    runs = every_run.filter(source__in=sources) if left_out else every_run
+    excluded = every_run.filter(source__in=left_out) if left_out else None
+    buckets = _buckets(every_run, excluded, window, since, now)
     durations, timings = _sampled_timings(runs)
     return DashboardStats(
         window=window,
@@ -111,11 +125,12 @@ def dashboard_stats(
         total=sum(b.total for b in buckets),
         denied=sum(b.deny_decisions for b in buckets),
         errors=sum(b.errors for b in buckets),
-        deny_codes=_deny_codes(runs),
+        deny_codes=_deny_codes(every_run, excluded),
         timings=timings,
         run_p50_ms=percentile(durations, 50),
         run_p95_ms=percentile(durations, 95),
         sample_size=len(durations),
+        sources=sources,
     )
 
 
@@ -147,18 +162,31 @@ def _hourly(runs: Any, *extra: str) -> list[dict[str, Any]]:
     )
 
 
-def _buckets(runs: Any, window: Window, since: datetime, now: datetime) -> list[Bucket]:
-    """Counted per UTC hour by index-only queries, then summed into local buckets."""
+def _buckets(
+    runs: Any, excluded: Any | None, window: Window, since: datetime, now: datetime
+) -> list[Bucket]:
+    """Counted per UTC hour by index-only queries, then summed into local buckets.
+
+    ``excluded`` (test and replay runs, few) is counted through its own index and
+    subtracted, so leaving them out keeps the big counts index-only.
+    """
     counts: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def add(rows: list[dict[str, Any]], name: Any) -> None:
+    def add(rows: list[dict[str, Any]], name: Any, sign: int) -> None:
         for row in rows:
-            counts[_local_bucket(row["hour"], window.bucket)][name(row)] += row["n"]
+            counts[_local_bucket(row["hour"], window.bucket)][name(row)] += sign * row["n"]
 
-    add(_hourly(runs), lambda row: "total")
-    add(_hourly(runs.filter(decision=RunDecision.DENY)), lambda row: "deny")
-    failed = _hourly(runs.filter(status__in=_FAILED), "decision")
-    add(failed, lambda row: "failed_deny" if row["decision"] == RunDecision.DENY else "failed")
+    for queryset, sign in ((runs, 1), (excluded, -1)):
+        if queryset is None:
+            continue
+        add(_hourly(queryset), lambda row: "total", sign)
+        add(_hourly(queryset.filter(decision=RunDecision.DENY)), lambda row: "deny", sign)
+        failed = _hourly(queryset.filter(status__in=_FAILED), "decision")
+        add(
+            failed,
+            lambda row: "failed_deny" if row["decision"] == RunDecision.DENY else "failed",
+            sign,
+        )
     buckets = []
     for start in bucket_starts(since, now, window.bucket):
         c = counts.get(start, {})
@@ -193,15 +221,22 @@ def bucket_starts(since: datetime, now: datetime, unit: str) -> list[datetime]:
     return starts
 
 
-def _deny_codes(runs: Any) -> list[tuple[str, int]]:
-    rows = (
-        runs.filter(decision=RunDecision.DENY)
-        .order_by()
-        .values("error_code")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "error_code")[:TOP_DENY_CODES]
-    )
-    return [(row["error_code"] or "(none)", row["n"]) for row in rows]
+def _deny_codes(runs: Any, excluded: Any | None) -> list[tuple[str, int]]:
+    """The top deny codes; ``excluded`` runs are counted apart and subtracted (see _buckets)."""
+    counts: Counter[str] = Counter()
+    for queryset, sign in ((runs, 1), (excluded, -1)):
+        if queryset is None:
+            continue
+        rows = (
+            queryset.filter(decision=RunDecision.DENY)
+            .order_by()
+            .values("error_code")
+            .annotate(n=Count("pk"))
+        )
+        for row in rows:
+            counts[row["error_code"] or "(none)"] += sign * row["n"]
+    ranked = sorted(((code, n) for code, n in counts.items() if n > 0), key=lambda c: (-c[1], c[0]))
+    return ranked[:TOP_DENY_CODES]
 
 
 def _sampled_timings(runs: Any) -> tuple[list[float], list[FunctionTiming]]:

@@ -31,6 +31,14 @@ class AuditKind(models.TextChoices):
     CONFIG_IMPORTED = "config.imported", "Configuration imported"
 
 
+# Pipeline changes that the configuration history can undo (apps.pipelines.undo).
+UNDOABLE_KINDS: tuple[str, ...] = (
+    AuditKind.PIPELINE_REORDERED,
+    AuditKind.FUNCTION_ENABLED,
+    AuditKind.FUNCTION_DISABLED,
+)
+
+
 def _audit_id() -> str:
     return new_id("evt")
 
@@ -138,6 +146,11 @@ class Run(models.Model):
             models.Index(fields=["tenant", "user_id"], name="run_tenant_user_id"),
             models.Index(fields=["tenant", "user_email"], name="run_tenant_user_email"),
             models.Index(fields=["tenant", "idempotency_key"], name="run_tenant_idempotency"),
+            # Test and replay runs are few: the dashboard counts every run from the indexes
+            # above and subtracts these, found through this one.
+            models.Index(
+                fields=["tenant", "source", "-created_at"], name="run_tenant_source_created"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

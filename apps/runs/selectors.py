@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
-from apps.runs.models import Run
+from apps.runs.models import AuditEvent, Run, RunSource
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
@@ -178,6 +178,43 @@ def run_for_tenant(*, tenant: Tenant, id: str) -> Run:
     return run
 
 
+# Production runs are what the IdP asked for; tests and replays only show the editor's work
+# and must not move the figures an operator watches (p95, deny rate, last outcomes).
+PRODUCTION_SOURCES: tuple[str, ...] = (RunSource.API,)
+ALL_SOURCES: tuple[str, ...] = tuple(RunSource.values)
+# How many recent runs the pipelines page scans for each function's last outcome.
+RECENT_RUNS_SCANNED = 500
+
+
+def run_sources(*, include_tests: bool) -> tuple[str, ...]:
+    return ALL_SOURCES if include_tests else PRODUCTION_SOURCES
+
+
+def last_step_outcomes(
+    *, tenant: Tenant, function_ids: set[str], sources: tuple[str, ...] = PRODUCTION_SOURCES
+) -> dict[str, dict[str, Any]]:
+    """function id -> its step in the newest run (of those sources) that included it."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    runs = Run.objects.filter(tenant=tenant)
+    if set(sources) != set(ALL_SOURCES):
+        runs = runs.filter(source__in=sources)
+    recent = runs.only("id", "steps", "created_at", "source").order_by("-created_at")
+    recent = recent[:RECENT_RUNS_SCANNED]
+    for run in recent:
+        for step in run.steps if isinstance(run.steps, list) else []:
+            function_id = step.get("function_id") if isinstance(step, dict) else None
+            if function_id in function_ids and function_id not in outcomes:
+                outcomes[function_id] = {
+                    "status": str(step.get("status", "")),
+                    "run_id": run.id,
+                    "source": run.source,
+                    "created_at": run.created_at,
+                }
+        if len(outcomes) == len(function_ids):
+            break
+    return outcomes
+
+
 @dataclass(frozen=True)
 class RunFilters:
     trigger: str | None = None
@@ -211,31 +248,79 @@ def runs_filtered(*, tenant: Tenant, filters: RunFilters) -> QuerySet[Run]:
     return runs.order_by("-created_at", "-id")
 
 
-def encode_cursor(run: Run) -> str:
-    raw = f"{run.created_at.isoformat()}|{run.id}"
+def encode_cursor(row: Run | AuditEvent) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, run_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), run_id
+        created, row_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), row_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ServiceError(
             "The cursor is not valid.", details={"fields": {"cursor": ["Not a valid cursor."]}}
         ) from None
 
 
+def _newest_first_page[T: (Run, AuditEvent)](
+    rows: QuerySet[T], cursor: str | None, limit: int
+) -> tuple[list[T], str | None]:
+    """One page of rows ordered by (-created_at, -id), and the next page's cursor."""
+    if cursor:
+        created, row_id = _decode_cursor(cursor)
+        rows = rows.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=row_id))
+    page = list(rows[: limit + 1])
+    if len(page) <= limit:
+        return page, None
+    return page[:limit], encode_cursor(page[limit - 1])
+
+
 def runs_page(
     *, tenant: Tenant, filters: RunFilters, cursor: str | None, limit: int
 ) -> tuple[list[Run], str | None]:
     """One page, newest first, and the cursor of the next page (None on the last)."""
-    runs = runs_filtered(tenant=tenant, filters=filters)
-    if cursor:
-        created, run_id = _decode_cursor(cursor)
-        runs = runs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=run_id))
-    page = list(runs[: limit + 1])
-    if len(page) <= limit:
-        return page, None
-    return page[:limit], encode_cursor(page[limit - 1])
+    return _newest_first_page(runs_filtered(tenant=tenant, filters=filters), cursor, limit)
+
+
+# --- Configuration history ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    kind: str | None = None
+    object: str | None = None  # the object's id (a function id, trigger, key prefix...)
+    object_type: str | None = None
+    actor: str | None = None  # a username or "key:<prefix>"
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_events_filtered(*, tenant: Tenant, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    exact = {
+        "kind": filters.kind,
+        "object_id": filters.object,
+        "object_type": filters.object_type,
+        "actor": filters.actor,
+        "created_at__gte": filters.since,
+        "created_at__lt": filters.until,
+    }
+    events = AuditEvent.objects.filter(tenant=tenant)
+    events = events.filter(**{name: value for name, value in exact.items() if value})
+    return events.order_by("-created_at", "-id")
+
+
+def audit_events_page(
+    *, tenant: Tenant, filters: AuditFilters, cursor: str | None, limit: int
+) -> tuple[list[AuditEvent], str | None]:
+    """The tenant's configuration changes, newest first, one page at a time."""
+    events = audit_events_filtered(tenant=tenant, filters=filters)
+    return _newest_first_page(events, cursor, limit)
+
+
+def audit_event_for_tenant(*, tenant: Tenant, id: str) -> AuditEvent:
+    event = AuditEvent.objects.filter(tenant=tenant, id=id).first()
+    if event is None:
+        raise NotFound("No such audit event.", details={"event_id": id})
+    return event

@@ -121,7 +121,7 @@ def run_test_pipeline(
     trigger = trigger_named(trigger).name
     origin = _Origin(tenant, trigger, RunSource.TEST, caller, _clean_ip(client_ip))
     functions = draft_functions_for_trigger(tenant=tenant, trigger=trigger)
-    _, body = _execute_sync(
+    run, body = _execute_sync(
         origin=origin,
         run_id=new_id("run"),
         functions=functions,
@@ -130,7 +130,7 @@ def run_test_pipeline(
         inline_async=True,
         mode=RunMode.SYNC,
     )
-    return body
+    return {**body, "warnings": run_warnings(run)}
 
 
 def run_test_function(
@@ -146,7 +146,7 @@ def run_test_function(
     """One function at its draft (or the given code), recorded as a test run."""
     function, trigger = function_for_test(tenant=tenant, id=function_id, code=code)
     origin = _Origin(tenant, trigger, RunSource.TEST, caller, _clean_ip(client_ip))
-    _, body = _execute_sync(
+    run, body = _execute_sync(
         origin=origin,
         run_id=new_id("run"),
         functions=(function,),
@@ -155,7 +155,36 @@ def run_test_function(
         inline_async=True,
         mode=RunMode.SYNC,
     )
-    return body
+    return {**body, "warnings": run_warnings(run)}
+
+
+def run_warnings(run: Run) -> list[dict[str, Any]]:
+    """What a test result must show before anyone publishes: each synchronous step that
+    timed out while the run still allowed (a security gate failing open in production).
+    Async steps never decide, so their timeouts are not warned about."""
+    if run.decision != RunDecision.ALLOW:
+        return []
+    blocking = trigger_named(run.trigger).blocking
+    return [
+        _timeout_allowed(step, blocking=blocking)
+        for step in run.steps
+        if step.get("status") == "timeout" and not step.get("async")
+    ]
+
+
+def _timeout_allowed(step: dict[str, Any], *, blocking: bool) -> dict[str, Any]:
+    message = f"{step['name']} timed out and was skipped; the run still allowed."
+    if blocking:
+        message += (
+            " On this blocking trigger a timeout lets the request through: turn on"
+            " 'deny on timeout' (terminate_on_timeout) to fail closed."
+        )
+    return {
+        "code": "timeout_allowed",
+        "function_id": step["function_id"],
+        "name": step["name"],
+        "message": message,
+    }
 
 
 def run_continue(*, run_id: str) -> None:

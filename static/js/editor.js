@@ -185,14 +185,22 @@
 
   // ---- save, publish --------------------------------------------------------------------
 
+  function refuseSyntaxErrors(action) {
+    const errors = syntaxErrors();
+    if (!errors.length) return false;
+    say("Fix the syntax error on line " + errors[0].startLineNumber + " before " + action + ".", "error");
+    jumpTo(errors[0].startLineNumber, errors[0].startColumn);
+    return true;
+  }
+
+  function jumpToErrorLine(response) {
+    const line = response.body && response.body.error && response.body.error.details && response.body.error.details.line;
+    if (line) jumpTo(line, 1);
+  }
+
   async function save() {
     if (!canWrite || !model) return false;
-    const errors = syntaxErrors();
-    if (errors.length) {
-      say("Fix the syntax error on line " + errors[0].startLineNumber + " before saving.", "error");
-      jumpTo(errors[0].startLineNumber, errors[0].startColumn);
-      return false;
-    }
+    if (refuseSyntaxErrors("saving")) return false;
     const code = model.getValue();
     const comment = $("save-comment").value.trim();
     if (!isDirty()) {
@@ -203,8 +211,7 @@
     const response = await api("PATCH", "functions/" + fn.id, { code, comment });
     if (!response.ok) {
       say("Not saved: " + errorText(response), "error");
-      const line = response.body && response.body.error && response.body.error.details && response.body.error.details.line;
-      if (line) jumpTo(line, 1);
+      jumpToErrorLine(response);
       return false;
     }
     savedCode = code;
@@ -215,13 +222,21 @@
   }
 
   async function publish(comment) {
-    if (isDirty() && !(await save())) return;
+    // Unsaved code goes with the publish: the server saves it as the draft and releases it
+    // in one transaction, so a refused publish leaves the saved draft as it was.
+    const body = { comment };
+    if (isDirty()) {
+      if (refuseSyntaxErrors("publishing")) return;
+      body.code = model.getValue();
+    }
     say("Publishing…");
-    const response = await api("POST", "functions/" + fn.id + "/publish", { comment });
+    const response = await api("POST", "functions/" + fn.id + "/publish", body);
     if (!response.ok) {
       say("Not published: " + errorText(response), "error");
+      jumpToErrorLine(response);
       return;
     }
+    if (body.code !== undefined) savedCode = body.code;
     await reloadFunction();
     say("Published v" + (response.body.version || fn.live_version) + ": live for new runs now.", "ok");
     loadReleases();

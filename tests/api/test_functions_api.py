@@ -57,7 +57,8 @@ def test_creating_a_function_returns_the_draft_with_defaults(alice: Persona) -> 
     assert set(body) == FUNCTION_KEYS
     assert body["id"].startswith("fn_")
     assert body["trigger"] == "PRE_REGISTER" and body["position"] == 0
-    assert (body["enabled"], body["is_async"], body["terminate_on_timeout"]) == (True, False, False)
+    # PRE_REGISTER is a blocking trigger: a new gate denies on timeout (fails closed).
+    assert (body["enabled"], body["is_async"], body["terminate_on_timeout"]) == (True, False, True)
     assert body["timeout_ms"] == 3000 and body["code"] == ALLOW
     assert body["live_version"] is None and body["has_unpublished_changes"] is True
     assert body["created_at"].endswith("Z") or "+" in body["created_at"]

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.pipelines.models import Function
 from apps.runs.dashboard import WINDOWS, dashboard_stats, percentile
+from apps.runs.selectors import ALL_SOURCES
 from tests.conftest import Persona
 from tests.console.runs_helpers import console, make_run, step
 from tests.runs.helpers import DENY, add_function, allow
@@ -119,3 +121,61 @@ def test_anonymous_visitors_are_sent_to_the_login(db: None) -> None:
 
     response = Client().get(URL)
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.fixture
+def slow_test_runs(alice: Persona, acme_window: None) -> None:
+    """Editor test and replay runs: slow and denied, as a spinning draft makes them."""
+    check = Function.objects.get(tenant=alice.tenant, name="email-domain-check")
+    now = timezone.now()
+    for source in ("test", "test", "replay"):
+        make_run(
+            alice.tenant,
+            source=source,
+            decision="deny",
+            status="timeout",
+            error_code="function_timeout",
+            duration_ms=3003.0,
+            steps=[step(check, status="timeout", duration_ms=3000.0)],
+            created_at=now - timedelta(minutes=10),
+        )
+
+
+def test_test_and_replay_runs_do_not_move_the_figures(
+    alice: Persona, acme_window: None, slow_test_runs: None
+) -> None:
+    stats = dashboard_stats(tenant=alice.tenant, window=WINDOWS["24h"])
+    assert (stats.total, stats.denied, stats.errors) == (8, 4, 1)
+    assert stats.deny_rate == pytest.approx(0.5)
+    assert stats.run_p95_ms is not None and stats.run_p95_ms < 100
+    assert "function_timeout" not in dict(stats.deny_codes)
+    timings = {t.name: t for t in stats.timings}
+    assert (timings["email-domain-check"].runs, timings["email-domain-check"].p95_ms) == (7, 4.0)
+    assert not stats.includes_tests
+
+
+def test_the_figures_can_include_test_and_replay_runs(
+    alice: Persona, acme_window: None, slow_test_runs: None
+) -> None:
+    stats = dashboard_stats(tenant=alice.tenant, window=WINDOWS["24h"], sources=ALL_SOURCES)
+    assert (stats.total, stats.denied, stats.errors) == (11, 7, 4)
+    assert stats.run_p95_ms == 3003.0
+    assert stats.includes_tests
+
+
+def test_the_page_counts_production_runs_unless_asked(
+    alice: Persona, acme_window: None, slow_test_runs: None
+) -> None:
+    client = console(alice)
+    default = client.get(URL)
+    assert default.context["stats"].total == 8
+    assert b"include_tests=1" in default.content
+    with_tests = client.get(URL, {"include_tests": "1", "window": "7d"})
+    assert with_tests.context["stats"].total == 12
+    assert b"window=24h&amp;include_tests=1" in with_tests.content
+    assert client.get(URL, {"include_tests": "yes"}).context["stats"].total == 8
+
+
+def test_charlie_sees_none_of_acmes_test_runs(charlie: Persona, slow_test_runs: None) -> None:
+    response = console(charlie).get(URL, {"include_tests": "1"})
+    assert response.context["stats"].total == 0

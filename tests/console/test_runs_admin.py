@@ -109,7 +109,7 @@ def globex_run(charlie: Persona) -> Run:
 def test_the_list_shows_the_tenants_runs_newest_first(
     alice: Persona, acme_runs: dict[str, Run], globex_run: Run
 ) -> None:
-    response = console(alice).get(LIST)
+    response = console(alice).get(LIST, {"source": "all"})
     ids = [run.id for run in response.context["cl"].result_list]
     assert ids == [acme_runs[k].id for k in ("denied", "allowed", "login", "test")]
     content = response.content.decode()
@@ -123,9 +123,14 @@ def test_the_list_shows_the_tenants_runs_newest_first(
     ("query", "expected"),
     [
         ("trigger=PRE_AUTHENTICATION", {"login"}),
-        ("decision__exact=deny", {"denied", "test"}),
-        ("status__exact=error", {"test"}),
-        ("source__exact=test", {"test"}),
+        ("decision__exact=deny", {"denied"}),
+        ("source=all&decision__exact=deny", {"denied", "test"}),
+        ("status__exact=error", set()),
+        ("source=all&status__exact=error", {"test"}),
+        ("source=test", {"test"}),
+        ("source=replay", set()),
+        ("source=api", {"denied", "allowed", "login"}),
+        ("", {"denied", "allowed", "login"}),
         ("since=24h", {"denied", "allowed"}),
         ("since=7d&decision__exact=allow", {"allowed", "login"}),
     ],
@@ -136,11 +141,23 @@ def test_filters_return_the_right_runs(
     assert listed(console(alice).get(f"{LIST}?{query}")) == {acme_runs[k].id for k in expected}
 
 
+def test_the_default_list_shows_production_runs_and_the_source_filter_adds_the_others(
+    alice: Persona, acme_runs: dict[str, Run]
+) -> None:
+    client = console(alice)
+    default = client.get(LIST)
+    assert acme_runs["test"].id not in listed(default)
+    content = default.content.decode()
+    assert "Production (api)" in content and "All sources" in content
+    assert listed(client.get(LIST, {"source": "all"})) == {run.id for run in acme_runs.values()}
+    assert client.get(LIST, {"source": "cli"})["Location"].endswith("?e=1")
+
+
 def test_the_function_filter_finds_every_run_that_went_through_it(
     alice: Persona, acme_runs: dict[str, Run]
 ) -> None:
     enrich_id = acme_runs["allowed"].function_ids.split()[1]
-    assert listed(console(alice).get(f"{LIST}?function={enrich_id}")) == {
+    assert listed(console(alice).get(f"{LIST}?function={enrich_id}&source=all")) == {
         acme_runs["allowed"].id,
         acme_runs["test"].id,
     }
@@ -174,7 +191,7 @@ def test_a_malformed_date_falls_back_to_the_admins_error_page(
 def test_search_finds_runs_by_email_or_user_id(
     alice: Persona, acme_runs: dict[str, Run], term: str, expected: set[str]
 ) -> None:
-    response = console(alice).get(LIST, {"q": term})
+    response = console(alice).get(LIST, {"q": term, "source": "all"})
     assert listed(response) == {acme_runs[k].id for k in expected}
 
 
@@ -193,17 +210,17 @@ def test_the_list_never_counts_the_whole_table(
     assert paginator.count == 4 and paginator.capped
     monkeypatch.setattr(RunAdmin, "list_per_page", 1)
     monkeypatch.setattr(CappedCountPaginator, "PAGES_AHEAD", 1)
-    first = console(alice).get(LIST)
+    first = console(alice).get(LIST, {"source": "all"})
     assert b"More than 2 runs" in first.content
     assert first.context["cl"].full_result_count is None
     # The cap slides with the page: page 3 knows there are more than 4.
-    third = console(alice).get(LIST, {"p": "3"})
+    third = console(alice).get(LIST, {"p": "3", "source": "all"})
     assert listed(third) == {acme_runs["login"].id}
     assert third.context["cl"].paginator.count == 4
 
 
 def test_bob_the_viewer_reads_the_runs(bob: Persona, acme_runs: dict[str, Run]) -> None:
-    assert len(listed(console(bob).get(LIST))) == 4
+    assert len(listed(console(bob).get(LIST, {"source": "all"}))) == 4
 
 
 def test_charlie_sees_none_of_acmes_runs(
@@ -321,7 +338,7 @@ def _body(response: Any) -> str:
 def test_the_csv_export_streams_the_filtered_runs(
     alice: Persona, acme_runs: dict[str, Run], globex_run: Run
 ) -> None:
-    response = console(alice).get(f"{LIST}export.csv", {"decision__exact": "deny"})
+    response = console(alice).get(f"{LIST}export.csv", {"decision__exact": "deny", "source": "all"})
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(_body(response))))

@@ -219,3 +219,25 @@ def test_env_var_names_are_exported_without_values(configured: Tenant, tmp_path:
     path.write_text(text)
     output = import_("staging", path, "--dry-run")
     assert "env: API_TOKEN is not set in this tenant" in output
+
+
+def test_a_hand_written_document_may_leave_settings_out(acme: Tenant, tmp_path: Path) -> None:
+    """New functions take the create defaults (a gate on a blocking trigger denies on
+    timeout); on a second import the settings left out are kept, not a crash."""
+    document = {
+        "format": "genauth-pipeline/1",
+        "pipelines": {
+            "PRE_REGISTER": {"functions": [{"name": "gate", "code": ALLOW}]},
+            "POST_REGISTER": {"functions": [{"name": "notify", "code": ALLOW}]},
+        },
+    }
+    path = tmp_path / "handwritten.json"
+    path.write_text(json.dumps(document))
+    import_("acme", path)
+    gate = Function.objects.get(tenant=acme, name="gate")
+    notify = Function.objects.get(tenant=acme, name="notify")
+    assert (gate.terminate_on_timeout, notify.terminate_on_timeout) == (True, False)
+    services.function_update(function=gate, actor=Actor.system(), timeout_ms=500)
+    assert import_("acme", path).strip() == "No changes."
+    gate.refresh_from_db()
+    assert gate.timeout_ms == 500

@@ -195,7 +195,7 @@ class FunctionPublishView(APIView):
     @extend_schema(
         request=PublishSerializer,
         responses={201: ReleaseSerializer},
-        summary="Release the draft as the next version, live at once",
+        summary="Release the draft (or the given code) as the next version, live at once",
         operation_id="function_publish",
         tags=["functions"],
     )
@@ -203,7 +203,10 @@ class FunctionPublishView(APIView):
         function = _function(request, function_id)
         data = _valid(PublishSerializer, request.data)
         release = services.function_publish(
-            function=function, actor=principal_of(request).actor, comment=data["comment"]
+            function=function,
+            actor=principal_of(request).actor,
+            comment=data["comment"],
+            code=data.get("code"),
         )
         return Response(_release_body(release, release.pk), status=status.HTTP_201_CREATED)
 

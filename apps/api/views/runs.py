@@ -44,11 +44,12 @@ class RunListView(APIView):
             limit=query.limit,
         )
         return Response(
-            {"results": [run_to_dict(run) for run in runs], "next": _next_url(request, cursor)}
+            {"results": [run_to_dict(run) for run in runs], "next": next_page_url(request, cursor)}
         )
 
 
-def _next_url(request: Request, cursor: str | None) -> str | None:
+def next_page_url(request: Request, cursor: str | None) -> str | None:
+    """This list's URL with its filters and the next page's cursor (None on the last page)."""
     if cursor is None:
         return None
     params = request.query_params.copy()
