@@ -15,7 +15,6 @@ import functools
 import hashlib
 import itertools
 import json
-import math
 import os
 import re
 import resource
@@ -29,6 +28,7 @@ from typing import Any
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException
 
 from apps.runtime import hostcalls, wire
+from apps.runtime.fairshare import HOT_NICE, LONG_RUN_CPU_S, TenantLoad
 from apps.runtime.isolate import EvalCut, Isolate, IsolateWedged, Watchdog
 from apps.runtime.results import (
     DEFAULT_LIMITS,
@@ -43,21 +43,6 @@ VALIDATE_TIMEOUT_S = 1.0
 # one that does not within this time is still running the run's leftover code (a loop after
 # callback()) and is freed, which terminates that code.
 QUIESCE_TIMEOUT_S = 0.05
-# Fair shares of the cores: a tenant whose functions used more than HOT_CPU_S of CPU over about
-# the last HOT_WINDOW_S (decaying), or a run whose own code has used LONG_RUN_CPU_S, runs its
-# isolates' threads at HOT_NICE. Under contention the kernel then gives the cores to other
-# tenants' runs first (a weight of 15 against 1024); with nothing else to run, it still gets
-# them all. Spinning, hostile or merely heavy code thus slows only its own tenant.
-# And while other tenants are running, a hot tenant's next run waits as long as its load is
-# over HOT_CPU_S (at most MAX_YIELD_S, time that costs no CPU and is outside its functions'
-# timeouts): code that burns a core each run, or whose every run needs a new isolate (a loop
-# left after callback()), then cannot take the host from the others.
-HOT_WINDOW_S = 2.0
-HOT_CPU_S = 0.25
-LONG_RUN_CPU_S = 0.05
-HOT_NICE = 19
-MAX_YIELD_S = 0.5
-OTHERS_ACTIVE_S = 1.0
 _PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
 
 
@@ -161,50 +146,6 @@ class IsolateProvider:
     def tenants(self) -> int:
         with self._lock:
             return len(self._warm)
-
-
-class TenantLoad:
-    """CPU seconds each tenant's code used recently, decaying with HOT_WINDOW_S."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._load: dict[str, tuple[float, float]] = {}
-        # The two tenants that ran last, newest first, with when: (tenant, monotonic time).
-        self._latest: list[tuple[str, float]] = []
-
-    def _decayed(self, tenant_id: str, now: float) -> float:
-        value, at = self._load.get(tenant_id, (0.0, now))
-        return value * math.exp(-(now - at) / HOT_WINDOW_S)
-
-    def add(self, tenant_id: str, cpu_s: float) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._load[tenant_id] = (self._decayed(tenant_id, now) + cpu_s, now)
-            others = [entry for entry in self._latest if entry[0] != tenant_id]
-            self._latest = [(tenant_id, now), *others[:1]]
-            if len(self._load) > 4096:  # forget the tenants that have cooled down
-                self._load = {
-                    t: (v, at) for t, (v, at) in self._load.items() if now - at < 10 * HOT_WINDOW_S
-                }
-
-    def hot(self, tenant_id: str) -> bool:
-        return self.excess(tenant_id) > 0
-
-    def excess(self, tenant_id: str) -> float:
-        """CPU seconds the tenant's recent load is over HOT_CPU_S (0 if not)."""
-        with self._lock:
-            return max(self._decayed(tenant_id, time.monotonic()) - HOT_CPU_S, 0.0)
-
-    def others_active(self, tenant_id: str) -> bool:
-        """Whether another tenant's run finished in the last OTHERS_ACTIVE_S."""
-        now = time.monotonic()
-        with self._lock:
-            return any(t != tenant_id and now - at < OTHERS_ACTIVE_S for t, at in self._latest)
-
-    def yield_to_others(self, tenant_id: str) -> None:
-        excess = self.excess(tenant_id)
-        if excess > 0 and self.others_active(tenant_id):
-            time.sleep(min(excess, MAX_YIELD_S))
 
 
 class MemoryBudget:
@@ -377,7 +318,6 @@ class Engine:
         starts only once every queued microtask has run) or freed, which terminates what the
         run left running (a loop after callback()): no code outlives its run.
         """
-        self.load.yield_to_others(str(job["tenant_id"]))
         run = self._new_run(job, on_progress)
         t0 = time.perf_counter()
         isolate = self._drive(run, self._acquire(run))
@@ -404,6 +344,8 @@ class Engine:
             return
         if isolate.quiesce(QUIESCE_TIMEOUT_S * 10):
             self.provider.put_spare(isolate)
+        else:
+            isolate.close()
 
     def _acquire(self, run: _Run) -> Isolate:
         tenant_id = str(run.job["tenant_id"])
@@ -428,6 +370,7 @@ class Engine:
         if keep:
             self.provider.release(isolate)
         else:
+            run.cpu_s += isolate.build_cpu_s  # the next run needs a new one
             isolate.close()
 
     def _abandon(self, run: _Run, isolate: Isolate) -> None:
@@ -436,7 +379,7 @@ class Engine:
         allocates may yet take the process down. Free it on the side, so that this run is
         answered at its deadline, and ask to be retired: the caller sends no more work here
         and ends the process once the runs in flight are answered."""
-        run.cpu_s += isolate.cpu_since_mark()
+        run.cpu_s += isolate.cpu_since_mark() + isolate.build_cpu_s
         self.retire_requested = True
         threading.Thread(target=isolate.close, daemon=True, name="free-wedged").start()
 

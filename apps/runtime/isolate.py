@@ -233,6 +233,8 @@ class Isolate:
         assert isinstance(buffer, memoryview)
         self._buffer = buffer
         self.marks = buffer[:64].cast("d")
+        # What building it took on its own thread: charged to a run that leaves it unusable.
+        self.build_cpu_s = self.cpu_s()
 
     def driver(self, method: str, *args: str) -> str:
         """The script calling the JS driver's ``method`` with ``args`` (JS source text).
@@ -281,7 +283,8 @@ class Isolate:
     def quiesce(self, timeout_s: float) -> bool:
         """True if the isolate answers a trivial eval within ``timeout_s``: V8 starts it only
         once every queued microtask has run, so nothing of the last run still executes. If
-        not, the isolate is freed, which terminates that code, and False is returned."""
+        not, it is marked broken and False is returned: the caller frees it, which terminates
+        that code (after reading what it cost)."""
         if self.broken or self._ctx_id is None:
             return False
         ctx = self._ctx
@@ -290,7 +293,6 @@ class Isolate:
         handle = self._take_result(timeout_s)
         if handle is None:
             self.broken = True
-            self.close()
             return False
         try:
             return ctx._value_handle_to_python(handle) is True

@@ -35,6 +35,7 @@ from typing import Any
 
 from apps.runtime import wire
 from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size, slot_offset
+from apps.runtime.fairshare import TenantLoad
 
 READY_TIMEOUT_S = 60.0
 # A worker whose heartbeat is older than this is stuck; one that beats is only busy.
@@ -196,6 +197,7 @@ class Pool:
         self._spare: _Worker | None = None
         self._closed = False
         self._ids = itertools.count(1)
+        self.load = TenantLoad()
         starting = [self._start_worker() for _ in range(max(1, config.workers))]
         for worker in starting:
             worker.wait_ready(READY_TIMEOUT_S)
@@ -250,7 +252,27 @@ class Pool:
     def request(
         self, msg: dict[str, Any], timeout_s: float, tenant_id: str | None = None
     ) -> dict[str, Any]:
-        """Send one request; raise ``WorkerLost`` if the worker dies or misses the deadline."""
+        """Send one request; raise ``WorkerLost`` if the worker dies or misses the deadline.
+
+        A run is charged to its tenant's load (fairshare.py): while others run, a hot
+        tenant's next run first waits out its excess here, before it takes a slot."""
+        if tenant_id is not None:
+            self.load.yield_to_others(tenant_id)
+            self.load.touch(tenant_id)
+        started = time.monotonic()
+        try:
+            reply = self._request(msg, timeout_s, tenant_id)
+        except WorkerLost:
+            if tenant_id is not None:  # what it used is not known: its wall time
+                self.load.add(tenant_id, time.monotonic() - started)
+            raise
+        if tenant_id is not None:
+            self.load.add(tenant_id, float(reply.get("cpu_ms") or 0.0) / 1000)
+        return reply
+
+    def _request(
+        self, msg: dict[str, Any], timeout_s: float, tenant_id: str | None
+    ) -> dict[str, Any]:
         request_id = next(self._ids)
         while True:
             worker, slot = self._acquire(tenant_id)

@@ -145,20 +145,20 @@ def test_a_run_that_burns_cpu_runs_at_a_lower_priority_while_it_does(restore_poo
     assert results[0]["decision"] == "allow"
     # The tenant is hot now: its next isolate starts at the lower priority; another tenant's
     # does not (its isolate's thread is given back the normal priority, or replaced).
-    from apps.runtime import engine
+    from apps.runtime import fairshare
 
-    load = engine.TenantLoad()
+    load = fairshare.TenantLoad()
     load.add("t_heavy", 1.0)
     assert load.hot("t_heavy") and not load.hot("t_light")
     assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light"))["decision"] == "allow"
 
 
 def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    from apps.runtime import engine
+    from apps.runtime import fairshare
 
     slept: list[float] = []
-    monkeypatch.setattr(engine.time, "sleep", slept.append)
-    load = engine.TenantLoad()
+    monkeypatch.setattr(fairshare.time, "sleep", slept.append)
+    load = fairshare.TenantLoad()
     load.add("t_hot", 0.25 + 0.2)
     load.yield_to_others("t_hot")
     assert slept == []  # nobody else ran: the cores are its to use
@@ -168,4 +168,4 @@ def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.Mo
     assert len(slept) == 1 and 0.15 < slept[0] <= 0.2
     load.add("t_hot", 5.0)
     load.yield_to_others("t_hot")
-    assert slept[-1] == engine.MAX_YIELD_S
+    assert slept[-1] == fairshare.MAX_YIELD_S
