@@ -33,7 +33,7 @@
   const PROTECTED_CLAIMS = freeze(["iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "jti", "azp"]);
   const ID_TOKEN_TRIGGER = "PRE_OIDC_ID_TOKEN_ISSUED";
   const ACCESS_TOKEN_TRIGGER = "PRE_OIDC_ACCESS_TOKEN_ISSUED";
-  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils'), 'querystring', 'url', 'util', 'crypto', 'buffer' and 'axios'";
+  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils'), 'querystring', 'url', 'util', 'crypto', 'buffer', 'axios' and 'lodash'";
 
   // Shared with the worker process: it reads the marks while this isolate is busy, without
   // entering V8, and reads the checkpoint when the isolate cannot answer any more.
@@ -50,6 +50,7 @@
   // leftover code (see engine.py), never a step of its own.
 
   const fns = new Map();           // key -> factory; compiled once per isolate
+  const metas = new Map();         // key -> what the host read in the code (flavour.code_meta)
   let R = null;                    // the current run
   let S = null;                    // the current step
   let inHostCall = false;          // true while __gp.start/pump runs synchronously
@@ -476,12 +477,31 @@
     return nodeModules[name];
   }
   const NODE_MODULES = freeze(["querystring", "url", "util", "crypto", "buffer"]);
+  let lodash = null;
+  // 'lodash', or one of its functions as its per-method packages name it ('lodash/get',
+  // 'lodash.get', 'lodash.clonedeep'). Available to functions whose code names lodash: the
+  // host loads it into the isolate when it compiles the first such function.
+  function lodashModule(n) {
+    if (!lodash || !S || !metas.get(S.key) || !metas.get(S.key).lodash) {
+      const e = new ErrorCtor(`Cannot load '${n}': write require('lodash') with the module's name in the function's code (the sandbox loads lodash for functions whose code names it)`);
+      e.code = "MODULE_NOT_FOUND";
+      throw e;
+    }
+    if (n === "lodash") return lodash;
+    const wanted = n.slice(7).toLowerCase();
+    for (const k of objectKeys(lodash)) if (k.toLowerCase() === wanted && typeof lodash[k] === "function") return lodash[k];
+    return undefined;
+  }
   function requireImpl(name) {
     const n = StringFn(name);
     if (n === "./utils" || n === "utils" || n === "./utils.js") return utilsObj;
     const bare = n.startsWith("node:") ? n.slice(5) : n;
     if (NODE_MODULES.includes(bare)) return nodeModule(bare);
     if (bare === "axios") return axiosObj; // frozen when it became the global
+    if (/^lodash(?:$|[/.][A-Za-z]+$)/.test(n)) {
+      const m = lodashModule(n);
+      if (m !== undefined) return m;
+    }
     const e = new ErrorCtor(`Cannot find module '${n}': pipeline functions can only require ${GENERIC_ALLOWED_MODULES}. Use the globals fetch, axios, env and utils instead.`);
     e.code = "MODULE_NOT_FOUND";
     throw e;
@@ -672,6 +692,14 @@
   }
 
   // ---------------------------------------------------------------- errors
+  // Auth0 Rules deny with `callback(new UnauthorizedError(message))`: code `unauthorized`.
+  class UnauthorizedError extends ErrorCtor {
+    constructor(message) {
+      super(message);
+      this.name = "UnauthorizedError";
+      this.code = "unauthorized";
+    }
+  }
   const SANDBOX_FRAME = /^\s+at (?:.* \()?<anonymous>:\d+:\d+\)?$/;
   // Error text is shown on login pages and kept in every run: long enough to say anything
   // useful, never megabytes.
@@ -717,6 +745,16 @@
     const code = isObject ? read(e, "code") : undefined;
     if (typeof code === "string") out.code = clip(code, MAX_NAME_CHARS);
     return out;
+  }
+
+  // ---------------------------------------------------------------- per-step scope
+  // What each function body sees in its own scope besides the globals (_SCOPE_NAMES in
+  // engine.py): module/exports (Auth0 Actions), configuration (Auth0 Rules: the tenant's env),
+  // auth0 and UnauthorizedError (Auth0 Rules). Built per step, so nothing in it is shared.
+  function stepScope(st) {
+    const module = { exports: {} };
+    const env = R ? R.env : freeze({});
+    return [module, module.exports, env, undefined, UnauthorizedError];
   }
 
   // ---------------------------------------------------------------- the chain
@@ -842,7 +880,7 @@
     st.context = jsonParse(R.context);
     let ret;
     try {
-      const pipe = fns.get(spec.key)();
+      const pipe = fns.get(spec.key)(...stepScope(st))().pipe;
       if (typeof pipe !== "function") throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)`");
       ret = pipe(st.user, st.context, makeCallback(st));
     } catch (e) {
@@ -987,9 +1025,9 @@
   // the watchdog reads. The token only ever appears in the worker's own eval scripts.
   let token = null;
   function host(method) {
-    return function (t, a, b) {
+    return function (t, a, b, c) {
       if (token === null || t !== token) throw new ErrorCtor("__gp is reserved for the sandbox host");
-      return method(a, b);
+      return method(a, b, c);
     };
   }
 
@@ -999,10 +1037,18 @@
       if (token !== null || typeof t !== "string" || t.length < 32) throw new ErrorCtor("__gp is already sealed");
       token = t;
     },
-    define: host((key, factory) => { fns.set(key, factory); }),
+    define: host((key, factory, meta) => { fns.set(key, factory); metas.set(key, meta || {}); }),
+    // lodash, evaluated once per isolate when a function that names it is first compiled.
+    lodash: host((factory) => {
+      if (lodash) return;
+      const module = { exports: {} };
+      factory.call(undefined, module, module.exports, G, undefined, undefined);
+      harden(module.exports);
+      lodash = module.exports;
+    }),
     // Validation: run a function's top level and say what `pipe` is ("function" when valid).
     check: host((key) => {
-      try { return typeof fns.get(key)(); } catch (e) { return storableText(`error:${errorText(e)}`); }
+      try { return typeof fns.get(key)(...stepScope(null))().pipe; } catch (e) { return storableText(`error:${errorText(e)}`); }
     }),
     // Whether a function's code parses on its own as a function body: code that closes the
     // wrapper it is compiled in (`}); ...; (function(){`) does not, and is never compiled.
@@ -1092,4 +1138,5 @@
     if (d && "value" in d) harden(d.value);
   }
   for (const h of hidden) harden(h);
+  harden(UnauthorizedError);
 })(globalThis, __HEAP_LIMIT_BYTES__);
