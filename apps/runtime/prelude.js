@@ -747,7 +747,26 @@
     return out;
   }
 
-  // ---------------------------------------------------------------- per-step scope
+  // ---------------------------------------------------------------- other platforms' globals
+  // Code written for Authing's or Auth0's hosted runtimes may use their SDK clients, which do
+  // not exist here: say so on the step, so that code which catches the ReferenceError does
+  // not pass silently (the host found the names in the code, see flavour.code_meta).
+  function warnUnavailable(st) {
+    const meta = metas.get(st.key);
+    const names = (meta && meta.unavailable) || [];
+    const authing = names.filter((n) => n === "authing" || n.startsWith("authing."));
+    const auth0 = names.filter((n) => n.startsWith("auth0."));
+    if (authing.length) {
+      addLog("warn", [`This function uses ${authing.join(", ")}: Authing's SDK client (the \`authing\` global) is not available in this sandbox, ` +
+        "so code that needs it fails (ReferenceError: authing is not defined). Call Authing's management API with fetch or axios instead."]);
+    }
+    if (auth0.length) {
+      addLog("warn", [`This function uses ${auth0.join(", ")}: of Auth0's \`auth0\` management object only ` +
+        "auth0.users.updateAppMetadata and auth0.users.updateUserMetadata (in Auth0 Rules) are available here; code that needs the rest fails. " +
+        "Call Auth0's Management API with fetch or axios instead."]);
+    }
+  }
+
   // What each function body sees in its own scope besides the globals (_SCOPE_NAMES in
   // engine.py): module/exports (Auth0 Actions), configuration (Auth0 Rules: the tenant's env),
   // auth0 and UnauthorizedError (Auth0 Rules). Built per step, so nothing in it is shared.
@@ -878,6 +897,7 @@
     }
     st.user = attachHelpers(jsonParse(R.user), st);
     st.context = jsonParse(R.context);
+    warnUnavailable(st);
     let ret;
     try {
       const pipe = fns.get(spec.key)(...stepScope(st))().pipe;
