@@ -600,7 +600,8 @@ class Engine:
                 }
             if kind != "function":
                 return {
-                    "message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... })",
+                    "message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... }), "
+                    "or be an Auth0 Rule (function (user, context, callback) { ... })",
                     "line": None,
                     "column": None,
                 }

@@ -773,7 +773,166 @@
   function stepScope(st) {
     const module = { exports: {} };
     const env = R ? R.env : freeze({});
-    return [module, module.exports, env, undefined, UnauthorizedError];
+    return [module, module.exports, env, auth0Management(st), UnauthorizedError];
+  }
+
+  // ---------------------------------------------------------------- Auth0 Rules and Actions
+  // A function is an Authing pipe (it defines `pipe`) or an Auth0 Rule (the script is one
+  // function of (user, context, callback)). Rules run as a pipe that translates what they change in
+  // Auth0's terms into custom data, token claims and a decision. They get no more than a pipe:
+  // every object here is built per step, from the step's own user and context.
+  // "pipe", "rule" or null: what the code defined, in that order of precedence.
+  function entryKind(made, module) {
+    if (typeof made.pipe === "function") return "pipe";
+    if (typeof made.rule === "function") return "rule";
+    return null;
+  }
+  function entryPipe(st, made, module) {
+    const kind = entryKind(made, module);
+    if (kind === "pipe") return made.pipe;
+    if (kind === "rule") return rulePipe(st, made.rule);
+    throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)` or consist of an Auth0 Rule (function (user, context, callback) {...})");
+  }
+
+  // The first of the values that is neither undefined nor null.
+  function first(...values) {
+    for (const v of values) if (v !== undefined && v !== null) return v;
+    return undefined;
+  }
+  function objectOr(v, fallback) {
+    return v !== null && typeof v === "object" && !ArrayIsArray(v) ? v : fallback;
+  }
+  function copy(v) {
+    return v === undefined ? undefined : jsonParse(jsonStringify(v));
+  }
+  // Auth0's names for what the identity provider sends under Authing's (the IdP's own Auth0
+  // names win when it sends those). README "Migrating from Authing / Auth0" has the table.
+  function auth0User(u) {
+    return {
+      user_id: first(u.user_id, u.id, u.userId), email: u.email, email_verified: first(u.email_verified, u.emailVerified),
+      username: u.username, name: u.name, nickname: first(u.nickname, u.username),
+      given_name: first(u.given_name, u.givenName), family_name: first(u.family_name, u.familyName),
+      picture: first(u.picture, u.photo), phone_number: first(u.phone_number, u.phone),
+      phone_verified: first(u.phone_verified, u.phoneVerified), created_at: first(u.created_at, u.signedUp, u.createdAt),
+      updated_at: first(u.updated_at, u.updatedAt), last_login: first(u.last_login, u.lastLogin),
+      logins_count: first(u.logins_count, u.loginsCount), blocked: u.blocked,
+      identities: first(u.identities, []), multifactor: u.multifactor,
+    };
+  }
+  function auth0Request(c) {
+    const r = objectOr(c.request, {});
+    return {
+      ip: first(r.ip, c.ip), hostname: r.hostname, method: r.method, user_agent: first(r.user_agent, r.userAgent, c.userAgent),
+      language: first(r.language, c.language, c.lang), query: objectOr(r.query, {}), body: objectOr(r.body, {}),
+      geoip: objectOr(first(r.geoip, c.geoip), {}),
+    };
+  }
+  function auth0Client(c) {
+    const app = objectOr(first(c.application, c.client), {});
+    return { client_id: first(c.clientID, c.clientId, app.client_id, app.id), name: first(c.clientName, app.name), metadata: objectOr(app.metadata, {}) };
+  }
+  // A claim set in Auth0's terms: applied on its token's trigger; elsewhere left out (said once).
+  function stepError(st, message) {
+    const e = new ErrorCtor(message);
+    if (!st.helperError) st.helperError = e; // the step fails even if the function catches it
+    return e;
+  }
+  function setClaim(st, which, key, value, via) {
+    if (typeof key !== "string" || key === "") throw stepError(st, `${via} needs a non-empty string claim name`);
+    if (PROTECTED_CLAIMS.includes(key)) {
+      throw stepError(st, `${via}: '${key}' is a protected claim and cannot be changed (protected: ${PROTECTED_CLAIMS.join(" ")})`);
+    }
+    const trigger = which === "id" ? ID_TOKEN_TRIGGER : ACCESS_TOKEN_TRIGGER;
+    if (R.trigger !== trigger) {
+      st.ignoredClaims = st.ignoredClaims || {};
+      if (!st.ignoredClaims[which]) {
+        st.ignoredClaims[which] = true;
+        addLog("info", [`${via}: ${which === "id" ? "ID" : "access"} token claims are applied at ${trigger}; on ${R.trigger} they are left out`]);
+      }
+      return;
+    }
+    setOwn(which === "id" ? st.idSet : st.atSet, key, value);
+    (which === "id" ? st.idRemove : st.atRemove).delete(key);
+  }
+  // ---- Rules: function (user, context, callback), Auth0's own names added alongside the
+  // IdP's (not enumerable, so they are not passed on), context.idToken / context.accessToken
+  // as claim bags, app_metadata / user_metadata changes as custom data, configuration = env.
+  function alias(target, key, value) {
+    if (value === undefined || hasOwn(target, key)) return;
+    defineProperty(target, key, { value, writable: true, enumerable: false, configurable: true });
+  }
+  function addRuleAliases(user, context) {
+    const au = auth0User(user);
+    for (const k of objectKeys(au)) if (k !== "identities" || au[k].length) alias(user, k, au[k]);
+    const client = auth0Client(context);
+    alias(context, "clientID", client.client_id);
+    alias(context, "clientName", client.name);
+    alias(context, "clientMetadata", client.metadata);
+    alias(context, "connectionStrategy", typeof context.connection === "string" ? context.connection : undefined);
+    alias(context, "tenant", first(context.tenantId, context.userPoolId));
+    alias(context, "stats", { loginsCount: au.logins_count });
+    if (objectOr(context.request, null) === null) alias(context, "request", {});
+    const request = objectOr(context.request, null);
+    if (request) {
+      const r = auth0Request(context);
+      alias(request, "ip", r.ip);
+      alias(request, "userAgent", r.user_agent);
+      alias(request, "geoip", r.geoip);
+    }
+  }
+  function safeJson(v) {
+    try { return jsonStringify(v); } catch { return null; }
+  }
+  function rulePipe(st, rule) {
+    st.rule = true;
+    return function (user, context, callback) {
+      const added = [];
+      for (const k of ["idToken", "accessToken"]) {
+        if (context[k] === undefined || context[k] === null) { context[k] = {}; added.push(k); }
+      }
+      const before = { idToken: objectOr(copy(context.idToken), {}), accessToken: objectOr(copy(context.accessToken), {}),
+        app_metadata: safeJson(user.app_metadata), user_metadata: safeJson(user.user_metadata) };
+      addRuleAliases(user, context);
+      return rule(user, context, function callbackFromRule(err, u, c) {
+        if (!err && !st.called && !st.done) {
+          const outUser = arguments.length >= 2 && u !== undefined ? u : user;
+          const outContext = arguments.length >= 3 && c !== undefined ? c : context;
+          ruleResult(st, outUser, outContext, before, added);
+        }
+        return callback(...arguments);
+      });
+    };
+  }
+  function ruleResult(st, user, context, before, added) {
+    if (user === null || typeof user !== "object" || context === null || typeof context !== "object") return;
+    for (const [bag, which] of [["idToken", "id"], ["accessToken", "access"]]) {
+      const claims = objectOr(context[bag], {});
+      for (const key of objectKeys(claims)) {
+        if (safeJson(claims[key]) !== safeJson(before[bag][key])) setClaim(st, which, key, claims[key], `context.${bag}['${key}']`);
+      }
+      if (added.includes(bag)) delete context[bag];
+    }
+    for (const field of ["app_metadata", "user_metadata"]) {
+      const value = user[field];
+      if (value !== undefined && safeJson(value) !== before[field]) setOwn(st.custom, field, value);
+    }
+  }
+  // Auth0 Rules' `auth0` object: only what a rule uses to save the current user's metadata.
+  function auth0Management(st) {
+    const update = (method, field) => function (userId, metadata) {
+      if (!st || !st.rule) return NativePromise.reject(new ErrorCtor(`auth0.users.${method}() is only available in Auth0 Rules`));
+      const current = auth0User(st.user).user_id;
+      if (StringFn(userId) !== StringFn(current)) {
+        return NativePromise.reject(new ErrorCtor(`auth0.users.${method}() can only update the user of this login (${current})`));
+      }
+      if (objectOr(metadata, null) === null) return NativePromise.reject(new TypeErrorCtor(`auth0.users.${method}() needs an object`));
+      setOwn(st.user, field, metadata);
+      return promiseResolve();
+    };
+    return freeze({ users: freeze({
+      updateAppMetadata: update("updateAppMetadata", "app_metadata"),
+      updateUserMetadata: update("updateUserMetadata", "user_metadata"),
+    }) });
   }
 
   // ---------------------------------------------------------------- the chain
@@ -900,8 +1059,8 @@
     warnUnavailable(st);
     let ret;
     try {
-      const pipe = fns.get(spec.key)(...stepScope(st))().pipe;
-      if (typeof pipe !== "function") throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)`");
+      const scope = stepScope(st);
+      const pipe = entryPipe(st, fns.get(spec.key)(...scope)(), scope[0]);
       ret = pipe(st.user, st.context, makeCallback(st));
     } catch (e) {
       stepFailed(st, e);
@@ -1068,7 +1227,10 @@
     }),
     // Validation: run a function's top level and say what `pipe` is ("function" when valid).
     check: host((key) => {
-      try { return typeof fns.get(key)(...stepScope(null))().pipe; } catch (e) { return storableText(`error:${errorText(e)}`); }
+      try {
+        const scope = stepScope(null);
+        return entryKind(fns.get(key)(...scope)(), scope[0]) ? "function" : "none";
+      } catch (e) { return storableText(`error:${errorText(e)}`); }
     }),
     // Whether a function's code parses on its own as a function body: code that closes the
     // wrapper it is compiled in (`}); ...; (function(){`) does not, and is never compiled.

@@ -1,0 +1,60 @@
+"""An Auth0-flavoured function gets no more power than a pipe: it cannot escape the wrapper it
+is compiled in, reach another tenant's state, or change what a later run sees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.runtime.test_globals import probe
+
+Run = Callable[..., dict[str, Any]]
+
+
+# Each closes the factory it is compiled in and the driver call around it, so that its middle
+# line would run at global scope when the factory is defined (checked by evaluating the define
+# script without the parse check first).
+ANONYMOUS_ESCAPE = (
+    "function (user, context, callback) { callback(null, user, context); })}; }; }, {});\n"
+    "globalThis.escaped = 1;\n"
+    '__gp.define("x", "y", function () { return function () {return {rule: (function () {}'
+)
+NAMED_ESCAPE = (
+    "function rule(user, context, callback) { callback(null, user, context); }\n"
+    "}; }, {});\nglobalThis.escaped = 1;\n"
+    '__gp.define("x", "y", function () { return function () {'
+)
+
+
+def test_rules_that_close_their_wrapper_are_refused_and_none_of_them_runs(run: Run) -> None:
+    for escape in (ANONYMOUS_ESCAPE, NAMED_ESCAPE):
+        result = run(escape, tenant_id="t_escape")
+        assert result["decision"] == "deny"
+        assert result["steps"][0]["status"] == "error"
+        assert result["steps"][0]["error"]["name"] == "SyntaxError"
+        assert probe(run, "typeof globalThis.escaped", tenant_id="t_escape") == "undefined"
+
+
+def test_configuration_and_exports_are_per_step(run: Run) -> None:
+    first = """function (user, context, callback) {
+  try { configuration.PLAN = 'forged'; } catch (e) {}
+  exports.leaked = true;
+  callback(null, user, context);
+}"""
+    second = """function (user, context, callback) {
+  user.seen = [configuration.PLAN, exports.leaked === undefined];
+  callback(null, user, context);
+}"""
+    result = run(first, second, env={"PLAN": "free"})
+    assert result["user"]["seen"] == ["free", True]
+
+
+def test_auth0_metadata_calls_are_refused_outside_rules(run: Run) -> None:
+    result = run(
+        "async function pipe(user, context, callback) {\n"
+        "  await auth0.users.updateAppMetadata(user.id, { admin: true });\n"
+        "  callback(null, user, context);\n}"
+    )
+    assert result["decision"] == "deny"
+    assert "only available in Auth0 Rules" in result["steps"][0]["error"]["message"]
+    assert result["custom_data"] == {}
