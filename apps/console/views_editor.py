@@ -24,6 +24,7 @@ from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import Function, Pipeline
 from apps.pipelines.selectors import function_for_tenant
+from apps.runtime.flavour import describe_flavour
 from apps.secrets.selectors import env_names
 from apps.tenants.access import Principal
 from apps.tenants.models import Tenant
@@ -169,7 +170,13 @@ def function_editor(request: HttpRequest, function_id: str) -> HttpResponse:
             "test_payload": reverse("console-function-test-payload", args=[function.id]),
         },
     }
-    context = _page_context(request, function.name, function=function, editor_data=editor_data)
+    context = _page_context(
+        request,
+        function.name,
+        function=function,
+        editor_data=editor_data,
+        flavour=describe_flavour(function.code),
+    )
     return render(request, "console/editor.html", context)
 
 

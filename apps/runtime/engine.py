@@ -601,6 +601,7 @@ class Engine:
             if kind != "function":
                 return {
                     "message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... }), "
+                    "export an Auth0 Action handler (exports.onExecutePostLogin = async (event, api) => { ... }) "
                     "or be an Auth0 Rule (function (user, context, callback) { ... })",
                     "line": None,
                     "column": None,

@@ -121,3 +121,15 @@ def action_handlers(code: str) -> list[str]:
     bare = blank_comments_and_strings(code)
     found = [f"onExecute{m.group(1)}" for m in _HANDLER.finditer(bare)]
     return sorted(set(found), key=list(ACTION_TRIGGERS).index)
+
+
+def describe_flavour(code: str) -> dict[str, str]:
+    """The flavour for people: {flavour, label, detail} (detail: where an Action runs)."""
+    flavour = detect_flavour(code)
+    detail = ""
+    if flavour == "auth0_action":
+        detail = "; ".join(
+            f"{handler} runs at {' / '.join(ACTION_TRIGGERS[handler])}"
+            for handler in action_handlers(code)
+        )
+    return {"flavour": flavour, "label": FLAVOUR_LABELS[flavour], "detail": detail}

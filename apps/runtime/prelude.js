@@ -777,21 +777,53 @@
   }
 
   // ---------------------------------------------------------------- Auth0 Rules and Actions
-  // A function is an Authing pipe (it defines `pipe`) or an Auth0 Rule (the script is one
-  // function of (user, context, callback)). Rules run as a pipe that translates what they change in
+  // A function is an Authing pipe (it defines `pipe`), an Auth0 Action (it exports
+  // onExecute<Trigger> handlers) or an Auth0 Rule (the script is one function of (user,
+  // context, callback)). Rules and Actions run as a pipe that translates what they change in
   // Auth0's terms into custom data, token claims and a decision. They get no more than a pipe:
   // every object here is built per step, from the step's own user and context.
-  // "pipe", "rule" or null: what the code defined, in that order of precedence.
+  const HANDLERS = freeze(["onExecutePostLogin", "onExecutePreUserRegistration", "onExecutePostUserRegistration", "onExecuteCredentialsExchange"]);
+  const HANDLER_TRIGGERS = freeze({
+    onExecutePostLogin: "POST_AUTHENTICATION, PRE_AUTHENTICATION, PRE_OIDC_ID_TOKEN_ISSUED or PRE_OIDC_ACCESS_TOKEN_ISSUED",
+    onExecutePreUserRegistration: "PRE_REGISTER",
+    onExecutePostUserRegistration: "POST_REGISTER",
+    onExecuteCredentialsExchange: "PRE_OIDC_ACCESS_TOKEN_ISSUED for machine-to-machine tokens",
+  });
+  const TRIGGER_HANDLERS = freeze({
+    PRE_REGISTER: "onExecutePreUserRegistration",
+    POST_REGISTER: "onExecutePostUserRegistration",
+    PRE_AUTHENTICATION: "onExecutePostLogin",
+    POST_AUTHENTICATION: "onExecutePostLogin",
+    PRE_OIDC_ID_TOKEN_ISSUED: "onExecutePostLogin",
+    PRE_OIDC_ACCESS_TOKEN_ISSUED: "onExecutePostLogin",
+  });
+  const UNSUPPORTED_API = freeze(["authentication", "multifactor", "prompt", "redirect", "refreshToken", "samlResponse", "session", "transaction"]);
+
+  function isMachineToMachine(context) {
+    return context !== null && typeof context === "object" && context.accessTokenTarget === "programmaticAccount";
+  }
+  function handlerFor(context) {
+    if (R.trigger === ACCESS_TOKEN_TRIGGER && isMachineToMachine(context)) return "onExecuteCredentialsExchange";
+    return hasOwn(TRIGGER_HANDLERS, R.trigger) ? TRIGGER_HANDLERS[R.trigger] : null;
+  }
+  function exportedHandlers(exported) {
+    if (exported === null || (typeof exported !== "object" && typeof exported !== "function")) return [];
+    return HANDLERS.filter((name) => typeof exported[name] === "function");
+  }
+  // "pipe", "action", "rule" or null: what the code defined, in that order of precedence.
   function entryKind(made, module) {
     if (typeof made.pipe === "function") return "pipe";
+    if (exportedHandlers(module.exports).length) return "action";
     if (typeof made.rule === "function") return "rule";
     return null;
   }
   function entryPipe(st, made, module) {
     const kind = entryKind(made, module);
     if (kind === "pipe") return made.pipe;
+    if (kind === "action") return actionPipe(st, module.exports);
     if (kind === "rule") return rulePipe(st, made.rule);
-    throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)` or consist of an Auth0 Rule (function (user, context, callback) {...})");
+    throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)`, export an Auth0 Action handler " +
+      "(exports.onExecutePostLogin = async (event, api) => {...}) or consist of an Auth0 Rule (function (user, context, callback) {...})");
   }
 
   // The first of the values that is neither undefined nor null.
@@ -805,6 +837,17 @@
   function copy(v) {
     return v === undefined ? undefined : jsonParse(jsonStringify(v));
   }
+  function scopesOf(context) {
+    const s = first(context.scope, context.scopes);
+    if (ArrayIsArray(s)) return s.map(StringFn);
+    return typeof s === "string" ? s.split(/\s+/).filter(Boolean) : [];
+  }
+  function roleNames(roles) {
+    if (!ArrayIsArray(roles)) return [];
+    return roles.map((r) => (typeof r === "string" ? r : objectOr(r, {}).code || objectOr(r, {}).name)).filter((r) => typeof r === "string");
+  }
+  const LOGIN_METHODS = freeze({ password: "pwd", sms: "sms", email: "email", social: "federated", passwordless: "passwordless" });
+
   // Auth0's names for what the identity provider sends under Authing's (the IdP's own Auth0
   // names win when it sends those). README "Migrating from Authing / Auth0" has the table.
   function auth0User(u) {
@@ -831,6 +874,33 @@
     const app = objectOr(first(c.application, c.client), {});
     return { client_id: first(c.clientID, c.clientId, app.client_id, app.id), name: first(c.clientName, app.name), metadata: objectOr(app.metadata, {}) };
   }
+  function auth0Event(handler, user, context) {
+    const u = copy(user), c = copy(context);
+    const connection = typeof c.connection === "object" ? objectOr(c.connection, {}) : { name: c.connection };
+    const event = {
+      request: auth0Request(c),
+      client: auth0Client(c),
+      tenant: { id: first(c.tenantId, c.userPoolId) },
+      transaction: { protocol: c.protocol, requested_scopes: scopesOf(c), redirect_uri: first(c.redirectUri, c.redirect_uri), locale: c.locale },
+      resource_server: { identifier: first(c.audience, c.resourceServer) },
+      secrets: R.env,
+    };
+    if (handler === "onExecuteCredentialsExchange") {
+      event.accessToken = { scope: scopesOf(c), customClaims: {} };
+      return event;
+    }
+    event.user = { ...auth0User(u), app_metadata: objectOr(u.app_metadata, {}), user_metadata: objectOr(u.user_metadata, {}) };
+    event.connection = { id: first(connection.id, c.connectionId), name: connection.name, strategy: first(connection.strategy, c.connectionStrategy, connection.name) };
+    if (handler === "onExecutePostLogin") {
+      event.authorization = { roles: roleNames(first(objectOr(c.authorization, {}).roles, u.roles)) };
+      event.stats = { logins_count: event.user.logins_count };
+      event.organization = c.organization;
+      const method = first(c.loginMethod, c.authenticationMethod);
+      event.authentication = { methods: method ? [{ name: LOGIN_METHODS[method] || StringFn(method), timestamp: new Date(dateNow()).toISOString() }] : [] };
+    }
+    return event;
+  }
+
   // A claim set in Auth0's terms: applied on its token's trigger; elsewhere left out (said once).
   function stepError(st, message) {
     const e = new ErrorCtor(message);
@@ -854,6 +924,12 @@
     setOwn(which === "id" ? st.idSet : st.atSet, key, value);
     (which === "id" ? st.idRemove : st.atRemove).delete(key);
   }
+  // Auth0's user metadata, saved through custom data: the whole object as it should be stored.
+  function saveMetadata(st, user, field, value) {
+    setOwn(user, field, value);
+    setOwn(st.custom, field, value);
+  }
+
   // ---- Rules: function (user, context, callback), Auth0's own names added alongside the
   // IdP's (not enumerable, so they are not passed on), context.idToken / context.accessToken
   // as claim bags, app_metadata / user_metadata changes as custom data, configuration = env.
@@ -933,6 +1009,144 @@
       updateAppMetadata: update("updateAppMetadata", "app_metadata"),
       updateUserMetadata: update("updateUserMetadata", "user_metadata"),
     }) });
+  }
+
+  // ---- Actions: exports.onExecute<Trigger> = async (event, api) => {...}, run at the
+  // trigger that maps to it; `api` records what the handler asks for and the step applies it
+  // when the handler's promise settles (a deny then ends the run, as in Auth0).
+  function actionPipe(st, exported) {
+    return function (user, context, callback) {
+      const name = handlerFor(context);
+      const handler = name ? exported[name] : undefined;
+      if (typeof handler !== "function") {
+        const have = exportedHandlers(exported);
+        if (name && R.trigger === ACCESS_TOKEN_TRIGGER && have.some((h) => h === "onExecutePostLogin" || h === "onExecuteCredentialsExchange")) {
+          addLog("info", [`This Auth0 Action exports no ${name}, so it does not act on ${isMachineToMachine(context) ? "machine-to-machine" : "users'"} access tokens; user and context are passed on unchanged`]);
+          callback(null, user, context);
+          return undefined;
+        }
+        const runs = have.map((h) => `${h} runs at ${HANDLER_TRIGGERS[h]}`).join("; ");
+        throw new TypeErrorCtor(`This Auth0 Action cannot run at ${R.trigger}: ${runs}${name ? "" : ` (Auth0 has no trigger like ${R.trigger})`}`);
+      }
+      const action = makeAction(st, name, user, context);
+      return promiseThen.call(promiseResolve(handler(action.event, action.api)), () => action.finish(callback));
+    };
+  }
+
+  function unsupportedApi(path) {
+    const fail = () => { throw new ErrorCtor(`${path} is not available in this sandbox (only access, idToken, accessToken, user, validation and cache of Auth0's api)`); };
+    return new Proxy(function () {}, { get: (_t, k) => (typeof k === "string" ? unsupportedApi(`${path}.${k}`) : undefined), apply: fail, construct: fail });
+  }
+
+  function makeAction(st, handler, user, context) {
+    const event = auth0Event(handler, user, context);
+    let denial = null;
+    const metadata = {};
+    let scopes = null;
+    const api = {};
+    const deny = (code, message) => {
+      const e = new ErrorCtor(StringFn(message === undefined ? code : message));
+      e.code = StringFn(code);
+      if (!denial) denial = e;
+      return api;
+    };
+    const setMetadata = (field) => (key, value) => {
+      if (typeof key !== "string" || key === "") throw stepError(st, `api.user.set${field === "app_metadata" ? "App" : "User"}Metadata() needs a non-empty string key`);
+      metadata[field] = metadata[field] || { ...objectOr(user[field], {}) };
+      if (value === undefined || value === null) delete metadata[field][key];
+      else setOwn(metadata[field], key, value);
+      return api;
+    };
+    const scopeChange = (add) => (scope) => {
+      scopes = scopes || scopesOf(context);
+      const s = StringFn(scope);
+      scopes = scopes.filter((x) => x !== s);
+      if (add) scopes.push(s);
+      return api;
+    };
+    if (handler === "onExecuteCredentialsExchange") {
+      api.access = { deny: (code, reason) => deny(code, reason === undefined ? code : reason) };
+    } else if (handler === "onExecutePreUserRegistration") {
+      api.access = { deny: (reason, userMessage) => deny("access_denied", userMessage === undefined ? reason : userMessage) };
+    } else if (handler === "onExecutePostLogin") {
+      api.access = { deny: (reason) => deny("access_denied", reason) };
+    }
+    if (handler === "onExecutePostLogin") {
+      api.idToken = { setCustomClaim: (key, value) => { setClaim(st, "id", key, value, `api.idToken.setCustomClaim('${key}')`); return api; } };
+    }
+    if (handler === "onExecutePostLogin" || handler === "onExecuteCredentialsExchange") {
+      api.accessToken = { setCustomClaim: (key, value) => { setClaim(st, "access", key, value, `api.accessToken.setCustomClaim('${key}')`); return api; } };
+    }
+    if (handler === "onExecutePostLogin") {
+      api.accessToken.addScope = scopeChange(true);
+      api.accessToken.removeScope = scopeChange(false);
+    }
+    if (handler === "onExecutePostLogin" || handler === "onExecutePreUserRegistration") {
+      api.user = { setAppMetadata: setMetadata("app_metadata"), setUserMetadata: setMetadata("user_metadata") };
+      api.validation = { error: (code, message) => deny(code, message) };
+    }
+    api.cache = actionCache(R.trigger);
+    if (handler === "onExecutePostLogin") for (const name of UNSUPPORTED_API) api[name] = unsupportedApi(`api.${name}`);
+    freeze(api);
+    for (const k of objectKeys(api)) if (typeof api[k] === "object") freeze(api[k]);
+    return {
+      event,
+      api,
+      finish(callback) {
+        if (denial) { callback(denial); return; }
+        for (const field of objectKeys(metadata)) saveMetadata(st, user, field, metadata[field]);
+        if (scopes) setClaim(st, "access", "scope", scopes.join(" "), "api.accessToken.addScope/removeScope");
+        callback(null, user, context);
+      },
+    };
+  }
+
+  // api.cache: Auth0 documents it as best-effort and scoped to the trigger. Here it lives in
+  // the isolate, which only ever serves one tenant: shared by that tenant's warm runs on one
+  // worker, lost when the isolate is retired, one run long in fresh-isolate mode. Auth0's
+  // limits: 20 entries per trigger, keys up to 64 bytes, values (strings) up to 4 KB, 8 KB in
+  // all, lifetimes up to 24 h (15 min by default).
+  const CACHE_MAX_ENTRIES = 20, CACHE_MAX_KEY = 64, CACHE_MAX_VALUE = 4096, CACHE_MAX_TOTAL = 8192;
+  const CACHE_DEFAULT_TTL_MS = 15 * 60 * 1000, CACHE_MAX_TTL_MS = 24 * 3600 * 1000;
+  const caches = new Map();
+  function actionCache(trigger) {
+    if (!caches.has(trigger)) caches.set(trigger, new Map());
+    const store = caches.get(trigger);
+    const live = () => {
+      const now = dateNow();
+      for (const [k, r] of store) if (r.expires_at <= now) store.delete(k);
+      return store;
+    };
+    const size = () => { let n = 0; for (const [k, r] of store) n += textEncoder.encode(k).length + textEncoder.encode(r.value).length; return n; };
+    return {
+      get(key) {
+        const r = live().get(StringFn(key));
+        return r ? freeze({ value: r.value, expires_at: r.expires_at }) : undefined;
+      },
+      set(key, value, options) {
+        const k = StringFn(key);
+        if (typeof value !== "string") return freeze({ type: "error", code: "invalid_value", message: "cached values must be strings" });
+        if (textEncoder.encode(k).length > CACHE_MAX_KEY) return freeze({ type: "error", code: "key_too_long" });
+        if (textEncoder.encode(value).length > CACHE_MAX_VALUE) return freeze({ type: "error", code: "value_too_large" });
+        const o = objectOr(options, {});
+        const now = dateNow();
+        let expires = Number(o.expires_at) > 0 ? Number(o.expires_at) : now + (Number(o.ttl) > 0 ? Number(o.ttl) : CACHE_DEFAULT_TTL_MS);
+        expires = Math.min(expires, now + CACHE_MAX_TTL_MS);
+        live();
+        const old = store.get(k);
+        store.delete(k);
+        store.set(k, { value, expires_at: expires });
+        while (store.size > CACHE_MAX_ENTRIES || size() > CACHE_MAX_TOTAL) {
+          if (store.size === 1) { store.delete(k); if (old) store.set(k, old); return freeze({ type: "error", code: "quota_exceeded" }); }
+          store.delete(store.keys().next().value); // the oldest first
+        }
+        return freeze({ type: "success", record: freeze({ value, expires_at: expires }) });
+      },
+      delete(key) {
+        store.delete(StringFn(key));
+        return freeze({ type: "success" });
+      },
+    };
   }
 
   // ---------------------------------------------------------------- the chain
