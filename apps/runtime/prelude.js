@@ -1472,6 +1472,9 @@
   def("axios", freeze(axiosObj));
   def("Buffer", nodeModule("buffer").Buffer);
   def("queueMicrotask", queueMicrotaskImpl);
+  // Node's name for the global object (Authing runs functions on Node; Auth0 Rules keep
+  // caches on it). It is this isolate's, i.e. one tenant's: never another tenant's.
+  def("global", G);
   defineProperty(G, "env", { get() { return R ? R.env : freeze({}); }, enumerable: false, configurable: false });
   // The bundled timer shim declared these with `var`: make them ours and read-only.
   for (const [name, value] of [["setTimeout", setTimeoutImpl], ["clearTimeout", clearTimeoutImpl]]) {

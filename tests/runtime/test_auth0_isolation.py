@@ -116,3 +116,13 @@ def test_an_action_cannot_reach_the_driver(run: Run) -> None:
     assert result["id_token_claims"]["set"] == {
         "https://x/out": "__gp is reserved for the sandbox host"
     }
+
+
+def test_global_is_the_tenants_own_global_object(run: Run) -> None:
+    code = """function (user, context, callback) {
+  global.seen = (global.seen || 0) + 1;
+  user.seen = global === globalThis && global.seen;
+  callback(null, user, context);
+}"""
+    assert run(code, tenant_id="t_global_a")["user"]["seen"] >= 1
+    assert probe(run, "typeof global.seen", tenant_id="t_global_b") == "undefined"
