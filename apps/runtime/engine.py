@@ -212,6 +212,7 @@ def _define_script(isolate: Isolate, key: str, body: str, code: str) -> str:
 # Names every function body sees in its own scope (see stepScope in prelude.js).
 _SCOPE_NAMES = "module, exports, configuration, auth0, UnauthorizedError"
 _LODASH_SOURCE = resources.files(__package__).joinpath("lodash.min.js").read_text(encoding="utf-8")
+_LODASH_LITERAL = wire.dumps(_LODASH_SOURCE).decode("utf-8")
 _LODASH_LOADED = "lib:lodash"
 
 
@@ -220,8 +221,7 @@ def _load_lodash(isolate: Isolate) -> None:
     isolates whose functions never require it do not pay for it)."""
     if _LODASH_LOADED in isolate.defined:
         return
-    factory = f"function (module, exports, global, self, define) {{\n{_LODASH_SOURCE}\n}}"
-    isolate.eval(isolate.driver("lodash", factory), timeout_s=COMPILE_TIMEOUT_S)
+    isolate.eval(isolate.driver("lodash", _LODASH_LITERAL), timeout_s=COMPILE_TIMEOUT_S)
     isolate.defined.add(_LODASH_LOADED)
 
 
@@ -262,6 +262,14 @@ def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None
     except (EvalCut, IsolateWedged):
         isolate.broken = True
         return {"message": "The code took too long to compile", "line": None, "column": None}
+    except JSEvalException as exc:
+        # Not expected (the driver's own scripts); the isolate is not trusted any further.
+        isolate.broken = True
+        return {
+            "message": f"The sandbox could not prepare the function: {exc}",
+            "line": None,
+            "column": None,
+        }
     isolate.defined.add(key)
     return None
 

@@ -478,6 +478,13 @@
   }
   const NODE_MODULES = freeze(["querystring", "url", "util", "crypto", "buffer"]);
   let lodash = null;
+  // What lodash reads of its global object (its runInContext's contextProps and what its
+  // wrapper tests), captured at the end of this prelude, before any tenant code runs.
+  const LODASH_GLOBALS = freeze(["Array", "Buffer", "DataView", "Date", "Error", "Float32Array", "Float64Array",
+    "Function", "Int8Array", "Int16Array", "Int32Array", "Map", "Math", "Object", "Promise", "RegExp", "Set", "String",
+    "Symbol", "TypeError", "Uint8Array", "Uint8ClampedArray", "Uint16Array", "Uint32Array", "WeakMap", "clearTimeout",
+    "isFinite", "parseInt", "setTimeout", "JSON", "Number", "Reflect", "WeakSet", "ArrayBuffer"]);
+  let lodashRoot = null;
   // 'lodash', or one of its functions as its per-method packages name it ('lodash/get',
   // 'lodash.get', 'lodash.clonedeep'). Available to functions whose code names lodash: the
   // host loads it into the isolate when it compiles the first such function.
@@ -1431,11 +1438,14 @@
       token = t;
     },
     define: host((key, factory, meta) => { fns.set(key, factory); metas.set(key, meta || {}); }),
-    // lodash, evaluated once per isolate when a function that names it is first compiled.
-    lodash: host((factory) => {
+    // lodash, evaluated once per isolate when a function that names it is first compiled. A
+    // tenant's warm isolate may have rebound globals (globalThis.Array = null): lodash gets the
+    // built-ins as this prelude saw them, as parameters that shadow the global names.
+    lodash: host((source) => {
       if (lodash) return;
       const module = { exports: {} };
-      factory.call(undefined, module, module.exports, G, undefined, undefined);
+      const factory = new FunctionCtor("module", "exports", "global", "self", "define", ...LODASH_GLOBALS, source);
+      factory.call(undefined, module, module.exports, lodashRoot, undefined, undefined, ...LODASH_GLOBALS.map((n) => lodashRoot[n]));
       harden(module.exports);
       lodash = module.exports;
     }),
@@ -1529,6 +1539,9 @@
     new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ""[Symbol.iterator](), /x/[Symbol.matchAll](""),
     (function* () {})(), (async function* () {})(),
   ];
+  const rootEntries = {};
+  for (const name of LODASH_GLOBALS) rootEntries[name] = G[name];
+  lodashRoot = freeze(rootEntries);
   seen.add(G);
   seen.add(buffer);
   for (const k of getOwnPropertyNames(G)) {

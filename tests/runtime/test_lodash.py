@@ -93,3 +93,16 @@ def test_unknown_modules_list_lodash_among_the_allowed(run: Run) -> None:
     message = result["steps"][0]["error"]["message"]
     assert "Cannot find module 'left-pad'" in message
     assert "'lodash'" in message
+
+
+def test_a_tenant_that_rebinds_built_ins_still_gets_a_working_lodash(run: Run) -> None:
+    # The first run leaves its (warm) isolate with broken global bindings; lodash is loaded
+    # there later, when a function naming it is first compiled.
+    breaker = (
+        "async function pipe(user, context, callback) {\n"
+        "  globalThis.Object = null; globalThis.Array = null; globalThis.Function = null;\n"
+        "  callback(null, user, context);\n}"
+    )
+    assert run(breaker, tenant_id="t_rebinds")["decision"] == "allow"
+    out = probe(run, "require('lodash').get({ a: [1, 2] }, 'a[1]')", tenant_id="t_rebinds")
+    assert out == 2
