@@ -8,6 +8,7 @@ driver (prelude.js) has the last word on what runs. No Django here.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Literal
 
@@ -37,43 +38,52 @@ _HANDLER = re.compile(
 )
 _EXPORTS = re.compile(r"\b(?:module\.)?exports\b")
 _PIPE = re.compile(
-    r"\bfunction\s*\*?\s*pipe\s*\(|\b(?:var|let|const)\s+pipe\s*=|^\s*pipe\s*=", re.M
+    r"\bfunction\s*+(?:\*\s*+)?pipe\s*+\(|\b(?:var|let|const)\s++pipe\s*+=|^[ \t]*+pipe\s*+=", re.M
 )
 # A script that is one function: Auth0's stored rule format, named or anonymous.
-_LEADING_FUNCTION = re.compile(r"\s*(?:async\s+)?function\b\s*(?:\*\s*)?([A-Za-z_$][\w$]*)?\s*\(")
+_LEADING_FUNCTION = re.compile(
+    r"\s*+(?:async\s++)?function\b\s*+(?:\*\s*+)?(?:([A-Za-z_$][\w$]*+)\s*+)?\("
+)
 _LODASH = re.compile(r"(?<![\w$.])lodash(?![\w$])")
 # Not a property (`user.authing`) nor an object key (`{ authing: 1 }`).
-_AUTHING = re.compile(r"(?<![\w$.])authing(?![\w$])(?!\s*:)(?:\s*\.\s*([A-Za-z_$][\w$]*))?")
-_AUTH0 = re.compile(r"(?<![\w$.])auth0\s*\.\s*([A-Za-z_$][\w$]*)(?:\s*\.\s*([A-Za-z_$][\w$]*))?")
+_AUTHING = re.compile(r"(?<![\w$.])authing(?![\w$])(?!\s*+:)(?:\s*+\.\s*+([A-Za-z_$][\w$]*+))?")
+_AUTH0 = re.compile(
+    r"(?<![\w$.])auth0\s*+\.\s*+([A-Za-z_$][\w$]*+)(?:\s*+\.\s*+([A-Za-z_$][\w$]*+))?"
+)
 # What a rule may use of Auth0's `auth0` object (see prelude.js, "Auth0 Rules").
 AUTH0_RULE_METHODS = frozenset({"users.updateAppMetadata", "users.updateUserMetadata"})
 
 
+# Comments and string/template literals, each as one token (the alternatives inside a literal
+# exclude one another, so matching stays linear in the code's length). An unterminated one
+# runs to the end.
+_LITERALS = re.compile(
+    r"//[^\n]*"
+    r"|/\*[\s\S]*?(?:\*/|\Z)"
+    r"|'(?:\\[\s\S]|[^'\\])*+'?"
+    r'|"(?:\\[\s\S]|[^"\\])*+"?'
+    r"|`(?:\\[\s\S]|[^`\\])*+`?"
+)
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _blank(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if token.startswith("//"):
+        return ""
+    if token.startswith("/*"):
+        return _NOT_NEWLINE.sub(" ", token)
+    closed = len(token) > 1 and token[-1] == token[0]
+    inner = token[1:-1] if closed else token[1:]
+    return token[0] + _NOT_NEWLINE.sub(" ", inner) + (token[0] if closed else "")
+
+
+@functools.lru_cache(maxsize=256)
 def blank_comments_and_strings(code: str) -> str:
     """The code with comments removed and string/template contents replaced by spaces, so
-    that names are only found where they are code (line breaks are kept)."""
-    out: list[str] = []
-    i, n = 0, len(code)
-    while i < n:
-        c = code[i]
-        if c == "/" and code.startswith("//", i):
-            end = code.find("\n", i)
-            i = n if end < 0 else end
-        elif c == "/" and code.startswith("/*", i):
-            end = code.find("*/", i + 2)
-            stop = n if end < 0 else end + 2
-            out.append(re.sub(r"[^\n]", " ", code[i:stop]))
-            i = stop
-        elif c in "'\"`":
-            j = i + 1
-            while j < n and code[j] != c:
-                j += 2 if code[j] == "\\" else 1
-            out.append(c + re.sub(r"[^\n]", " ", code[i + 1 : j]) + c)
-            i = j + 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+    that names are only found where they are code (line breaks are kept). Memoised like
+    engine.code_key: the same code is read for every run that compiles it."""
+    return _LITERALS.sub(_blank, code)
 
 
 def strip_rule_tail(code: str) -> str:

@@ -3,10 +3,12 @@ publish accepting each flavour."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import apps.runtime as runtime
-from apps.runtime.flavour import action_handlers, detect_flavour
+from apps.runtime.flavour import action_handlers, code_meta, detect_flavour
 
 PIPE = "async function pipe(user, context, callback) { callback(null, user, context); }"
 NAMED_RULE = "function emailVerified(user, context, callback) { callback(null, user, context); }"
@@ -47,3 +49,17 @@ def test_validation_accepts_every_flavour(code: str) -> None:
 def test_validation_names_the_three_flavours_when_none_is_there() -> None:
     message = runtime.validate_code("const x = 1;")["message"]
     assert "pipe" in message and "Auth0 Action" in message and "Auth0 Rule" in message
+
+
+@pytest.mark.parametrize(
+    "head", ["function", "function pipe", "authing", "auth0.x", "var", "'", "/*"]
+)
+def test_reading_hostile_code_stays_linear(head: str) -> None:
+    # 100 KB (the code size limit) of blank space after a prefix that made an earlier reading
+    # quadratic (~40 s); linear, it is milliseconds. The bound is only against a hang.
+    code = head + " " * 100_000 + "x"
+    started = time.perf_counter()
+    detect_flavour(code)
+    action_handlers(code)
+    code_meta(code + "\n" * 100_000)
+    assert time.perf_counter() - started < 5
