@@ -969,6 +969,12 @@
   function rulePipe(st, rule) {
     st.rule = true;
     return function (user, context, callback) {
+      if (R.trigger === ACCESS_TOKEN_TRIGGER && isMachineToMachine(context)) {
+        // Auth0 runs rules for users' logins only, never for client-credentials tokens.
+        addLog("info", ["Auth0 Rules do not run for machine-to-machine tokens; user and context are passed on unchanged"]);
+        callback(null, user, context);
+        return undefined;
+      }
       const added = [];
       for (const k of ["idToken", "accessToken"]) {
         if (context[k] === undefined || context[k] === null) { context[k] = {}; added.push(k); }

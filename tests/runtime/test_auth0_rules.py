@@ -351,3 +351,18 @@ def test_a_thrown_error_in_a_rule_is_a_function_error_with_its_line(run: Run) ->
     result = run("function (user, context, callback) {\n  null.x;\n}")
     assert result["error"]["code"] == "function_error"
     assert result["steps"][0]["error"]["line"] == 2
+
+
+def test_rules_do_not_run_for_machine_to_machine_tokens(run: Run) -> None:
+    result = run(
+        FORCE_EMAIL_VERIFICATION,
+        trigger="PRE_OIDC_ACCESS_TOKEN_ISSUED",
+        user={},
+        context={"accessTokenTarget": "programmaticAccount", "clientId": "svc"},
+    )
+    assert result["decision"] == "allow"
+    assert steps_logs(result) == [
+        "Auth0 Rules do not run for machine-to-machine tokens; user and context are passed on unchanged"
+    ]
+    users_token = run(FORCE_EMAIL_VERIFICATION, trigger="PRE_OIDC_ACCESS_TOKEN_ISSUED", user={})
+    assert users_token["error"]["code"] == "unauthorized"
