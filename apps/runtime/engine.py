@@ -184,17 +184,33 @@ def code_key(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()[:24]
 
 
-def _wrapped_body(code: str) -> str:
+def _wrapped_body(code: str, rule_name: str | None) -> str:
     """The function body the code runs as. An Auth0 Rule stored as an anonymous function
-    expression is returned from it; any other script is run and asked what it defined (the
-    named function a rule may start with included; see flavour.leading_function_name)."""
-    name = flavour.leading_function_name(code)
-    if name == "":
+    expression is returned from it; any other script is run and asked what it defined: its
+    `pipe`, and the named function that is the whole script (``rule_name``, a rule too)."""
+    if rule_name == "":
         return f"return {{rule: (\n{flavour.strip_rule_tail(code)}\n)}};"
-    rule = f'typeof {name} === "function" ? {name} : undefined' if name else "undefined"
+    rule = (
+        f'typeof {rule_name} === "function" ? {rule_name} : undefined' if rule_name else "undefined"
+    )
     return (
         f'\n{code}\n;return {{pipe: typeof pipe === "function" ? pipe : undefined, rule: {rule}}};'
     )
+
+
+def _rule_name(isolate: Isolate, code: str) -> str | None:
+    """'' for an anonymous function expression, the name of a named function that is the whole
+    script (V8 parses it, alone, as that one expression), None otherwise: a script that starts
+    with a helper function is not a rule."""
+    name = flavour.leading_function_name(code)
+    if not name:
+        return name
+    expression = f"return (\n{flavour.strip_rule_tail(code)}\n);"
+    problem = isolate.eval(
+        isolate.driver("parses", wire.dumps(expression).decode("utf-8")),
+        timeout_s=COMPILE_TIMEOUT_S,
+    )
+    return name if problem is None else None
 
 
 def _define_script(isolate: Isolate, key: str, body: str, code: str) -> str:
@@ -247,8 +263,8 @@ def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None
     """
     if key in isolate.defined:
         return None
-    body = _wrapped_body(code)
     try:
+        body = _wrapped_body(code, _rule_name(isolate, code))
         problem = isolate.eval(
             isolate.driver("parses", wire.dumps(body).decode("utf-8")), timeout_s=COMPILE_TIMEOUT_S
         )

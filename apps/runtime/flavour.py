@@ -115,13 +115,35 @@ def code_meta(code: str) -> dict[str, Any]:
     return {"lodash": bool(_LODASH.search(code)), "unavailable": unavailable}
 
 
+def _one_function(bare: str) -> bool:
+    """Whether the (blanked) code is one function and nothing after it: its parameters' and
+    body's brackets close once, then only blank space and semicolons. The engine asks V8 the
+    same question (engine._rule_name); this reading serves labels."""
+    match = _LEADING_FUNCTION.match(bare)
+    if match is None:
+        return False
+    depth, i = 1, match.end()
+    for opening, closing in (("(", ")"), ("{", "}")):
+        if opening == "{":
+            i = bare.find("{", i)
+            if i < 0:
+                return False
+            depth, i = 1, i + 1
+        while i < len(bare) and depth:
+            depth += {opening: 1, closing: -1}.get(bare[i], 0)
+            i += 1
+        if depth:
+            return False
+    return not bare[i:].strip().strip(";").strip()
+
+
 def detect_flavour(code: str) -> Flavour:
     bare = blank_comments_and_strings(code)
     if _PIPE.search(bare):
         return "pipe"
     if _HANDLER.search(bare) and _EXPORTS.search(bare):
         return "auth0_action"
-    if leading_function_name(code) is not None:
+    if _one_function(bare):
         return "auth0_rule"
     return "pipe"
 

@@ -63,3 +63,21 @@ def test_reading_hostile_code_stays_linear(head: str) -> None:
     action_handlers(code)
     code_meta(code + "\n" * 100_000)
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "function helper(user, context, callback) {}\nhelper({}, {}, () => {});",
+        "function helper(a) { return a; }\nconst x = helper(1);",
+    ],
+)
+def test_a_script_that_only_starts_with_a_function_is_no_rule(code: str) -> None:
+    assert detect_flavour(code) == "pipe"
+    assert "Auth0 Rule" in runtime.validate_code(code)["message"]
+
+
+def test_a_named_rule_with_comments_strings_and_a_trailing_semicolon_is_a_rule() -> None:
+    code = "// rule\nfunction r(user, context, callback) {\n  const s = '}';\n  callback(null, user, context); // }\n};\n"
+    assert detect_flavour(code) == "auth0_rule"
+    assert runtime.validate_code(code) is None
