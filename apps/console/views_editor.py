@@ -25,6 +25,7 @@ from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import Function, Pipeline
 from apps.pipelines.selectors import function_for_tenant
 from apps.runs.selectors import last_step_outcomes, run_sources
+from apps.runtime.flavour import describe_flavour
 from apps.secrets.selectors import env_names
 from apps.tenants.access import Principal
 from apps.tenants.models import Tenant
@@ -149,7 +150,13 @@ def function_editor(request: HttpRequest, function_id: str) -> HttpResponse:
             "test_payload": reverse("console-function-test-payload", args=[function.id]),
         },
     }
-    context = _page_context(request, function.name, function=function, editor_data=editor_data)
+    context = _page_context(
+        request,
+        function.name,
+        function=function,
+        editor_data=editor_data,
+        flavour=describe_flavour(function.code),
+    )
     return render(request, "console/editor.html", context)
 
 

@@ -1,6 +1,7 @@
 """Reading and validating the template files under ``templates_js/<slug>/``.
 
-Each template is a folder with ``code.js`` (the function, SPEC §4 contract) and
+Each template is a folder with ``code.js`` (the function: an Authing pipe, SPEC §4, or an
+Auth0 Action whose handlers run at the template's triggers) and
 ``manifest.json``::
 
     {
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from apps.core.triggers import TRIGGERS
+from apps.runtime.flavour import ACTION_TRIGGERS, action_handlers, detect_flavour
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates_js"
 
@@ -135,8 +137,7 @@ def _spec_from(manifest: Any, code: str, folder_name: str, where: str) -> Templa
     triggers = manifest.get("triggers")
     if not isinstance(triggers, list) or not triggers or any(t not in TRIGGERS for t in triggers):
         raise fail("triggers must be a non-empty list of SPEC trigger names")
-    if "function pipe(" not in code:
-        raise fail("code.js must define `async function pipe(user, context, callback)`")
+    _check_flavour(code, triggers, fail)
     env = _env(manifest.get("env", []), fail)
     sample = _sample(manifest.get("sample"), fail)
     outcomes = _outcomes(manifest.get("outcomes"), triggers, fail)
@@ -154,6 +155,20 @@ def _spec_from(manifest: Any, code: str, folder_name: str, where: str) -> Templa
         uses_http=bool(manifest.get("uses_http", False)),
         code_sha256=hashlib.sha256(code.encode()).hexdigest(),
     )
+
+
+def _check_flavour(code: str, triggers: list[str], fail: Any) -> None:
+    """An Authing pipe, or an Auth0 Action whose handlers run at every trigger it lists."""
+    flavour = detect_flavour(code)
+    if flavour == "auth0_action":
+        runs_at = {t for h in action_handlers(code) for t in ACTION_TRIGGERS[h]}
+        if not set(triggers) <= runs_at:
+            raise fail(f"the Action's handlers do not run at {sorted(set(triggers) - runs_at)}")
+    elif "function pipe(" not in code:
+        raise fail(
+            "code.js must define `async function pipe(user, context, callback)` "
+            "or export an Auth0 Action handler"
+        )
 
 
 def _text(manifest: dict[str, Any], key: str, fail: Any) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.runtime.flavour import describe_flavour
+
 
 class GalleryTemplate(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
@@ -36,6 +38,11 @@ class GalleryTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def flavour(self) -> dict[str, str]:
+        """Authing pipe or Auth0 Action, read from the code (see apps.runtime.flavour)."""
+        return describe_flavour(self.code)
 
     @property
     def env_names(self) -> list[str]:

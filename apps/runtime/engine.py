@@ -23,11 +23,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException
 
-from apps.runtime import hostcalls, wire
+from apps.runtime import flavour, hostcalls, wire
 from apps.runtime.fairshare import HOT_NICE, LONG_RUN_CPU_S, TenantLoad
 from apps.runtime.isolate import EvalCut, Isolate, IsolateWedged, Watchdog
 from apps.runtime.results import (
@@ -184,13 +185,61 @@ def code_key(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()[:24]
 
 
-def _define_script(isolate: Isolate, key: str, code: str) -> str:
+def _wrapped_body(code: str, rule_name: str | None) -> str:
+    """The function body the code runs as. An Auth0 Rule stored as an anonymous function
+    expression is returned from it; any other script is run and asked what it defined: its
+    `pipe`, and the named function that is the whole script (``rule_name``, a rule too)."""
+    if rule_name == "":
+        return f"return {{rule: (\n{flavour.strip_rule_tail(code)}\n)}};"
+    rule = (
+        f'typeof {rule_name} === "function" ? {rule_name} : undefined' if rule_name else "undefined"
+    )
+    return (
+        f'\n{code}\n;return {{pipe: typeof pipe === "function" ? pipe : undefined, rule: {rule}}};'
+    )
+
+
+def _rule_name(isolate: Isolate, code: str) -> str | None:
+    """'' for an anonymous function expression, the name of a named function that is the whole
+    script (V8 parses it, alone, as that one expression), None otherwise: a script that starts
+    with a helper function is not a rule."""
+    name = flavour.leading_function_name(code)
+    if not name:
+        return name
+    expression = f"return (\n{flavour.strip_rule_tail(code)}\n);"
+    problem = isolate.eval(
+        isolate.driver("parses", wire.dumps(expression).decode("utf-8")),
+        timeout_s=COMPILE_TIMEOUT_S,
+    )
+    return name if problem is None else None
+
+
+def _define_script(isolate: Isolate, key: str, body: str, code: str) -> str:
     # The factory runs at each step start, so top-level state never outlives a run; line 1 is
     # the wrapper, hence line numbers in errors are shifted by one (see describeError in JS).
+    # The outer function gives the body its per-step scope (Auth0's `exports`, `configuration`
+    # ...) in a scope of its own, so the code may declare the same names.
     # The driver's token comes before the code: nothing the code does can read it from here.
-    factory = f'function () {{\n{code}\n;return typeof pipe === "function" ? pipe : undefined;\n}}'
-    script = isolate.driver("define", f'"{key}"', factory)
+    factory = f"function ({_SCOPE_NAMES}) {{ return function () {{{body}\n}}; }}"
+    meta = wire.dumps(flavour.code_meta(code)).decode("utf-8")
+    script = isolate.driver("define", f'"{key}"', factory, meta)
     return f"{script};\n//# sourceURL=gp-{key}.js\n"
+
+
+# Names every function body sees in its own scope (see stepScope in prelude.js).
+_SCOPE_NAMES = "module, exports, configuration, auth0, UnauthorizedError"
+_LODASH_SOURCE = resources.files(__package__).joinpath("lodash.min.js").read_text(encoding="utf-8")
+_LODASH_LITERAL = wire.dumps(_LODASH_SOURCE).decode("utf-8")
+_LODASH_LOADED = "lib:lodash"
+
+
+def _load_lodash(isolate: Isolate) -> None:
+    """Evaluate lodash in the isolate, once, for the first function that names it (lazily:
+    isolates whose functions never require it do not pay for it)."""
+    if _LODASH_LOADED in isolate.defined:
+        return
+    isolate.eval(isolate.driver("lodash", _LODASH_LITERAL), timeout_s=COMPILE_TIMEOUT_S)
+    isolate.defined.add(_LODASH_LOADED)
 
 
 def parse_syntax_error(message: str) -> dict[str, Any]:
@@ -209,33 +258,44 @@ def parse_syntax_error(message: str) -> dict[str, Any]:
 def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None:
     """Define the function in the isolate; return a compile error or None.
 
-    The code is first parsed on its own as a function body, so that code which closes the
-    wrapper it is compiled in (``}); ...; (function(){``) is refused before it is compiled,
-    and none of it ever runs outside a step.
+    The code is first parsed on its own as the function body it runs as, so that code which
+    closes the wrapper it is compiled in (``}); ...; (function(){``) is refused before it is
+    compiled, and none of it ever runs outside a step.
     """
     if key in isolate.defined:
         return None
     try:
+        body = _wrapped_body(code, _rule_name(isolate, code))
         problem = isolate.eval(
-            isolate.driver("parses", wire.dumps(code).decode("utf-8")), timeout_s=COMPILE_TIMEOUT_S
+            isolate.driver("parses", wire.dumps(body).decode("utf-8")), timeout_s=COMPILE_TIMEOUT_S
         )
         if problem is not None:
-            return _locate_syntax_error(isolate, code, str(problem))
-        isolate.eval(_define_script(isolate, key, code), timeout_s=COMPILE_TIMEOUT_S)
+            return _locate_syntax_error(isolate, body, str(problem))
+        if flavour.code_meta(code)["lodash"]:
+            _load_lodash(isolate)
+        isolate.eval(_define_script(isolate, key, body, code), timeout_s=COMPILE_TIMEOUT_S)
     except JSParseException as exc:
         return parse_syntax_error(str(exc))
     except (EvalCut, IsolateWedged):
         isolate.broken = True
         return {"message": "The code took too long to compile", "line": None, "column": None}
+    except JSEvalException as exc:
+        # Not expected (the driver's own scripts); the isolate is not trusted any further.
+        isolate.broken = True
+        return {
+            "message": f"The sandbox could not prepare the function: {exc}",
+            "line": None,
+            "column": None,
+        }
     isolate.defined.add(key)
     return None
 
 
-def _locate_syntax_error(isolate: Isolate, code: str, problem: str) -> dict[str, Any]:
+def _locate_syntax_error(isolate: Isolate, body: str, problem: str) -> dict[str, Any]:
     """Where code that does not parse as a function body goes wrong, found by V8's parser on
     a script that starts by throwing, so nothing of it runs even if the parse succeeds."""
     try:
-        isolate.eval(f"throw 0; (function () {{\n{code}\n}})", timeout_s=COMPILE_TIMEOUT_S)
+        isolate.eval(f"throw 0; (function () {{{body}\n}})", timeout_s=COMPILE_TIMEOUT_S)
     except JSParseException as exc:
         return parse_syntax_error(str(exc))
     except (EvalCut, IsolateWedged, JSEvalException):
@@ -597,7 +657,9 @@ class Engine:
                 }
             if kind != "function":
                 return {
-                    "message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... })",
+                    "message": "The code must define a function named `pipe` (async function pipe(user, context, callback) { ... }), "
+                    "export an Auth0 Action handler (exports.onExecutePostLogin = async (event, api) => { ... }) "
+                    "or be an Auth0 Rule (function (user, context, callback) { ... })",
                     "line": None,
                     "column": None,
                 }

@@ -33,7 +33,7 @@
   const PROTECTED_CLAIMS = freeze(["iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "jti", "azp"]);
   const ID_TOKEN_TRIGGER = "PRE_OIDC_ID_TOKEN_ISSUED";
   const ACCESS_TOKEN_TRIGGER = "PRE_OIDC_ACCESS_TOKEN_ISSUED";
-  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils'), 'querystring', 'url', 'util', 'crypto', 'buffer' and 'axios'";
+  const GENERIC_ALLOWED_MODULES = "'./utils' (also available as 'utils'), 'querystring', 'url', 'util', 'crypto', 'buffer', 'axios' and 'lodash'";
 
   // Shared with the worker process: it reads the marks while this isolate is busy, without
   // entering V8, and reads the checkpoint when the isolate cannot answer any more.
@@ -50,6 +50,7 @@
   // leftover code (see engine.py), never a step of its own.
 
   const fns = new Map();           // key -> factory; compiled once per isolate
+  const metas = new Map();         // key -> what the host read in the code (flavour.code_meta)
   let R = null;                    // the current run
   let S = null;                    // the current step
   let inHostCall = false;          // true while __gp.start/pump runs synchronously
@@ -476,12 +477,38 @@
     return nodeModules[name];
   }
   const NODE_MODULES = freeze(["querystring", "url", "util", "crypto", "buffer"]);
+  let lodash = null;
+  // What lodash reads of its global object (its runInContext's contextProps and what its
+  // wrapper tests), captured at the end of this prelude, before any tenant code runs.
+  const LODASH_GLOBALS = freeze(["Array", "Buffer", "DataView", "Date", "Error", "Float32Array", "Float64Array",
+    "Function", "Int8Array", "Int16Array", "Int32Array", "Map", "Math", "Object", "Promise", "RegExp", "Set", "String",
+    "Symbol", "TypeError", "Uint8Array", "Uint8ClampedArray", "Uint16Array", "Uint32Array", "WeakMap", "clearTimeout",
+    "isFinite", "parseInt", "setTimeout", "JSON", "Number", "Reflect", "WeakSet", "ArrayBuffer"]);
+  let lodashRoot = null;
+  // 'lodash', or one of its functions as its per-method packages name it ('lodash/get',
+  // 'lodash.get', 'lodash.clonedeep'). Available to functions whose code names lodash: the
+  // host loads it into the isolate when it compiles the first such function.
+  function lodashModule(n) {
+    if (!lodash || !S || !metas.get(S.key) || !metas.get(S.key).lodash) {
+      const e = new ErrorCtor(`Cannot load '${n}': write require('lodash') with the module's name in the function's code (the sandbox loads lodash for functions whose code names it)`);
+      e.code = "MODULE_NOT_FOUND";
+      throw e;
+    }
+    if (n === "lodash") return lodash;
+    const wanted = n.slice(7).toLowerCase();
+    for (const k of objectKeys(lodash)) if (k.toLowerCase() === wanted && typeof lodash[k] === "function") return lodash[k];
+    return undefined;
+  }
   function requireImpl(name) {
     const n = StringFn(name);
     if (n === "./utils" || n === "utils" || n === "./utils.js") return utilsObj;
     const bare = n.startsWith("node:") ? n.slice(5) : n;
     if (NODE_MODULES.includes(bare)) return nodeModule(bare);
     if (bare === "axios") return axiosObj; // frozen when it became the global
+    if (/^lodash(?:$|[/.][A-Za-z]+$)/.test(n)) {
+      const m = lodashModule(n);
+      if (m !== undefined) return m;
+    }
     const e = new ErrorCtor(`Cannot find module '${n}': pipeline functions can only require ${GENERIC_ALLOWED_MODULES}. Use the globals fetch, axios, env and utils instead.`);
     e.code = "MODULE_NOT_FOUND";
     throw e;
@@ -672,6 +699,14 @@
   }
 
   // ---------------------------------------------------------------- errors
+  // Auth0 Rules deny with `callback(new UnauthorizedError(message))`: code `unauthorized`.
+  class UnauthorizedError extends ErrorCtor {
+    constructor(message) {
+      super(message);
+      this.name = "UnauthorizedError";
+      this.code = "unauthorized";
+    }
+  }
   const SANDBOX_FRAME = /^\s+at (?:.* \()?<anonymous>:\d+:\d+\)?$/;
   // Error text is shown on login pages and kept in every run: long enough to say anything
   // useful, never megabytes.
@@ -717,6 +752,414 @@
     const code = isObject ? read(e, "code") : undefined;
     if (typeof code === "string") out.code = clip(code, MAX_NAME_CHARS);
     return out;
+  }
+
+  // ---------------------------------------------------------------- other platforms' globals
+  // Code written for Authing's or Auth0's hosted runtimes may use their SDK clients, which do
+  // not exist here: say so on the step, so that code which catches the ReferenceError does
+  // not pass silently (the host found the names in the code, see flavour.code_meta).
+  function warnUnavailable(st) {
+    const meta = metas.get(st.key);
+    const names = (meta && meta.unavailable) || [];
+    const authing = names.filter((n) => n === "authing" || n.startsWith("authing."));
+    const auth0 = names.filter((n) => n.startsWith("auth0."));
+    if (authing.length) {
+      addLog("warn", [`This function uses ${authing.join(", ")}: Authing's SDK client (the \`authing\` global) is not available in this sandbox, ` +
+        "so code that needs it fails (ReferenceError: authing is not defined). Call Authing's management API with fetch or axios instead."]);
+    }
+    if (auth0.length) {
+      addLog("warn", [`This function uses ${auth0.join(", ")}: of Auth0's \`auth0\` management object only ` +
+        "auth0.users.updateAppMetadata and auth0.users.updateUserMetadata (in Auth0 Rules) are available here; code that needs the rest fails. " +
+        "Call Auth0's Management API with fetch or axios instead."]);
+    }
+  }
+
+  // What each function body sees in its own scope besides the globals (_SCOPE_NAMES in
+  // engine.py): module/exports (Auth0 Actions), configuration (Auth0 Rules: the tenant's env),
+  // auth0 and UnauthorizedError (Auth0 Rules). Built per step, so nothing in it is shared.
+  function stepScope(st) {
+    const module = { exports: {} };
+    const env = R ? R.env : freeze({});
+    return [module, module.exports, env, auth0Management(st), UnauthorizedError];
+  }
+
+  // ---------------------------------------------------------------- Auth0 Rules and Actions
+  // A function is an Authing pipe (it defines `pipe`), an Auth0 Action (it exports
+  // onExecute<Trigger> handlers) or an Auth0 Rule (the script is one function of (user,
+  // context, callback)). Rules and Actions run as a pipe that translates what they change in
+  // Auth0's terms into custom data, token claims and a decision. They get no more than a pipe:
+  // every object here is built per step, from the step's own user and context.
+  const HANDLERS = freeze(["onExecutePostLogin", "onExecutePreUserRegistration", "onExecutePostUserRegistration", "onExecuteCredentialsExchange"]);
+  const HANDLER_TRIGGERS = freeze({
+    onExecutePostLogin: "POST_AUTHENTICATION, PRE_AUTHENTICATION, PRE_OIDC_ID_TOKEN_ISSUED or PRE_OIDC_ACCESS_TOKEN_ISSUED",
+    onExecutePreUserRegistration: "PRE_REGISTER",
+    onExecutePostUserRegistration: "POST_REGISTER",
+    onExecuteCredentialsExchange: "PRE_OIDC_ACCESS_TOKEN_ISSUED for machine-to-machine tokens",
+  });
+  const TRIGGER_HANDLERS = freeze({
+    PRE_REGISTER: "onExecutePreUserRegistration",
+    POST_REGISTER: "onExecutePostUserRegistration",
+    PRE_AUTHENTICATION: "onExecutePostLogin",
+    POST_AUTHENTICATION: "onExecutePostLogin",
+    PRE_OIDC_ID_TOKEN_ISSUED: "onExecutePostLogin",
+    PRE_OIDC_ACCESS_TOKEN_ISSUED: "onExecutePostLogin",
+  });
+  const UNSUPPORTED_API = freeze(["authentication", "multifactor", "prompt", "redirect", "refreshToken", "samlResponse", "session", "transaction"]);
+
+  function isMachineToMachine(context) {
+    return context !== null && typeof context === "object" && context.accessTokenTarget === "programmaticAccount";
+  }
+  function handlerFor(context) {
+    if (R.trigger === ACCESS_TOKEN_TRIGGER && isMachineToMachine(context)) return "onExecuteCredentialsExchange";
+    return hasOwn(TRIGGER_HANDLERS, R.trigger) ? TRIGGER_HANDLERS[R.trigger] : null;
+  }
+  function exportedHandlers(exported) {
+    if (exported === null || (typeof exported !== "object" && typeof exported !== "function")) return [];
+    return HANDLERS.filter((name) => typeof exported[name] === "function");
+  }
+  // "pipe", "action", "rule" or null: what the code defined, in that order of precedence.
+  function entryKind(made, module) {
+    if (typeof made.pipe === "function") return "pipe";
+    if (exportedHandlers(module.exports).length) return "action";
+    if (typeof made.rule === "function") return "rule";
+    return null;
+  }
+  function entryPipe(st, made, module) {
+    const kind = entryKind(made, module);
+    if (kind === "pipe") return made.pipe;
+    if (kind === "action") return actionPipe(st, module.exports);
+    if (kind === "rule") return rulePipe(st, made.rule);
+    throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)`, export an Auth0 Action handler " +
+      "(exports.onExecutePostLogin = async (event, api) => {...}) or consist of an Auth0 Rule (function (user, context, callback) {...})");
+  }
+
+  // The first of the values that is neither undefined nor null.
+  function first(...values) {
+    for (const v of values) if (v !== undefined && v !== null) return v;
+    return undefined;
+  }
+  function objectOr(v, fallback) {
+    return v !== null && typeof v === "object" && !ArrayIsArray(v) ? v : fallback;
+  }
+  function copy(v) {
+    return v === undefined ? undefined : jsonParse(jsonStringify(v));
+  }
+  function scopesOf(context) {
+    const s = first(context.scope, context.scopes);
+    if (ArrayIsArray(s)) return s.map(StringFn);
+    return typeof s === "string" ? s.split(/\s+/).filter(Boolean) : [];
+  }
+  function roleNames(roles) {
+    if (!ArrayIsArray(roles)) return [];
+    return roles.map((r) => (typeof r === "string" ? r : objectOr(r, {}).code || objectOr(r, {}).name)).filter((r) => typeof r === "string");
+  }
+  const LOGIN_METHODS = freeze({ password: "pwd", sms: "sms", email: "email", social: "federated", passwordless: "passwordless" });
+
+  // Auth0's names for what the identity provider sends under Authing's (the IdP's own Auth0
+  // names win when it sends those). README "Migrating from Authing / Auth0" has the table.
+  function auth0User(u) {
+    return {
+      user_id: first(u.user_id, u.id, u.userId), email: u.email, email_verified: first(u.email_verified, u.emailVerified),
+      username: u.username, name: u.name, nickname: first(u.nickname, u.username),
+      given_name: first(u.given_name, u.givenName), family_name: first(u.family_name, u.familyName),
+      picture: first(u.picture, u.photo), phone_number: first(u.phone_number, u.phone),
+      phone_verified: first(u.phone_verified, u.phoneVerified), created_at: first(u.created_at, u.signedUp, u.createdAt),
+      updated_at: first(u.updated_at, u.updatedAt), last_login: first(u.last_login, u.lastLogin),
+      logins_count: first(u.logins_count, u.loginsCount), blocked: u.blocked,
+      identities: first(u.identities, []), multifactor: u.multifactor,
+    };
+  }
+  function auth0Request(c) {
+    const r = objectOr(c.request, {});
+    return {
+      ip: first(r.ip, c.ip), hostname: r.hostname, method: r.method, user_agent: first(r.user_agent, r.userAgent, c.userAgent),
+      language: first(r.language, c.language, c.lang), query: objectOr(r.query, {}), body: objectOr(r.body, {}),
+      geoip: objectOr(first(r.geoip, c.geoip), {}),
+    };
+  }
+  function auth0Client(c) {
+    const app = objectOr(first(c.application, c.client), {});
+    return { client_id: first(c.clientID, c.clientId, app.client_id, app.id), name: first(c.clientName, app.name), metadata: objectOr(app.metadata, {}) };
+  }
+  function auth0Event(handler, user, context) {
+    const u = copy(user), c = copy(context);
+    const connection = typeof c.connection === "object" ? objectOr(c.connection, {}) : { name: c.connection };
+    const event = {
+      request: auth0Request(c),
+      client: auth0Client(c),
+      tenant: { id: first(c.tenantId, c.userPoolId) },
+      transaction: { protocol: c.protocol, requested_scopes: scopesOf(c), redirect_uri: first(c.redirectUri, c.redirect_uri), locale: c.locale },
+      resource_server: { identifier: first(c.audience, c.resourceServer) },
+      secrets: R.env,
+    };
+    if (handler === "onExecuteCredentialsExchange") {
+      event.accessToken = { scope: scopesOf(c), customClaims: {} };
+      return event;
+    }
+    event.user = { ...auth0User(u), app_metadata: objectOr(u.app_metadata, {}), user_metadata: objectOr(u.user_metadata, {}) };
+    event.connection = { id: first(connection.id, c.connectionId), name: connection.name, strategy: first(connection.strategy, c.connectionStrategy, connection.name) };
+    if (handler === "onExecutePostLogin") {
+      event.authorization = { roles: roleNames(first(objectOr(c.authorization, {}).roles, u.roles)) };
+      event.stats = { logins_count: event.user.logins_count };
+      event.organization = c.organization;
+      const method = first(c.loginMethod, c.authenticationMethod);
+      event.authentication = { methods: method ? [{ name: LOGIN_METHODS[method] || StringFn(method), timestamp: new Date(dateNow()).toISOString() }] : [] };
+    }
+    return event;
+  }
+
+  // A claim set in Auth0's terms: applied on its token's trigger; elsewhere left out (said once).
+  function stepError(st, message) {
+    const e = new ErrorCtor(message);
+    if (!st.helperError) st.helperError = e; // the step fails even if the function catches it
+    return e;
+  }
+  function setClaim(st, which, key, value, via) {
+    if (typeof key !== "string" || key === "") throw stepError(st, `${via} needs a non-empty string claim name`);
+    if (PROTECTED_CLAIMS.includes(key)) {
+      throw stepError(st, `${via}: '${key}' is a protected claim and cannot be changed (protected: ${PROTECTED_CLAIMS.join(" ")})`);
+    }
+    const trigger = which === "id" ? ID_TOKEN_TRIGGER : ACCESS_TOKEN_TRIGGER;
+    if (R.trigger !== trigger) {
+      st.ignoredClaims = st.ignoredClaims || {};
+      if (!st.ignoredClaims[which]) {
+        st.ignoredClaims[which] = true;
+        addLog("info", [`${via}: ${which === "id" ? "ID" : "access"} token claims are applied at ${trigger}; on ${R.trigger} they are left out`]);
+      }
+      return;
+    }
+    setOwn(which === "id" ? st.idSet : st.atSet, key, value);
+    (which === "id" ? st.idRemove : st.atRemove).delete(key);
+  }
+  // Auth0's user metadata, saved through custom data: the whole object as it should be stored.
+  function saveMetadata(st, user, field, value) {
+    setOwn(user, field, value);
+    setOwn(st.custom, field, value);
+  }
+
+  // ---- Rules: function (user, context, callback), Auth0's own names added alongside the
+  // IdP's (not enumerable, so they are not passed on), context.idToken / context.accessToken
+  // as claim bags, app_metadata / user_metadata changes as custom data, configuration = env.
+  function alias(target, key, value) {
+    if (value === undefined || hasOwn(target, key)) return;
+    defineProperty(target, key, { value, writable: true, enumerable: false, configurable: true });
+  }
+  function addRuleAliases(user, context) {
+    const au = auth0User(user);
+    for (const k of objectKeys(au)) if (k !== "identities" || au[k].length) alias(user, k, au[k]);
+    const client = auth0Client(context);
+    alias(context, "clientID", client.client_id);
+    alias(context, "clientName", client.name);
+    alias(context, "clientMetadata", client.metadata);
+    alias(context, "connectionStrategy", typeof context.connection === "string" ? context.connection : undefined);
+    alias(context, "tenant", first(context.tenantId, context.userPoolId));
+    alias(context, "stats", { loginsCount: au.logins_count });
+    if (objectOr(context.request, null) === null) alias(context, "request", {});
+    const request = objectOr(context.request, null);
+    if (request) {
+      const r = auth0Request(context);
+      alias(request, "ip", r.ip);
+      alias(request, "userAgent", r.user_agent);
+      alias(request, "geoip", r.geoip);
+    }
+  }
+  function safeJson(v) {
+    try { return jsonStringify(v); } catch { return null; }
+  }
+  function rulePipe(st, rule) {
+    st.rule = true;
+    return function (user, context, callback) {
+      if (R.trigger === ACCESS_TOKEN_TRIGGER && isMachineToMachine(context)) {
+        // Auth0 runs rules for users' logins only, never for client-credentials tokens.
+        addLog("info", ["Auth0 Rules do not run for machine-to-machine tokens; user and context are passed on unchanged"]);
+        callback(null, user, context);
+        return undefined;
+      }
+      const added = [];
+      for (const k of ["idToken", "accessToken"]) {
+        if (context[k] === undefined || context[k] === null) { context[k] = {}; added.push(k); }
+      }
+      const before = { idToken: objectOr(copy(context.idToken), {}), accessToken: objectOr(copy(context.accessToken), {}),
+        app_metadata: safeJson(user.app_metadata), user_metadata: safeJson(user.user_metadata) };
+      addRuleAliases(user, context);
+      return rule(user, context, function callbackFromRule(err, u, c) {
+        if (!err && !st.called && !st.done) {
+          const outUser = arguments.length >= 2 && u !== undefined ? u : user;
+          const outContext = arguments.length >= 3 && c !== undefined ? c : context;
+          ruleResult(st, outUser, outContext, before, added);
+        }
+        return callback(...arguments);
+      });
+    };
+  }
+  function ruleResult(st, user, context, before, added) {
+    if (user === null || typeof user !== "object" || context === null || typeof context !== "object") return;
+    for (const [bag, which] of [["idToken", "id"], ["accessToken", "access"]]) {
+      const claims = objectOr(context[bag], {});
+      for (const key of objectKeys(claims)) {
+        if (safeJson(claims[key]) !== safeJson(before[bag][key])) setClaim(st, which, key, claims[key], `context.${bag}['${key}']`);
+      }
+      if (added.includes(bag)) delete context[bag];
+    }
+    for (const field of ["app_metadata", "user_metadata"]) {
+      const value = user[field];
+      if (value !== undefined && safeJson(value) !== before[field]) setOwn(st.custom, field, value);
+    }
+  }
+  // Auth0 Rules' `auth0` object: only what a rule uses to save the current user's metadata.
+  function auth0Management(st) {
+    const update = (method, field) => function (userId, metadata) {
+      if (!st || !st.rule) return NativePromise.reject(new ErrorCtor(`auth0.users.${method}() is only available in Auth0 Rules`));
+      const current = auth0User(st.user).user_id;
+      if (StringFn(userId) !== StringFn(current)) {
+        return NativePromise.reject(new ErrorCtor(`auth0.users.${method}() can only update the user of this login (${current})`));
+      }
+      if (objectOr(metadata, null) === null) return NativePromise.reject(new TypeErrorCtor(`auth0.users.${method}() needs an object`));
+      setOwn(st.user, field, metadata);
+      return promiseResolve();
+    };
+    return freeze({ users: freeze({
+      updateAppMetadata: update("updateAppMetadata", "app_metadata"),
+      updateUserMetadata: update("updateUserMetadata", "user_metadata"),
+    }) });
+  }
+
+  // ---- Actions: exports.onExecute<Trigger> = async (event, api) => {...}, run at the
+  // trigger that maps to it; `api` records what the handler asks for and the step applies it
+  // when the handler's promise settles (a deny then ends the run, as in Auth0).
+  function actionPipe(st, exported) {
+    return function (user, context, callback) {
+      const name = handlerFor(context);
+      const handler = name ? exported[name] : undefined;
+      if (typeof handler !== "function") {
+        const have = exportedHandlers(exported);
+        if (name && R.trigger === ACCESS_TOKEN_TRIGGER && have.some((h) => h === "onExecutePostLogin" || h === "onExecuteCredentialsExchange")) {
+          addLog("info", [`This Auth0 Action exports no ${name}, so it does not act on ${isMachineToMachine(context) ? "machine-to-machine" : "users'"} access tokens; user and context are passed on unchanged`]);
+          callback(null, user, context);
+          return undefined;
+        }
+        const runs = have.map((h) => `${h} runs at ${HANDLER_TRIGGERS[h]}`).join("; ");
+        throw new TypeErrorCtor(`This Auth0 Action cannot run at ${R.trigger}: ${runs}${name ? "" : ` (Auth0 has no trigger like ${R.trigger})`}`);
+      }
+      const action = makeAction(st, name, user, context);
+      return promiseThen.call(promiseResolve(handler(action.event, action.api)), () => action.finish(callback));
+    };
+  }
+
+  function unsupportedApi(path) {
+    const fail = () => { throw new ErrorCtor(`${path} is not available in this sandbox (only access, idToken, accessToken, user, validation and cache of Auth0's api)`); };
+    return new Proxy(function () {}, { get: (_t, k) => (typeof k === "string" ? unsupportedApi(`${path}.${k}`) : undefined), apply: fail, construct: fail });
+  }
+
+  function makeAction(st, handler, user, context) {
+    const event = auth0Event(handler, user, context);
+    let denial = null;
+    const metadata = {};
+    let scopes = null;
+    const api = {};
+    const deny = (code, message) => {
+      const e = new ErrorCtor(StringFn(message === undefined ? code : message));
+      e.code = StringFn(code);
+      if (!denial) denial = e;
+      return api;
+    };
+    const setMetadata = (field) => (key, value) => {
+      if (typeof key !== "string" || key === "") throw stepError(st, `api.user.set${field === "app_metadata" ? "App" : "User"}Metadata() needs a non-empty string key`);
+      metadata[field] = metadata[field] || { ...objectOr(user[field], {}) };
+      if (value === undefined || value === null) delete metadata[field][key];
+      else setOwn(metadata[field], key, value);
+      return api;
+    };
+    const scopeChange = (add) => (scope) => {
+      scopes = scopes || scopesOf(context);
+      const s = StringFn(scope);
+      scopes = scopes.filter((x) => x !== s);
+      if (add) scopes.push(s);
+      return api;
+    };
+    if (handler === "onExecuteCredentialsExchange") {
+      api.access = { deny: (code, reason) => deny(code, reason === undefined ? code : reason) };
+    } else if (handler === "onExecutePreUserRegistration") {
+      api.access = { deny: (reason, userMessage) => deny("access_denied", userMessage === undefined ? reason : userMessage) };
+    } else if (handler === "onExecutePostLogin") {
+      api.access = { deny: (reason) => deny("access_denied", reason) };
+    }
+    if (handler === "onExecutePostLogin") {
+      api.idToken = { setCustomClaim: (key, value) => { setClaim(st, "id", key, value, `api.idToken.setCustomClaim('${key}')`); return api; } };
+    }
+    if (handler === "onExecutePostLogin" || handler === "onExecuteCredentialsExchange") {
+      api.accessToken = { setCustomClaim: (key, value) => { setClaim(st, "access", key, value, `api.accessToken.setCustomClaim('${key}')`); return api; } };
+    }
+    if (handler === "onExecutePostLogin") {
+      api.accessToken.addScope = scopeChange(true);
+      api.accessToken.removeScope = scopeChange(false);
+    }
+    if (handler === "onExecutePostLogin" || handler === "onExecutePreUserRegistration") {
+      api.user = { setAppMetadata: setMetadata("app_metadata"), setUserMetadata: setMetadata("user_metadata") };
+      api.validation = { error: (code, message) => deny(code, message) };
+    }
+    api.cache = actionCache(R.trigger);
+    if (handler === "onExecutePostLogin") for (const name of UNSUPPORTED_API) api[name] = unsupportedApi(`api.${name}`);
+    freeze(api);
+    for (const k of objectKeys(api)) if (typeof api[k] === "object") freeze(api[k]);
+    return {
+      event,
+      api,
+      finish(callback) {
+        if (denial) { callback(denial); return; }
+        for (const field of objectKeys(metadata)) saveMetadata(st, user, field, metadata[field]);
+        if (scopes) setClaim(st, "access", "scope", scopes.join(" "), "api.accessToken.addScope/removeScope");
+        callback(null, user, context);
+      },
+    };
+  }
+
+  // api.cache: Auth0 documents it as best-effort and scoped to the trigger. Here it lives in
+  // the isolate, which only ever serves one tenant: shared by that tenant's warm runs on one
+  // worker, lost when the isolate is retired, one run long in fresh-isolate mode. Auth0's
+  // limits: 20 entries per trigger, keys up to 64 bytes, values (strings) up to 4 KB, 8 KB in
+  // all, lifetimes up to 24 h (15 min by default).
+  const CACHE_MAX_ENTRIES = 20, CACHE_MAX_KEY = 64, CACHE_MAX_VALUE = 4096, CACHE_MAX_TOTAL = 8192;
+  const CACHE_DEFAULT_TTL_MS = 15 * 60 * 1000, CACHE_MAX_TTL_MS = 24 * 3600 * 1000;
+  const caches = new Map();
+  function actionCache(trigger) {
+    if (!caches.has(trigger)) caches.set(trigger, new Map());
+    const store = caches.get(trigger);
+    const live = () => {
+      const now = dateNow();
+      for (const [k, r] of store) if (r.expires_at <= now) store.delete(k);
+      return store;
+    };
+    const size = () => { let n = 0; for (const [k, r] of store) n += textEncoder.encode(k).length + textEncoder.encode(r.value).length; return n; };
+    return {
+      get(key) {
+        const r = live().get(StringFn(key));
+        return r ? freeze({ value: r.value, expires_at: r.expires_at }) : undefined;
+      },
+      set(key, value, options) {
+        const k = StringFn(key);
+        if (typeof value !== "string") return freeze({ type: "error", code: "invalid_value", message: "cached values must be strings" });
+        if (textEncoder.encode(k).length > CACHE_MAX_KEY) return freeze({ type: "error", code: "key_too_long" });
+        if (textEncoder.encode(value).length > CACHE_MAX_VALUE) return freeze({ type: "error", code: "value_too_large" });
+        const o = objectOr(options, {});
+        const now = dateNow();
+        let expires = Number(o.expires_at) > 0 ? Number(o.expires_at) : now + (Number(o.ttl) > 0 ? Number(o.ttl) : CACHE_DEFAULT_TTL_MS);
+        expires = Math.min(expires, now + CACHE_MAX_TTL_MS);
+        live();
+        const old = store.get(k);
+        store.delete(k);
+        store.set(k, { value, expires_at: expires });
+        while (store.size > CACHE_MAX_ENTRIES || size() > CACHE_MAX_TOTAL) {
+          if (store.size === 1) { store.delete(k); if (old) store.set(k, old); return freeze({ type: "error", code: "quota_exceeded" }); }
+          store.delete(store.keys().next().value); // the oldest first
+        }
+        return freeze({ type: "success", record: freeze({ value, expires_at: expires }) });
+      },
+      delete(key) {
+        store.delete(StringFn(key));
+        return freeze({ type: "success" });
+      },
+    };
   }
 
   // ---------------------------------------------------------------- the chain
@@ -840,10 +1283,11 @@
     }
     st.user = attachHelpers(jsonParse(R.user), st);
     st.context = jsonParse(R.context);
+    warnUnavailable(st);
     let ret;
     try {
-      const pipe = fns.get(spec.key)();
-      if (typeof pipe !== "function") throw new TypeErrorCtor("The function does not define `pipe(user, context, callback)`");
+      const scope = stepScope(st);
+      const pipe = entryPipe(st, fns.get(spec.key)(...scope)(), scope[0]);
       ret = pipe(st.user, st.context, makeCallback(st));
     } catch (e) {
       stepFailed(st, e);
@@ -987,9 +1431,9 @@
   // the watchdog reads. The token only ever appears in the worker's own eval scripts.
   let token = null;
   function host(method) {
-    return function (t, a, b) {
+    return function (t, a, b, c) {
       if (token === null || t !== token) throw new ErrorCtor("__gp is reserved for the sandbox host");
-      return method(a, b);
+      return method(a, b, c);
     };
   }
 
@@ -999,10 +1443,24 @@
       if (token !== null || typeof t !== "string" || t.length < 32) throw new ErrorCtor("__gp is already sealed");
       token = t;
     },
-    define: host((key, factory) => { fns.set(key, factory); }),
+    define: host((key, factory, meta) => { fns.set(key, factory); metas.set(key, meta || {}); }),
+    // lodash, evaluated once per isolate when a function that names it is first compiled. A
+    // tenant's warm isolate may have rebound globals (globalThis.Array = null): lodash gets the
+    // built-ins as this prelude saw them, as parameters that shadow the global names.
+    lodash: host((source) => {
+      if (lodash) return;
+      const module = { exports: {} };
+      const factory = new FunctionCtor("module", "exports", "global", "self", "define", ...LODASH_GLOBALS, source);
+      factory.call(undefined, module, module.exports, lodashRoot, undefined, undefined, ...LODASH_GLOBALS.map((n) => lodashRoot[n]));
+      harden(module.exports);
+      lodash = module.exports;
+    }),
     // Validation: run a function's top level and say what `pipe` is ("function" when valid).
     check: host((key) => {
-      try { return typeof fns.get(key)(); } catch (e) { return storableText(`error:${errorText(e)}`); }
+      try {
+        const scope = stepScope(null);
+        return entryKind(fns.get(key)(...scope)(), scope[0]) ? "function" : "none";
+      } catch (e) { return storableText(`error:${errorText(e)}`); }
     }),
     // Whether a function's code parses on its own as a function body: code that closes the
     // wrapper it is compiled in (`}); ...; (function(){`) does not, and is never compiled.
@@ -1030,6 +1488,9 @@
   def("axios", freeze(axiosObj));
   def("Buffer", nodeModule("buffer").Buffer);
   def("queueMicrotask", queueMicrotaskImpl);
+  // Node's name for the global object (Authing runs functions on Node; Auth0 Rules keep
+  // caches on it). It is this isolate's, i.e. one tenant's: never another tenant's.
+  def("global", G);
   defineProperty(G, "env", { get() { return R ? R.env : freeze({}); }, enumerable: false, configurable: false });
   // The bundled timer shim declared these with `var`: make them ours and read-only.
   for (const [name, value] of [["setTimeout", setTimeoutImpl], ["clearTimeout", clearTimeoutImpl]]) {
@@ -1084,6 +1545,9 @@
     new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ""[Symbol.iterator](), /x/[Symbol.matchAll](""),
     (function* () {})(), (async function* () {})(),
   ];
+  const rootEntries = {};
+  for (const name of LODASH_GLOBALS) rootEntries[name] = G[name];
+  lodashRoot = freeze(rootEntries);
   seen.add(G);
   seen.add(buffer);
   for (const k of getOwnPropertyNames(G)) {
@@ -1092,4 +1556,5 @@
     if (d && "value" in d) harden(d.value);
   }
   for (const h of hidden) harden(h);
+  harden(UnauthorizedError);
 })(globalThis, __HEAP_LIMIT_BYTES__);

@@ -260,3 +260,127 @@ declare namespace GenAuth {
     ipRangeCheck(ip: string, range: [start: string, end: string]): boolean;
   }
 }
+
+/**
+ * Auth0 Rules and Actions run unmodified (README "Migrating from Authing / Auth0"). For
+ * completions in an Action, type its parameters with JSDoc:
+ *
+ *   /** @param {Auth0.PostLoginEvent} event @param {Auth0.PostLoginAPI} api *\/
+ *   exports.onExecutePostLogin = async (event, api) => { ... };
+ */
+declare namespace Auth0 {
+  interface User {
+    user_id?: string;
+    email?: string | null;
+    email_verified?: boolean;
+    username?: string | null;
+    name?: string | null;
+    nickname?: string | null;
+    given_name?: string | null;
+    family_name?: string | null;
+    picture?: string | null;
+    phone_number?: string | null;
+    phone_verified?: boolean;
+    created_at?: string | null;
+    updated_at?: string | null;
+    last_login?: string | null;
+    logins_count?: number;
+    blocked?: boolean;
+    identities?: any[];
+    app_metadata: { [key: string]: GenAuth.Json };
+    user_metadata: { [key: string]: GenAuth.Json };
+  }
+  interface Request {
+    ip?: string;
+    hostname?: string;
+    method?: string;
+    user_agent?: string;
+    language?: string;
+    query: { [key: string]: any };
+    body: { [key: string]: any };
+    geoip: { [key: string]: any };
+  }
+  interface BaseEvent {
+    request: Request;
+    client: { client_id?: string; name?: string; metadata: { [key: string]: string } };
+    tenant: { id?: string };
+    transaction: { protocol?: string; requested_scopes: string[]; redirect_uri?: string; locale?: string };
+    resource_server: { identifier?: string };
+    /** The tenant's env vars and secrets. */
+    secrets: { readonly [name: string]: string };
+  }
+  interface PostLoginEvent extends BaseEvent {
+    user: User;
+    connection: { id?: string; name?: string; strategy?: string };
+    authorization: { roles: string[] };
+    stats: { logins_count?: number };
+    authentication: { methods: { name: string; timestamp: string }[] };
+    organization?: any;
+  }
+  interface PreUserRegistrationEvent extends BaseEvent {
+    user: User;
+    connection: { id?: string; name?: string; strategy?: string };
+  }
+  type PostUserRegistrationEvent = PreUserRegistrationEvent;
+  interface CredentialsExchangeEvent extends BaseEvent {
+    accessToken: { scope: string[]; customClaims: { [key: string]: any } };
+  }
+  interface CacheWriteResult {
+    type: "success" | "error";
+    code?: string;
+    record?: { value: string; expires_at: number };
+  }
+  interface Cache {
+    get(key: string): { value: string; expires_at: number } | undefined;
+    set(key: string, value: string, options?: { ttl?: number; expires_at?: number }): CacheWriteResult;
+    delete(key: string): CacheWriteResult;
+  }
+  interface UserAPI<Self> {
+    setAppMetadata(key: string, value: GenAuth.Json | undefined): Self;
+    setUserMetadata(key: string, value: GenAuth.Json | undefined): Self;
+  }
+  interface PostLoginAPI {
+    access: { deny(reason: string): PostLoginAPI };
+    idToken: { setCustomClaim(name: string, value: GenAuth.Json): PostLoginAPI };
+    accessToken: {
+      setCustomClaim(name: string, value: GenAuth.Json): PostLoginAPI;
+      addScope(scope: string): PostLoginAPI;
+      removeScope(scope: string): PostLoginAPI;
+    };
+    user: UserAPI<PostLoginAPI>;
+    validation: { error(code: string, message: string): PostLoginAPI };
+    cache: Cache;
+  }
+  interface PreUserRegistrationAPI {
+    access: { deny(reason: string, userMessage?: string): PreUserRegistrationAPI };
+    user: UserAPI<PreUserRegistrationAPI>;
+    validation: { error(code: string, message: string): PreUserRegistrationAPI };
+    cache: Cache;
+  }
+  interface PostUserRegistrationAPI {
+    cache: Cache;
+  }
+  interface CredentialsExchangeAPI {
+    access: { deny(code: "invalid_scope" | "invalid_request" | "server_error" | string, reason?: string): CredentialsExchangeAPI };
+    accessToken: { setCustomClaim(name: string, value: GenAuth.Json): CredentialsExchangeAPI };
+    cache: Cache;
+  }
+}
+
+/** Auth0 Rules: the tenant's env vars and secrets. */
+declare const configuration: { readonly [name: string]: string };
+/** Auth0 Rules: `callback(new UnauthorizedError(message))` denies with code `unauthorized`. */
+declare class UnauthorizedError extends Error {
+  constructor(message?: string);
+  code: "unauthorized";
+}
+/** Auth0 Rules: saving the current user's metadata (the rest of Auth0's object is not available). */
+declare const auth0: {
+  users: {
+    updateAppMetadata(userId: string, metadata: { [key: string]: GenAuth.Json }): Promise<void>;
+    updateUserMetadata(userId: string, metadata: { [key: string]: GenAuth.Json }): Promise<void>;
+  };
+};
+/** Node's name for the global object; the tenant's own. */
+declare const global: typeof globalThis;
+declare function require(name: "lodash"): any;

@@ -37,6 +37,8 @@ def test_a_developer_finds_a_template_by_filters_and_uses_it(pages: Any, alice: 
     page.select_option("#gallery-trigger", "PRE_OIDC_ACCESS_TOKEN_ISSUED")
     assert sorted(visible_slugs(page)) == [
         "access-token-custom-claims",
+        "auth0-m2m-client-claims",
+        "auth0-roles-into-tokens",
         "roles-permissions-access-token",
     ]
     page.select_option("#gallery-category", "notifications")

@@ -302,3 +302,27 @@ def test_a_user_without_membership_is_refused_by_the_login_form(django_user_mode
     assert response.status_code == 200
     assert b"console member" in response.content
     assert "_auth_user_id" not in response.wsgi_request.session
+
+
+@pytest.mark.parametrize(
+    ("code", "label"),
+    [
+        (CODE, "Authing pipe"),
+        (
+            "function (user, context, callback) {\n  callback(null, user, context);\n}\n",
+            "Auth0 Rule",
+        ),
+        ("exports.onExecutePostLogin = async (event, api) => {};\n", "Auth0 Action"),
+    ],
+)
+def test_the_editor_header_shows_the_flavour_of_the_saved_draft(
+    alice: Persona, code: str, label: str
+) -> None:
+    function = make_function(alice.tenant, "flavoured")
+    function.code = code
+    function.save(update_fields=["code"])
+    html = login(alice).get(f"/admin/functions/{function.id}/").content.decode()
+    badge = html[html.index('id="flavour-badge"') :]
+    assert badge[badge.index(">") + 1 : badge.index("</span>")] == label
+    if label == "Auth0 Action":
+        assert "onExecutePostLogin runs at POST_AUTHENTICATION" in badge

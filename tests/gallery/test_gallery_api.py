@@ -70,6 +70,7 @@ def test_the_category_filter_and_search_combine(alice: Persona) -> None:
         "lark-webhook-notification",
         "dingtalk-webhook-notification",
         "generic-webhook",
+        "auth0-new-user-webhook",
     }
     assert slugs(client.get("/api/v1/templates", {"category": "notifications", "q": "lark"})) == {
         "lark-webhook-notification"
@@ -245,3 +246,10 @@ def test_a_key_without_manage_scope_cannot_browse_or_instantiate(alice: Persona)
     assert_error(
         instantiate(client, "ip-allow-list", trigger="PRE_REGISTER"), 403, "permission_denied"
     )
+
+
+def test_a_template_detail_says_its_flavour(alice: Persona) -> None:
+    pipe = alice.api().get("/api/v1/templates/ip-risk-threshold").json()
+    action = alice.api().get("/api/v1/templates/auth0-require-verified-email").json()
+    assert (pipe["flavour"], action["flavour"]) == ("pipe", "auth0_action")
+    assert action["code"].count("exports.onExecutePostLogin = async (event, api) =>") == 1

@@ -41,7 +41,12 @@ def test_filters_by_trigger_category_and_search_hide_other_cards(alice: Persona)
     html = client.get(
         "/admin/gallery/", {"trigger": "PRE_OIDC_ACCESS_TOKEN_ISSUED"}
     ).content.decode()
-    assert shown_cards(html) == {"access-token-custom-claims", "roles-permissions-access-token"}
+    assert shown_cards(html) == {
+        "access-token-custom-claims",
+        "roles-permissions-access-token",
+        "auth0-roles-into-tokens",
+        "auth0-m2m-client-claims",
+    }
     assert html.count("data-slug=") == TOTAL  # the others are rendered hidden for the script
     html = client.get(
         "/admin/gallery/", {"category": "notifications", "q": "slack"}
@@ -137,3 +142,12 @@ def test_using_a_template_needs_the_csrf_token(alice: Persona) -> None:
     response = client.post("/admin/gallery/ip-allow-list/use/", {"trigger": "PRE_REGISTER"})
     assert response.status_code == 403
     assert not Function.objects.exists()
+
+
+def test_the_detail_says_whether_the_template_is_an_auth0_action(alice: Persona) -> None:
+    html = login(alice).get("/admin/gallery/auth0-roles-into-tokens/").content.decode()
+    badge = html[html.index('id="template-flavour"') :]
+    assert badge[badge.index(">") + 1 : badge.index("</span>")] == "Auth0 Action"
+    assert "onExecutePostLogin runs at POST_AUTHENTICATION" in badge
+    pipe_page = login(alice).get("/admin/gallery/ip-risk-threshold/").content.decode()
+    assert '">Authing pipe</span>' in pipe_page

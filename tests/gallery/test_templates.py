@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from apps.gallery.loader import CATEGORIES, TemplateSpec, load_all, outcome_input
+from apps.runtime.flavour import detect_flavour
 from tests.gallery.template_cases import StubServer, check_outcome
 
 SPECS = load_all()
@@ -126,9 +127,19 @@ def test_the_template_code_parses_in_the_sandbox(spec: TemplateSpec) -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.slug)
-def test_the_template_uses_the_three_argument_contract(spec: TemplateSpec) -> None:
-    assert re.search(r"^async function pipe\(user, context, callback\) \{$", spec.code, re.M)
+def test_the_template_uses_the_three_argument_contract_or_auth0s_action_one(
+    spec: TemplateSpec,
+) -> None:
+    if detect_flavour(spec.code) == "auth0_action":
+        assert re.search(r"^exports\.onExecute\w+ = async \(event, api\) => \{$", spec.code, re.M)
+    else:
+        assert re.search(r"^async function pipe\(user, context, callback\) \{$", spec.code, re.M)
     assert "require(" not in spec.code  # globals only: nothing a tenant cannot see
+
+
+def test_the_gallery_has_at_least_5_auth0_actions() -> None:
+    actions = [spec for spec in SPECS if detect_flavour(spec.code) == "auth0_action"]
+    assert len(actions) >= 5
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.slug)
@@ -137,11 +148,16 @@ def test_token_helpers_appear_only_in_templates_for_their_trigger(spec: Template
         assert spec.triggers == ["PRE_OIDC_ID_TOKEN_ISSUED"]
     if re.search(r"\.(add|remove)AccessToken\(", spec.code):
         assert spec.triggers == ["PRE_OIDC_ACCESS_TOKEN_ISSUED"]
+    # An Action's claims apply on their token's trigger: it must list that trigger.
+    if "api.idToken." in spec.code:
+        assert "PRE_OIDC_ID_TOKEN_ISSUED" in spec.triggers
+    if "api.accessToken." in spec.code:
+        assert "PRE_OIDC_ACCESS_TOKEN_ISSUED" in spec.triggers
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.slug)
 def test_the_manifest_declares_exactly_the_env_names_the_code_reads(spec: TemplateSpec) -> None:
-    used = set(re.findall(r"\benv\.([A-Z][A-Z0-9_]*)", spec.code))
+    used = set(re.findall(r"\b(?:env|event\.secrets)\.([A-Z][A-Z0-9_]*)", spec.code))
     assert used == {item["name"] for item in spec.env}
 
 

@@ -110,3 +110,30 @@ def test_a_user_file_no_run_could_store_is_a_usage_error_saying_why(tmp_path: Pa
     with pytest.raises(CommandError, match=r"may not contain U\+0000 \(at name\)") as refused:
         run_with_user_file(tmp_path, '{"name": "a\\u0000"}')
     assert refused.value.returncode == 2
+
+
+def test_auth0_actions_and_rules_run_locally_as_they_are(tmp_path: Path) -> None:
+    action = (
+        "exports.onExecuteCredentialsExchange = async (event, api) => {\n"
+        "  api.accessToken.setCustomClaim('https://acme.test/client', event.client.client_id);\n"
+        "};\n"
+    )
+    status, result = run(
+        tmp_path,
+        action,
+        "--trigger",
+        "PRE_OIDC_ACCESS_TOKEN_ISSUED",
+        user={},
+        context={"accessTokenTarget": "programmaticAccount", "clientId": "svc"},
+    )
+    assert status == 0
+    assert result["access_token_claims"]["set"] == {"https://acme.test/client": "svc"}
+    rule = (
+        "function (user, context, callback) {\n"
+        "  if (!user.email_verified) return callback(new UnauthorizedError('Verify first'));\n"
+        "  callback(null, user, context);\n"
+        "}\n"
+    )
+    status, result = run(tmp_path, rule, "--trigger", "PRE_AUTHENTICATION", user={"id": "u"})
+    assert status == 1
+    assert result["error"]["code"] == "unauthorized"

@@ -134,7 +134,10 @@ def test_invalid_code_is_refused_at_publish_with_its_line(
 def test_code_without_pipe_is_refused_at_publish(
     acme: Tenant, make_function: Any, system: Actor
 ) -> None:
-    function = make_function(acme, code="function other(user, context, callback) {}\n")
+    # A script that is one function of (user, context, callback) alone is an Auth0 Rule; a
+    # helper followed by other code is neither that nor a pipe.
+    code = "function other(user, context, callback) {}\nother({}, {}, () => {});\n"
+    function = make_function(acme, code=code)
     with pytest.raises(ServiceError) as refused:
         services.function_publish(function=function, actor=system)
     assert refused.value.code == "invalid_code"

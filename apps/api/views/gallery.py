@@ -56,9 +56,22 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 
 class TemplateDetailSerializer(TemplateSerializer):
+    flavour = serializers.SerializerMethodField()
+
     class Meta(TemplateSerializer.Meta):
-        fields = [*TemplateSerializer.Meta.fields, "code", "code_sha256", "sample", "outcomes"]
+        fields = [
+            *TemplateSerializer.Meta.fields,
+            "flavour",
+            "code",
+            "code_sha256",
+            "sample",
+            "outcomes",
+        ]
         read_only_fields = fields
+
+    def get_flavour(self, template: GalleryTemplate) -> str:
+        """pipe or auth0_action: the flavour of the template's code."""
+        return template.flavour["flavour"]
 
 
 def _valid(serializer_class: type, data: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -8,7 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.core.actor import Actor
 from apps.core.errors import ServiceError
 from apps.core.json_input import UnstorableJSON, loads_storable
+from apps.pipelines.auth0_folder import auth0_folder_document, is_auth0_folder
 from apps.pipelines.config import pipelines_import
+from apps.pipelines.selectors import pipeline_find
 from apps.tenants.models import Tenant
 
 
@@ -16,7 +19,9 @@ class Command(BaseCommand):
     help = (
         "Apply a document written by export_pipelines to a tenant, idempotently: creates and "
         "updates functions (matched by trigger and name), publishes changed code, reorders. "
-        "Prints the plan. FILE may be - for standard input."
+        "Prints the plan. FILE may be - for standard input, or an Auth0 Deploy CLI directory "
+        "(rules/, rules-configs/, actions/, triggers/): its rules and Actions become functions, "
+        "and if anything cannot map nothing is imported (unless --skip-unmappable)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,12 +35,21 @@ class Command(BaseCommand):
             action="store_true",
             help="Also delete functions the document does not name (default: keep them last).",
         )
+        parser.add_argument(
+            "--skip-unmappable",
+            action="store_true",
+            help="Auth0 folders: import what maps and leave out what cannot (listed).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = Tenant.objects.filter(slug=options["slug"]).first()
         if tenant is None:
             raise CommandError(f"No tenant with slug {options['slug']!r}.")
-        document = _read(options["file"])
+        notes: list[str] = []
+        if is_auth0_folder(Path(options["file"])):
+            document, notes = self._auth0_document(tenant, Path(options["file"]), options)
+        else:
+            document = _read(options["file"])
         try:
             plan = pipelines_import(
                 tenant=tenant,
@@ -51,6 +65,25 @@ class Command(BaseCommand):
             self.stdout.write(heading)
         for line in plan.lines():
             self.stdout.write(f"  {line}" if plan.steps else line)
+        for note in notes:
+            self.stdout.write(note)
+
+    def _auth0_document(
+        self, tenant: Tenant, path: Path, options: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        folder = auth0_folder_document(path)
+        if folder.unmappable and not options["skip_unmappable"]:
+            listed = "\n".join(f"  {line}" for line in folder.unmappable)
+            raise CommandError(
+                f"Nothing was imported. These cannot map:\n{listed}\n"
+                "Re-run with --skip-unmappable to import the rest without them."
+            )
+        # The folder says nothing of pipeline settings: keep the tenant's.
+        for trigger, body in folder.document["pipelines"].items():
+            pipeline = pipeline_find(tenant=tenant, trigger=trigger)
+            body["settings"] = pipeline.settings if pipeline else {}
+        left_out = [f"Left out (cannot map): {line}" for line in folder.unmappable]
+        return folder.document, left_out + folder.notes
 
 
 def _read(path: str) -> Any:
