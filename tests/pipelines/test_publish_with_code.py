@@ -21,7 +21,8 @@ from tests.runs.helpers import csrf_session
 pytestmark = pytest.mark.django_db
 
 BROKEN = "async function pipe(user, context, callback) {\n  callback(null, user, context;\n}\n"
-NO_PIPE = "function other(user, context, callback) {}\n"
+# Parses, but defines neither pipe nor an Auth0 Rule or Action: refused at publish.
+NO_PIPE = "const handler = (user, context, callback) => callback(null, user, context);\n"
 
 
 def fresh(function: Function) -> Function:
