@@ -221,6 +221,7 @@ class RunChangeList(ChangeList):
 
 @admin.register(Run, site=admin_site)
 class RunAdmin(ReadOnlyAdmin):
+    list_title = "Runs"
     list_display = [
         "time",
         "trigger",
@@ -474,6 +475,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent, site=admin_site)
 class AuditEventAdmin(ReadOnlyAdmin):
+    list_title = "Configuration history"
     list_display = ["time", "actor", "kind", "object_link", "summary"]
     list_display_links = ["time"]
     list_filter = ["kind", ActorFilter, ObjectTypeFilter, ObjectFilter, CreatedRangeFilter]

@@ -74,6 +74,7 @@ class MemberForm(forms.ModelForm):
 
 @admin.register(Member, site=admin_site)
 class MemberAdmin(TenantScopedAdmin):
+    list_title = "Members"
     form = MemberForm
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
@@ -115,6 +116,7 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey, site=admin_site)
 class ApiKeyAdmin(TenantScopedAdmin):
+    list_title = "API keys"
     form = ApiKeyForm
     list_display = [
         "name",

@@ -92,7 +92,7 @@ def _last_outcomes(*, tenant: Tenant, function_ids: set[str]) -> dict[str, dict[
     return outcomes
 
 
-def _pipelines_overview(*, tenant: Tenant) -> list[dict[str, Any]]:
+def pipelines_overview(*, tenant: Tenant) -> list[dict[str, Any]]:
     pipelines = {p.trigger: p for p in Pipeline.objects.filter(tenant=tenant)}
     functions = list(
         Function.objects.filter(tenant=tenant)
@@ -120,7 +120,7 @@ def pipelines_page(request: HttpRequest) -> HttpResponse:
     context = _page_context(
         request,
         "Pipelines",
-        pipelines=_pipelines_overview(tenant=principal.tenant),
+        pipelines=pipelines_overview(tenant=principal.tenant),
         gallery_url=_optional_url("console-gallery"),
     )
     return render(request, "console/pipelines.html", context)

@@ -121,7 +121,7 @@ def test_a_new_user_writes_tests_publishes_diffs_rolls_back_and_reorders(
     recording = pages()
     base = recording.base_url
     page = login(recording, "alice", "/admin/")
-    page.click("text=Pipelines and functions")
+    page.locator("#nav-sidebar").get_by_role("link", name="Pipelines").click()
     expect(page.locator("h2#trigger-PRE_REGISTER")).to_be_visible()
 
     # Create a function from the PRE_REGISTER pipeline.
