@@ -460,6 +460,67 @@
     });
   }
 
+  // ---- layout: full width, resizable split ---------------------------------------------
+
+  const SIDEBAR_KEY = "django.admin.navSidebarIsOpen";
+  const SPLIT_KEY = "genauth.editor.codeShare";
+
+  /** Starts with the admin's sidebar closed without changing the member's choice for
+   * other pages (the admin's own toggle still opens it here). */
+  function collapseSidebar() {
+    const main = $("main");
+    const toggle = $("toggle-nav-sidebar");
+    if (!main || !toggle || !main.classList.contains("shifted")) return;
+    const remembered = localStorage.getItem(SIDEBAR_KEY);
+    toggle.click();
+    if (remembered === null) localStorage.removeItem(SIDEBAR_KEY);
+    else localStorage.setItem(SIDEBAR_KEY, remembered);
+  }
+
+  function setCodeShare(percent) {
+    const share = Math.min(80, Math.max(30, percent));
+    $("editor-grid").style.setProperty("--code-share", share.toFixed(1) + "%");
+    $("split-handle").setAttribute("aria-valuenow", String(Math.round(share)));
+    return share;
+  }
+
+  function wireSplit() {
+    const grid = $("editor-grid");
+    const handle = $("split-handle");
+    const kept = Number(localStorage.getItem(SPLIT_KEY));
+    let share = setCodeShare(kept || 60);
+    handle.setAttribute("aria-valuemin", "30");
+    handle.setAttribute("aria-valuemax", "80");
+    const remember = () => localStorage.setItem(SPLIT_KEY, String(share));
+    handle.addEventListener("pointerdown", (event) => {
+      event.preventDefault();
+      handle.setPointerCapture(event.pointerId);
+      handle.classList.add("is-dragging");
+      document.body.classList.add("is-resizing");
+    });
+    handle.addEventListener("pointermove", (event) => {
+      if (!handle.hasPointerCapture(event.pointerId)) return;
+      const box = grid.getBoundingClientRect();
+      share = setCodeShare(((event.clientX - box.left) / box.width) * 100);
+    });
+    const stop = (event) => {
+      if (!handle.hasPointerCapture(event.pointerId)) return;
+      handle.releasePointerCapture(event.pointerId);
+      handle.classList.remove("is-dragging");
+      document.body.classList.remove("is-resizing");
+      remember();
+    };
+    handle.addEventListener("pointerup", stop);
+    handle.addEventListener("pointercancel", stop);
+    handle.addEventListener("keydown", (event) => {
+      const step = { ArrowLeft: -5, ArrowRight: 5 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      share = setCodeShare(share + step);
+      remember();
+    });
+  }
+
   function wireGuard() {
     window.addEventListener("beforeunload", (event) => {
       if (!isDirty()) return;
@@ -469,6 +530,8 @@
   }
 
   async function start() {
+    collapseSidebar();
+    wireSplit();
     wireTabs();
     wireToolbar();
     wireGuard();
