@@ -83,6 +83,7 @@
     // Syntax errors are marked while typing; semantic checks of plain JS would be noise.
     defaults.setDiagnosticsOptions({ noSemanticValidation: true, noSyntaxValidation: false });
     defaults.addExtraLib(envDeclaration(data.env_names), "file:///genauth/env.d.ts");
+
     const response = await fetch(data.urls.contract, { credentials: "same-origin" });
     if (response.ok) defaults.addExtraLib(await response.text(), "file:///genauth/contract.d.ts");
   }
@@ -91,21 +92,20 @@
     return (
       "/**\n" +
       " * @param {GenAuth.User} user\n" +
-      ' * @param {GenAuth.Context<"' + fn.trigger + '">} context\n' +
+      " * @param {GenAuth.Context<" + JSON.stringify(fn.trigger) + ">} context\n" +
       " * @param {GenAuth.Callback} callback\n" +
       " */\n"
     );
   }
 
-  /** Where `function pipe(` starts, when its parameters have no contract types yet. */
-  function untypedPipe() {
-    const code = model.getValue();
-    const match = code.match(/^(async\s+)?function\s+pipe\s*\(/m);
+  /** Where the line of `function pipe(` starts, when its parameters have no contract types. */
+  function untypedPipe(code) {
+    const match = code.match(/^[ \t]*(async\s+)?function\s+pipe\s*\(/m);
     return match && !/@param\s+\{GenAuth\./.test(code) ? match.index : -1;
   }
 
   function addTypeHints() {
-    const offset = untypedPipe();
+    const offset = untypedPipe(model.getValue());
     if (offset < 0) return;
     const position = model.getPositionAt(offset);
     editor.executeEdits("type-hints", [
@@ -114,10 +114,84 @@
     editor.focus();
   }
 
-  // JSDoc types are how a plain JS file tells IntelliSense what `user` and `context` are.
-  function offerTypeHints() {
-    const button = $("type-hints");
-    if (button) button.hidden = !canWrite || untypedPipe() < 0;
+  // ---- completions for untyped code --------------------------------------------------------
+  // A plain JS file types pipe()'s parameters only through JSDoc. Rather than write that
+  // comment into the tenant's code, the editor keeps a hidden copy of the model with the
+  // JSDoc in front of pipe() and asks the TypeScript worker for the members of `user.` and
+  // `context.` there. Code that already has the JSDoc is served by Monaco itself.
+
+  const MEMBER_ACCESS = /\b(user|context)(\s*\.\s*[\w$]+)*\s*\.\s*[\w$]*$/;
+  let typedModel = null;
+
+  /** The hidden typed copy and where a position of the real model lands in it. */
+  function typedCopy() {
+    const code = model.getValue();
+    const at = untypedPipe(code);
+    if (at < 0) return null;
+    const header = typeHints();
+    const text = code.slice(0, at) + header + code.slice(at);
+    if (!typedModel) typedModel = monaco.editor.createModel(text, "javascript", monaco.Uri.parse("file:///genauth/typed/" + fn.id + ".js"));
+    else if (typedModel.getValue() !== text) typedModel.setValue(text);
+    return { model: typedModel, shift: (offset) => (offset >= at ? offset + header.length : offset) };
+  }
+
+  const COMPLETION_KINDS = {
+    method: "Method", function: "Function", property: "Property", getter: "Property", setter: "Property",
+    var: "Variable", let: "Variable", const: "Constant", class: "Class", interface: "Interface", keyword: "Keyword",
+  };
+
+  function completionKind(kind) {
+    return monaco.languages.CompletionItemKind[COMPLETION_KINDS[kind] || "Property"];
+  }
+
+  async function typedWorker(copy) {
+    const getWorker = await monaco.typescript.getJavaScriptWorker();
+    return getWorker(copy.model.uri);
+  }
+
+  async function provideMemberCompletions(target, position) {
+    if (target !== model) return undefined;
+    const line = target.getLineContent(position.lineNumber).slice(0, position.column - 1);
+    if (!MEMBER_ACCESS.test(line)) return undefined;
+    const copy = typedCopy();
+    if (!copy) return undefined;
+    const fileName = copy.model.uri.toString();
+    const offset = copy.shift(target.getOffsetAt(position));
+    const worker = await typedWorker(copy);
+    const info = await worker.getCompletionsAtPosition(fileName, offset);
+    const word = target.getWordUntilPosition(position);
+    const range = new monaco.Range(position.lineNumber, word.startColumn, position.lineNumber, word.endColumn);
+    // "warning" entries are every identifier of the file, offered by TS for untyped JS.
+    const entries = ((info && info.entries) || []).filter((entry) => entry.kind !== "warning");
+    return {
+      suggestions: entries.map((entry) => ({
+        label: entry.name,
+        insertText: entry.name,
+        kind: completionKind(entry.kind),
+        sortText: entry.sortText,
+        range,
+        genauth: { fileName, offset },
+      })),
+    };
+  }
+
+  async function resolveMemberCompletion(item) {
+    if (!item.genauth) return item;
+    const worker = await typedWorker({ model: typedModel });
+    const details = await worker.getCompletionEntryDetails(item.genauth.fileName, item.genauth.offset, item.label);
+    if (!details) return item;
+    const text = (parts) => (parts || []).map((part) => part.text).join("");
+    item.detail = text(details.displayParts);
+    item.documentation = text(details.documentation);
+    return item;
+  }
+
+  function offerContractCompletions() {
+    monaco.languages.registerCompletionItemProvider("javascript", {
+      triggerCharacters: ["."],
+      provideCompletionItems: provideMemberCompletions,
+      resolveCompletionItem: resolveMemberCompletion,
+    });
   }
 
   function createEditor() {
@@ -137,11 +211,8 @@
       ariaLabel: "Code of " + fn.name,
     });
     window.genauthEditor = editor; // handy for debugging and browser tests
-    model.onDidChangeContent(() => {
-      refreshBadges();
-      offerTypeHints();
-    });
-    offerTypeHints();
+    model.onDidChangeContent(() => refreshBadges());
+    offerContractCompletions();
     monaco.editor.onDidChangeMarkers((uris) => {
       if (uris.some((uri) => uri.toString() === model.uri.toString())) showProblems();
     });
@@ -538,7 +609,6 @@
     fillSettings();
     $("compare-button").addEventListener("click", () => showDiff($("compare-left").value, $("compare-right").value));
     $("diff-close").addEventListener("click", () => ($("diff-section").hidden = true));
-    if ($("type-hints")) $("type-hints").addEventListener("click", () => addTypeHints());
     if (typeof monaco === "undefined") {
       say("The code editor could not be loaded (run `make assets`).", "error");
       return;
