@@ -154,3 +154,30 @@ def member_remove(*, member: Member, actor: Actor) -> None:
             details={"username": member.user.get_username(), "role": member.role},
         )
         member.delete()
+
+
+def member_invite(*, tenant: Tenant, identifier: str, role: str, actor: Actor) -> Member:
+    """Adds an existing user, named by username or email, to the tenant (audited by
+    ``member_set``). A current member is refused rather than silently re-roled."""
+    identifier = identifier.strip()
+    users = get_user_model().objects
+    user = users.filter(username=identifier).first()
+    if user is None and "@" in identifier:
+        matches = list(users.filter(email__iexact=identifier)[:2])
+        if len(matches) > 1:
+            raise ServiceError(
+                "Several users have this email; invite by username.",
+                details={"field": "username"},
+            )
+        user = matches[0] if matches else None
+    if user is None:
+        raise ServiceError(
+            f"No user with the username or email {identifier!r}. The account must exist first.",
+            details={"field": "username"},
+        )
+    if Member.objects.filter(tenant=tenant, user=user).exists():
+        raise Conflict(
+            f"{user.get_username()} is already a member of {tenant.name}.",
+            details={"field": "username"},
+        )
+    return member_set(tenant=tenant, username=user.get_username(), role=role, actor=actor)

@@ -75,7 +75,8 @@ def test_a_viewer_sees_only_what_she_may_open(bob: Persona, pages: Any) -> None:
     sidebar = page.locator("#nav-sidebar")
     expect(sidebar.get_by_role("link", name="Runs", exact=True)).to_be_visible()
     expect(sidebar.get_by_role("link", name="API keys")).to_have_count(0)
-    expect(sidebar.get_by_role("link", name="Members")).to_have_count(0)
+    sidebar.get_by_role("link", name="Members").click()
+    expect(page.locator("#invite-member")).to_have_count(0)
     expect(page.get_by_role("link", name="New function")).to_have_count(0)
 
 
