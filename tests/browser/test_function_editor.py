@@ -214,6 +214,7 @@ def test_a_new_user_writes_tests_publishes_diffs_rolls_back_and_reorders(
     expect(rows).to_have_count(2)
     assert rows.nth(0).get_attribute("data-function-id") == function.id
     rows.nth(1).drag_to(rows.nth(0), target_position={"x": 40, "y": 4})
+    page.click("#confirm-apply")
     expect(page.locator("#pipelines-status")).to_contain_text("saved")
     page.reload()
     assert (
