@@ -331,7 +331,7 @@
     const response = await api("GET", "functions/" + fn.id + "/versions");
     const rows = $("release-rows");
     if (!response.ok) {
-      rows.replaceChildren(row([cell(errorText(response), { colSpan: 5 })]));
+      rows.replaceChildren(row([cell(errorText(response), { colSpan: 4 })]));
       return;
     }
     releases = Array.isArray(response.body) ? response.body : response.body.results || [];
@@ -365,20 +365,28 @@
   function renderReleases() {
     const rows = $("release-rows");
     if (!releases.length) {
-      rows.replaceChildren(row([cell("No releases yet: publish the draft to make it live.", { colSpan: 5, className: "muted" })]));
+      rows.replaceChildren(row([cell("No releases yet: publish the draft to make it live.", { colSpan: 4, className: "muted" })]));
       return;
     }
     rows.replaceChildren(
       ...releases.map((release) => {
         const live = release.live || release.version === fn.live_version;
-        const version = cell("v" + release.version);
+        const version = cell("", { className: "release-version" });
+        version.append(Object.assign(document.createElement("strong"), { textContent: "v" + release.version }));
         if (live) version.append(" ", Object.assign(document.createElement("span"), { className: "badge badge-live", textContent: "live" }));
+        version.append(
+          Object.assign(document.createElement("span"), {
+            className: "release-when muted",
+            textContent: formatTime(release.created_at),
+            title: release.created_at || "",
+          }),
+        );
+        const buttons = Object.assign(document.createElement("div"), { className: "release-actions" });
+        buttons.append(smallButton("Diff with draft", "link-button diff-release", () => showDiff("v" + release.version, "draft")));
+        if (canWrite && !live) buttons.append(smallButton("Roll back", "link-button rollback-release", () => confirmRollback(release)));
         const actions = cell("");
-        actions.className = "release-actions";
-        actions.append(smallButton("Diff with draft", "link-button diff-release", () => showDiff("v" + release.version, "draft")));
-        if (canWrite && !live) actions.append(smallButton("Roll back", "link-button rollback-release", () => confirmRollback(release)));
-        const when = cell(formatTime(release.created_at), { title: release.created_at || "" });
-        return row([version, cell(release.author || ""), when, cell(release.comment || ""), actions], {
+        actions.append(buttons);
+        return row([version, cell(release.author || ""), cell(release.comment || "", { className: "release-comment" }), actions], {
           className: "release-row" + (live ? " is-live" : ""),
         });
       }),
@@ -386,13 +394,18 @@
     rows.querySelectorAll("tr").forEach((tr, index) => (tr.dataset.version = releases[index].version));
   }
 
+  /** The live release on the left and the draft on the right, unless the member chose
+   * other sides; with nothing released there is nothing to compare. */
   function fillCompareOptions() {
     const choices = [["draft", "Draft (editor)"]].concat(releases.map((r) => ["v" + r.version, "v" + r.version + (r.version === fn.live_version ? " (live)" : "")]));
+    const live = fn.live_version ? "v" + fn.live_version : releases.length ? "v" + releases[0].version : "draft";
+    const defaults = [live, "draft"];
     [$("compare-left"), $("compare-right")].forEach((select, index) => {
-      const previous = select.value;
+      const previous = select.dataset.chosen ? select.value : "";
       select.replaceChildren(...choices.map(([value, label]) => new Option(label, value)));
-      select.value = previous || (index === 0 ? (choices[1] || choices[0])[0] : "draft");
+      select.value = choices.some(([value]) => value === previous) ? previous : defaults[index];
     });
+    $("compare-button").disabled = !releases.length;
   }
 
   async function releaseCode(version) {
@@ -608,6 +621,7 @@
     wireGuard();
     fillSettings();
     $("compare-button").addEventListener("click", () => showDiff($("compare-left").value, $("compare-right").value));
+    [$("compare-left"), $("compare-right")].forEach((select) => select.addEventListener("change", () => (select.dataset.chosen = "true")));
     $("diff-close").addEventListener("click", () => ($("diff-section").hidden = true));
     if (typeof monaco === "undefined") {
       say("The code editor could not be loaded (run `make assets`).", "error");
