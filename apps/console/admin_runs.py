@@ -34,6 +34,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from apps.console.admin_site import admin_site
+from apps.console.audit_objects import audit_object_links, audit_summary
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
@@ -226,7 +227,6 @@ class RunAdmin(ReadOnlyAdmin):
         "time",
         "trigger",
         "decision_badge",
-        "deny_code",
         "duration",
         "functions",
         "user",
@@ -265,16 +265,22 @@ class RunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="time", ordering="created_at")
     def time(self, run: Run) -> str:
-        return timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        # Date and time each stay whole; the column may break between them.
+        moment = timezone.localtime(run.created_at)
+        return format_html(
+            '<span class="nowrap">{}</span> <span class="nowrap">{}</span>',
+            moment.strftime("%Y-%m-%d"),
+            moment.strftime("%H:%M:%S"),
+        )
 
     @admin.display(description="decision")
     def decision_badge(self, run: Run) -> str:
+        # The deny code sits under the badge: one column less for User and Source.
         label = run.decision or "queued"
-        return format_html('<span class="badge badge-{}">{}</span>', label, label)
-
-    @admin.display(description="deny code")
-    def deny_code(self, run: Run) -> str:
-        return run.error_code or "-"
+        badge = format_html('<span class="badge badge-{}">{}</span>', label, label)
+        if not run.error_code:
+            return badge
+        return format_html('{} <code class="deny-code">{}</code>', badge, run.error_code)
 
     @admin.display(description="duration")
     def duration(self, run: Run) -> str:
@@ -473,6 +479,17 @@ class ObjectTypeFilter(admin.SimpleListFilter):
         return queryset.filter(object_type=self.value()) if self.value() else queryset
 
 
+class AuditChangeList(ChangeList):
+    """Names each event's object once for the whole page."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        events = list(self.result_list)
+        links = audit_object_links(events)
+        for event in events:
+            event.object_link = links[event.id]
+
+
 @admin.register(AuditEvent, site=admin_site)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_title = "Configuration history"
@@ -481,10 +498,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind", ActorFilter, ObjectTypeFilter, ObjectFilter, CreatedRangeFilter]
     search_fields = ["object_id"]
     search_help_text = "Object id (exact match)."
-    fields = ["created_at", "actor", "kind", "object_type", "object_id", "details_json"]
-    readonly_fields = ("created_at", "actor", "kind", "object_type", "object_id", "details_json")
+    fields = ["created_at", "actor", "kind", "object_link", "details_json"]
+    readonly_fields = ("created_at", "actor", "kind", "object_link", "details_json")
     show_full_result_count = False
     sortable_by = ["time"]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return AuditChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -498,19 +518,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="object")
     def object_link(self, event: AuditEvent) -> str:
-        label = f"{event.object_type} {event.object_id}".strip() or "-"
-        if event.object_type == "function" and event.object_id:
-            try:
-                url = reverse("console-function-editor", args=[event.object_id])
-            except NoReverseMatch:
-                return label
-            return format_html('<a href="{}">{}</a>', url, label)
-        return label
+        link = getattr(event, "object_link", None) or audit_object_links([event])[event.id]
+        label, url = link
+        kind = event.object_type.replace("_", " ")
+        if not url:
+            return label
+        return format_html('{} <a href="{}">{}</a>', kind, url, label)
 
     @admin.display(description="details")
     def summary(self, event: AuditEvent) -> str:
-        text = ", ".join(f"{key}={value}" for key, value in sorted(event.details.items()))
-        return text if len(text) <= 120 else text[:119] + "…"
+        return format_html('<code class="audit-details">{}</code>', audit_summary(event.details))
 
     @admin.display(description="details")
     def details_json(self, event: AuditEvent) -> str:

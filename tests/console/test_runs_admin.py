@@ -407,7 +407,10 @@ def test_the_history_lists_who_changed_what(
     assert response.status_code == 200
     ids = {event.id for event in response.context["cl"].result_list}
     assert {e.id for e in acme_events.values()} <= ids
-    assert "comment=stricter, version=2" in response.content.decode()
+    # JSON, not Python's repr, with the function named and linked.
+    page = response.content.decode()
+    assert "{&quot;comment&quot;: &quot;stricter&quot;, &quot;version&quot;: 2}" in page
+    assert "email-domain-check</a>" in page
 
 
 def test_a_functions_history_link_lists_only_its_events(
