@@ -89,6 +89,14 @@ class MemberAdmin(TenantScopedAdmin):
     search_fields = ["user__username", "user__email"]
     change_role = add_role = delete_role = Role.OWNER
 
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        invite = {
+            "title": "Invite a member",
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().add_view(request, form_url, {**invite, **(extra_context or {})})
+
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
         if _tenant_field_needed(request) and obj is None:
             return ["tenant", "username", "role"]
