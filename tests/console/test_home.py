@@ -81,3 +81,13 @@ def test_charlie_sees_nothing_of_acme_on_his_home(
     assert "acme-domain-check" not in page
     assert "blocked@acme.test" not in page
     assert "Globex" in page
+
+
+def test_a_superuser_also_gets_the_admin_models(
+    client: Client, alice: Persona, django_user_model: Any
+) -> None:
+    root = django_user_model.objects.create_superuser(username="root", password="x")
+    client.force_login(root)
+    page = client.get("/admin/").content.decode()
+    assert "Administration" in page and 'href="/admin/tenants/tenant/"' in page
+    assert ">Pipelines</a>" in page
