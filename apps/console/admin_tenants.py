@@ -80,8 +80,19 @@ def _tenant_field_needed(request: HttpRequest) -> bool:
     return bool(getattr(request.user, "is_superuser", False))
 
 
+class CurrentTenantColumns:
+    """Lists without a Tenant column for members: every row is the current tenant's."""
+
+    list_display: Any
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        if _tenant_field_needed(request):
+            return self.list_display
+        return [column for column in self.list_display if column != "tenant"]
+
+
 @admin.register(Member, site=admin_site)
-class MemberAdmin(TenantScopedAdmin):
+class MemberAdmin(CurrentTenantColumns, TenantScopedAdmin):
     list_title = "Members"
     form = MemberForm
     list_display = ["user", "tenant", "role", "created_at"]
@@ -163,7 +174,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey, site=admin_site)
-class ApiKeyAdmin(TenantScopedAdmin):
+class ApiKeyAdmin(CurrentTenantColumns, TenantScopedAdmin):
     list_title = "API keys"
     form = ApiKeyForm
     list_display = [

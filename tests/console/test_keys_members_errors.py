@@ -123,3 +123,9 @@ def test_the_api_still_answers_json_errors(alice: Persona) -> None:
     response = login(alice).get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_member_lists_have_no_tenant_column(alice: Persona) -> None:
+    client = login(alice)
+    for url in ("/admin/tenants/apikey/", "/admin/tenants/member/"):
+        assert "column-tenant" not in client.get(url).content.decode()
