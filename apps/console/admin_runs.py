@@ -38,7 +38,7 @@ from apps.console.audit_objects import audit_object_links, audit_summary
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, Run
+from apps.runs.models import AuditEvent, Run, RunSource
 from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
 from apps.tenants.models import Role
 
@@ -184,6 +184,45 @@ class TriggerFilter(admin.SimpleListFilter):
         return queryset.filter(trigger=self.value()) if self.value() else queryset
 
 
+class SourceFilter(admin.SimpleListFilter):
+    """Production runs (API calls) unless asked otherwise: test and replay runs would
+    distort what the list says about real logins. A search looks everywhere."""
+
+    title = "source"
+    parameter_name = "source__exact"  # the admin's own name, so old links keep working
+    EVERY = "all"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (self.EVERY, "All (with tests and replays)"),
+            (RunSource.TEST, "Test only"),
+            (RunSource.REPLAY, "Replay only"),
+        ]
+
+    def _searching(self, request: HttpRequest) -> bool:
+        return bool(request.GET.get("q", "").strip())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == self.EVERY or (value is None and self._searching(request)):
+            return queryset
+        return queryset.filter(source=value or RunSource.API)
+
+    def choices(self, changelist: ChangeList) -> Any:
+        value = self.value()
+        yield {
+            "selected": value in (None, RunSource.API),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Production (API)",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
 def function_choices(request: HttpRequest) -> list[tuple[str, str]]:
     """The current tenant's functions, for the filters that narrow to one of them."""
     principal = console_principal(request)
@@ -237,7 +276,7 @@ class RunAdmin(ReadOnlyAdmin):
         TriggerFilter,
         "decision",
         "status",
-        "source",
+        SourceFilter,
         FunctionFilter,
         CreatedRangeFilter,
     ]

@@ -67,14 +67,15 @@ def _optional_url(name: str) -> str:
 
 
 def _last_outcomes(*, tenant: Tenant, function_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """function id -> its step in the newest run that included it."""
+    """function id -> its step in the newest production run that included it (test and
+    replay runs say nothing about how the function does in production)."""
     try:
         from apps.runs.models import Run
     except ImportError:  # the runs area is optional for this page
         return {}
     outcomes: dict[str, dict[str, Any]] = {}
     recent = (
-        Run.objects.filter(tenant=tenant)
+        Run.objects.filter(tenant=tenant, source="api")
         .only("id", "steps", "created_at", "decision")
         .order_by("-created_at")[:RECENT_RUNS_SCANNED]
     )

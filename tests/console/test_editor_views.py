@@ -106,11 +106,21 @@ def test_the_pipelines_page_shows_each_functions_last_run_outcome(alice: Persona
         caller="test",
         created_at=timezone.now(),
     )
+    Run.objects.create(  # a later test run does not count
+        tenant=alice.tenant,
+        trigger="PRE_REGISTER",
+        source="test",
+        decision="allow",
+        status="ok",
+        steps=[{"function_id": function.id, "name": function.name, "status": "ok"}],
+        caller="user:alice",
+        created_at=timezone.now(),
+    )
     html = login(alice).get("/admin/pipelines/").content.decode()
     row = html[html.index(f'data-function-id="{function.id}"') :]
     assert "last run: denied" in row[: row.index("</li>")]
     other = html[html.index(f'data-function-id="{never_ran.id}"') :]
-    assert "no runs yet" in other[: other.index("</li>")]
+    assert "no production runs yet" in other[: other.index("</li>")]
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(alice: Persona) -> None:
