@@ -218,13 +218,28 @@
     ].join("\n");
   }
 
+  /** Deny on timeout follows the trigger (blocking ones fail closed) until the member
+   * sets it by hand. */
+  function wireTimeoutDefault(form) {
+    const box = form.elements.terminate_on_timeout;
+    let touched = false;
+    const follow = () => {
+      if (!touched) box.checked = form.elements.trigger.selectedOptions[0].dataset.blocking === "true";
+    };
+    box.addEventListener("change", () => (touched = true));
+    form.elements.trigger.addEventListener("change", follow);
+    follow();
+  }
+
   function startNewFunctionForm(form) {
     const errorBox = document.getElementById("new-function-error");
+    wireTimeoutDefault(form);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const trigger = form.elements.trigger.value;
       const name = form.elements.name.value.trim();
-      const response = await api("POST", "functions", { trigger, name, code: skeleton(trigger) });
+      const terminate_on_timeout = form.elements.terminate_on_timeout.checked;
+      const response = await api("POST", "functions", { trigger, name, code: skeleton(trigger), terminate_on_timeout });
       if (!response.ok) {
         errorBox.hidden = false;
         errorBox.textContent = "Not created: " + errorText(response);

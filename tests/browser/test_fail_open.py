@@ -44,3 +44,28 @@ def test_a_timeout_that_denies_shows_no_fail_open_warning(alice: Persona, pages:
     page = _hanging_editor(pages, alice, "strict-gate", deny_on_timeout=True)
     expect(run_on_draft(page)).to_have_text("deny")
     expect(page.locator("#fail-open-warning")).to_have_count(0)
+
+
+def test_a_new_function_on_a_blocking_trigger_denies_on_timeout_by_default(
+    alice: Persona, pages: Any
+) -> None:
+    import re
+
+    from playwright.sync_api import expect
+
+    from apps.pipelines.models import Function
+    from tests.browser.conftest import login, screenshot_widths
+
+    recording = pages()
+    page = login(recording, "alice", "/admin/functions/new/?trigger=PRE_AUTHENTICATION")
+    switch = page.locator("#new-function-terminate")
+    expect(switch).to_be_checked()
+    page.select_option("#new-function-trigger", "POST_AUTHENTICATION")  # advisory
+    expect(switch).not_to_be_checked()
+    page.select_option("#new-function-trigger", "PRE_REGISTER")
+    expect(switch).to_be_checked()
+    screenshot_widths(page, "function-new")
+    page.fill("#new-function-name", "gate")
+    page.click("text=Create and open the editor")
+    page.wait_for_url(re.compile(r"/admin/functions/fn_[^/]+/$"))
+    assert Function.objects.get(tenant=alice.tenant, name="gate").terminate_on_timeout

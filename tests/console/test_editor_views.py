@@ -213,7 +213,7 @@ def test_script_looking_function_names_are_escaped_in_the_page(alice: Persona) -
 def test_alice_gets_the_new_function_form_with_the_trigger_preselected(alice: Persona) -> None:
     response = login(alice).get("/admin/functions/new/?trigger=PRE_OIDC_ID_TOKEN_ISSUED")
     assert response.status_code == 200
-    assert b'value="PRE_OIDC_ID_TOKEN_ISSUED" selected' in response.content
+    assert b'value="PRE_OIDC_ID_TOKEN_ISSUED" data-blocking="true" selected' in response.content
 
 
 def test_bob_the_viewer_cannot_open_the_new_function_form(bob: Persona) -> None:
