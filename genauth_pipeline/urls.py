@@ -6,6 +6,7 @@ from apps.api.errors import error_response
 from apps.api.views.fallback import api_not_found, api_server_error
 from apps.api.views.health import healthz, readyz
 from apps.console.admin_site import admin_site
+from apps.console.views_errors import console_error_page
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -25,13 +26,13 @@ def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
 def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return error_response(403, "permission_denied", "You do not have permission to do this.")
-    return defaults.permission_denied(request, exception)
+    return console_error_page(request, 403)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return api_not_found(request)
-    return defaults.page_not_found(request, exception)
+    return console_error_page(request, 404)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

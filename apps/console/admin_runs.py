@@ -35,6 +35,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from apps.console.admin_site import admin_site
+from apps.console.audit_objects import audit_object_links, audit_summary
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.core.errors import NotFound, ServiceError
 from apps.core.triggers import TRIGGER_CHOICES
@@ -187,39 +188,44 @@ class TriggerFilter(admin.SimpleListFilter):
 
 
 class SourceFilter(admin.SimpleListFilter):
-    """Production runs (source ``api``) unless asked: test and replay runs are the editor's
-    work, not what the IdP saw. ``?source=all`` shows every run."""
+    """Production runs (API calls) unless asked otherwise: test and replay runs would
+    distort what the list says about real logins. A search looks everywhere."""
 
     title = "source"
-    parameter_name = "source"
-    ALL = "all"
+    parameter_name = "source__exact"  # the admin's own name, so old links keep working
+    EVERY = "all"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
-            (RunSource.API, "Production (api)"),
-            (RunSource.TEST, "Test"),
-            (RunSource.REPLAY, "Replay"),
-            (self.ALL, "All sources"),
+            (self.EVERY, "All (with tests and replays)"),
+            (RunSource.TEST, "Test only"),
+            (RunSource.REPLAY, "Replay only"),
         ]
 
-    def chosen(self) -> str:
-        return self.value() or RunSource.API
-
-    def choices(self, changelist: ChangeList) -> Any:
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": self.chosen() == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
+    def _searching(self, request: HttpRequest) -> bool:
+        return bool(request.GET.get("q", "").strip())
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        chosen = self.chosen()
-        if chosen == self.ALL:
+        value = self.value()
+        if value == self.EVERY or (value is None and self._searching(request)):
             return queryset
-        if chosen not in RunSource.values:
-            raise IncorrectLookupParameters(f"Unknown source {chosen!r}.")
-        return queryset.filter(source=chosen)
+        if value is not None and value not in RunSource.values:
+            raise IncorrectLookupParameters(f"Unknown source {value!r}.")
+        return queryset.filter(source=value or RunSource.API)
+
+    def choices(self, changelist: ChangeList) -> Any:
+        value = self.value()
+        yield {
+            "selected": value in (None, RunSource.API),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Production (API)",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
 
 def function_choices(request: HttpRequest) -> list[tuple[str, str]]:
@@ -260,11 +266,11 @@ class RunChangeList(ChangeList):
 
 @admin.register(Run, site=admin_site)
 class RunAdmin(ReadOnlyAdmin):
+    list_title = "Runs"
     list_display = [
         "time",
         "trigger",
         "decision_badge",
-        "deny_code",
         "duration",
         "functions",
         "user",
@@ -303,16 +309,22 @@ class RunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="time", ordering="created_at")
     def time(self, run: Run) -> str:
-        return timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        # Date and time each stay whole; the column may break between them.
+        moment = timezone.localtime(run.created_at)
+        return format_html(
+            '<span class="nowrap">{}</span> <span class="nowrap">{}</span>',
+            moment.strftime("%Y-%m-%d"),
+            moment.strftime("%H:%M:%S"),
+        )
 
     @admin.display(description="decision")
     def decision_badge(self, run: Run) -> str:
+        # The deny code sits under the badge: one column less for User and Source.
         label = run.decision or "queued"
-        return format_html('<span class="badge badge-{}">{}</span>', label, label)
-
-    @admin.display(description="deny code")
-    def deny_code(self, run: Run) -> str:
-        return run.error_code or "-"
+        badge = format_html('<span class="badge badge-{}">{}</span>', label, label)
+        if not run.error_code:
+            return badge
+        return format_html('{} <code class="deny-code">{}</code>', badge, run.error_code)
 
     @admin.display(description="duration")
     def duration(self, run: Run) -> str:
@@ -511,17 +523,32 @@ class ObjectTypeFilter(admin.SimpleListFilter):
         return queryset.filter(object_type=self.value()) if self.value() else queryset
 
 
+class AuditChangeList(ChangeList):
+    """Names each event's object once for the whole page."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        events = list(self.result_list)
+        links = audit_object_links(events)
+        for event in events:
+            event.object_link = links[event.id]
+
+
 @admin.register(AuditEvent, site=admin_site)
 class AuditEventAdmin(ReadOnlyAdmin):
+    list_title = "Configuration history"
     list_display = ["time", "actor", "kind", "object_link", "summary"]
     list_display_links = ["time"]
     list_filter = ["kind", ActorFilter, ObjectTypeFilter, ObjectFilter, CreatedRangeFilter]
     search_fields = ["object_id"]
     search_help_text = "Object id (exact match)."
-    fields = ["created_at", "actor", "kind", "object_type", "object_id", "details_json"]
-    readonly_fields = ("created_at", "actor", "kind", "object_type", "object_id", "details_json")
+    fields = ["created_at", "actor", "kind", "object_link", "details_json"]
+    readonly_fields = ("created_at", "actor", "kind", "object_link", "details_json")
     show_full_result_count = False
     sortable_by = ["time"]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return AuditChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -564,19 +591,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="object")
     def object_link(self, event: AuditEvent) -> str:
-        label = f"{event.object_type} {event.object_id}".strip() or "-"
-        if event.object_type == "function" and event.object_id:
-            try:
-                url = reverse("console-function-editor", args=[event.object_id])
-            except NoReverseMatch:
-                return label
-            return format_html('<a href="{}">{}</a>', url, label)
-        return label
+        link = getattr(event, "object_link", None) or audit_object_links([event])[event.id]
+        label, url = link
+        kind = event.object_type.replace("_", " ")
+        if not url:
+            return label
+        return format_html('{} <a href="{}">{}</a>', kind, url, label)
 
     @admin.display(description="details")
     def summary(self, event: AuditEvent) -> str:
-        text = ", ".join(f"{key}={value}" for key, value in sorted(event.details.items()))
-        return text if len(text) <= 120 else text[:119] + "…"
+        return format_html('<code class="audit-details">{}</code>', audit_summary(event.details))
 
     @admin.display(description="details")
     def details_json(self, event: AuditEvent) -> str:

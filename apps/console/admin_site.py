@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from apps.console.navigation import console_nav, recent_problem_runs
 from apps.tenants.access import tenants_for_user
 
 
@@ -39,6 +40,7 @@ class GenAuthAdminSite(admin.AdminSite):
     # "View site" leads to the console itself: the server has no public site at /.
     site_url = "/admin/"
     login_form = MemberLoginForm
+    index_template = "console/home.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
         # Members need no is_staff flag: their membership and role decide.
@@ -54,7 +56,21 @@ class GenAuthAdminSite(admin.AdminSite):
             context["current_tenant"] = principal.tenant if principal else None
             context["current_role"] = principal.role if principal else None
             context["available_tenants"] = tenants_for_user(request.user)
+            context["console_nav"] = console_nav(request)
         return context
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The console home: the tenant's pipelines at a glance and its recent problems."""
+        from apps.console.scoping import console_principal
+        from apps.console.views_editor import pipelines_overview
+
+        principal = console_principal(request)
+        home: dict[str, Any] = {"title": "Home"}
+        if principal is not None:
+            home["pipelines"] = pipelines_overview(tenant=principal.tenant)
+            home["problem_runs"] = recent_problem_runs(tenant=principal.tenant)
+            home["can_write"] = principal.can_write_config
+        return super().index(request, {**home, **(extra_context or {})})
 
 
 admin_site = GenAuthAdminSite(name="admin")

@@ -16,9 +16,9 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from apps.console.admin_site import admin_site
@@ -62,7 +62,11 @@ class TenantAdmin(TenantScopedAdmin):
 
 
 class MemberForm(forms.ModelForm):
-    username = forms.CharField(max_length=150, help_text="An existing console user.")
+    username = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        help_text="Someone who already has an account on this server.",
+    )
 
     class Meta:
         model = Member
@@ -71,35 +75,85 @@ class MemberForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
+            self.fields["username"].label = "Username"
             self.fields["username"].initial = self.instance.user.get_username()
             self.fields["username"].disabled = True
 
-    def clean_username(self) -> str:
-        username: str = self.cleaned_data["username"]
-        if not self.instance.pk and not get_user_model().objects.filter(username=username).exists():
-            raise forms.ValidationError("No user with this username.")
-        return username
+
+def _tenant_field_needed(request: HttpRequest) -> bool:
+    """Members work on the tenant chosen in the header; only superusers pick one."""
+    return bool(getattr(request.user, "is_superuser", False))
+
+
+class CurrentTenantColumns:
+    """Lists without a Tenant column for members: every row is the current tenant's."""
+
+    list_display: Any
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        if _tenant_field_needed(request):
+            return self.list_display
+        return [column for column in self.list_display if column != "tenant"]
 
 
 @admin.register(Member, site=admin_site)
-class MemberAdmin(TenantScopedAdmin):
+class MemberAdmin(CurrentTenantColumns, TenantScopedAdmin):
+    list_title = "Members"
     form = MemberForm
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__email"]
     change_role = add_role = delete_role = Role.OWNER
 
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        invite = {
+            "title": "Invite a member",
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().add_view(request, form_url, {**invite, **(extra_context or {})})
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        if _tenant_field_needed(request) and obj is None:
+            return ["tenant", "username", "role"]
+        return ["username", "role"]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form_class = super().get_form(request, obj, change, **kwargs)
+        tenant = None if _tenant_field_needed(request) else self.current_tenant(request)
+
+        class ScopedMemberForm(form_class):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                # The invitation is checked here so a refusal shows on the form.
+                cleaned: dict[str, Any] = super().clean()
+                target = cleaned.get("tenant") or tenant or getattr(self.instance, "tenant", None)
+                cleaned["tenant"] = target
+                if self.instance.pk or target is None or "username" not in cleaned:
+                    return cleaned
+                try:
+                    self.invited = services.member_invite(
+                        tenant=target,
+                        identifier=cleaned["username"],
+                        role=cleaned.get("role") or Role.VIEWER,
+                        actor=Actor.for_user(request.user),
+                    )
+                except ServiceError as exc:
+                    self.add_error("username", exc.message)
+                return cleaned
+
+        return ScopedMemberForm
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        try:
+        saved = getattr(form, "invited", None)
+        if saved is None:
             saved = services.member_set(
-                tenant=form.cleaned_data["tenant"],
-                username=form.cleaned_data["username"],
+                tenant=obj.tenant,
+                username=obj.user.get_username(),
                 role=form.cleaned_data["role"],
                 actor=Actor.for_user(request.user),
             )
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-            return
         obj.pk, obj.user, obj.tenant, obj.role = saved.pk, saved.user, saved.tenant, saved.role
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
@@ -125,13 +179,14 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey, site=admin_site)
-class ApiKeyAdmin(TenantScopedAdmin):
+class ApiKeyAdmin(CurrentTenantColumns, TenantScopedAdmin):
+    list_title = "API keys"
     form = ApiKeyForm
     list_display = [
         "name",
         "prefix",
         "tenant",
-        "scopes",
+        "scope_list",
         "created_at",
         "last_used_at",
         "revoked_at",
@@ -146,7 +201,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
             return [
                 "tenant",
                 "name",
-                "scopes",
+                "scope_list",
                 "prefix",
                 "created_at",
                 "last_used_at",
@@ -156,10 +211,60 @@ class ApiKeyAdmin(TenantScopedAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
         if obj is None:
-            # A member's key belongs to their current tenant; only superusers choose one.
-            user: Any = request.user
-            return ["tenant", "name", "scopes"] if user.is_superuser else ["name", "scopes"]
+            needed = _tenant_field_needed(request)
+            return ["tenant", "name", "scopes"] if needed else ["name", "scopes"]
         return self.get_readonly_fields(request, obj)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        # A new key is shown once on the list page: "continue editing" has nothing to edit.
+        one_save = {"show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().add_view(request, form_url, {**one_save, **(extra_context or {})})
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        # Every field of a key is read-only: no Save buttons; Revoke is the one action.
+        read_only = {
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete_link": False,
+        }
+        extra = {**read_only, "title": "API key", **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    @admin.display(description="scopes")
+    def scope_list(self, api_key: ApiKey) -> str:
+        return ", ".join(api_key.scopes)
+
+    def get_urls(self) -> list[URLPattern]:
+        revoke = self.admin_site.admin_view(self.revoke_view)
+        return [
+            path("<path:object_id>/revoke/", revoke, name="tenants_apikey_revoke"),
+            *super().get_urls(),
+        ]
+
+    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        api_key = self.get_object(request, unquote(object_id))
+        if api_key is None:
+            raise Http404("No such API key.")
+        if not self.has_change_permission(request, api_key):
+            raise PermissionDenied
+        detail = reverse("admin:tenants_apikey_change", args=[api_key.pk])
+        if request.method == "POST" and api_key.revoked_at is None:
+            services.api_key_revoke(api_key=api_key, actor=Actor.for_user(request.user))
+            messages.success(request, f"Revoked {api_key.name} ({api_key.prefix}…).")
+            return HttpResponseRedirect(detail)
+        if api_key.revoked_at is not None:
+            return HttpResponseRedirect(detail)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Revoke {api_key.name}?",
+            "api_key": api_key,
+            "opts": self.opts,
+            "cancel_url": detail,
+        }
+        return TemplateResponse(request, "admin/tenants/apikey/revoke_confirmation.html", context)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # keys are revoked, not deleted, so the audit trail keeps them
@@ -180,26 +285,6 @@ class ApiKeyAdmin(TenantScopedAdmin):
         messages.warning(
             request, f"Your new API key is {raw_key} — copy it now, it will not be shown again."
         )
-
-    def get_urls(self) -> list[URLPattern]:
-        revoke = self.admin_site.admin_view(self.revoke_view)
-        return [
-            path("<path:object_id>/revoke/", revoke, name="tenants_apikey_revoke"),
-            *super().get_urls(),
-        ]
-
-    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """POST: revoke one key (owners of its tenant), then back to its page."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        api_key = self.get_object(request, unquote(object_id))
-        if api_key is None:
-            raise Http404("No such API key.")
-        if not self.has_change_permission(request, api_key):
-            raise PermissionDenied("Only owners revoke API keys.")
-        services.api_key_revoke(api_key=api_key, actor=Actor.for_user(request.user))
-        messages.success(request, f"Revoked {api_key}: it stops working at once.")
-        return HttpResponseRedirect(reverse("admin:tenants_apikey_change", args=[api_key.pk]))
 
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

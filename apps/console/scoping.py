@@ -41,6 +41,11 @@ class TenantScopedAdmin(admin.ModelAdmin):
     change_role = Role.DEVELOPER
     add_role = Role.DEVELOPER
     delete_role = Role.DEVELOPER
+    list_title = ""  # the list page's heading, instead of the admin's "Select ... to change"
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        titled = {"title": self.list_title} if self.list_title else {}
+        return super().changelist_view(request, {**titled, **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)

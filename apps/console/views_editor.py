@@ -66,7 +66,7 @@ def _optional_url(name: str) -> str:
         return ""
 
 
-def _pipelines_overview(*, tenant: Tenant, include_tests: bool) -> list[dict[str, Any]]:
+def pipelines_overview(*, tenant: Tenant, include_tests: bool = False) -> list[dict[str, Any]]:
     pipelines = {p.trigger: p for p in Pipeline.objects.filter(tenant=tenant)}
     functions = list(
         Function.objects.filter(tenant=tenant)
@@ -100,7 +100,7 @@ def pipelines_page(request: HttpRequest) -> HttpResponse:
     context = _page_context(
         request,
         "Pipelines",
-        pipelines=_pipelines_overview(tenant=principal.tenant, include_tests=include_tests),
+        pipelines=pipelines_overview(tenant=principal.tenant, include_tests=include_tests),
         include_tests=include_tests,
         gallery_url=_optional_url("console-gallery"),
     )

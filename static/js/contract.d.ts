@@ -2,10 +2,12 @@
  * The GenAuth Pipeline function contract (SPEC §4), as the editor's IntelliSense sees it.
  *
  * A function is a script that defines `async function pipe(user, context, callback)`.
- * Give its parameters these types with a JSDoc comment to get completions:
+ * The editor types its parameters for the function's trigger without touching the code
+ * (it completes `user.` and `context.` from a hidden copy that carries this JSDoc):
  *
  *   /** @param {GenAuth.User} user @param {GenAuth.Context<"PRE_REGISTER">} context @param {GenAuth.Callback} callback *\/
  *
+ * Code that has the JSDoc itself gets the same types everywhere (hover, checks).
  * The editor adds `env` with the tenant's own variable names at run time.
  */
 

@@ -83,6 +83,7 @@
     // Syntax errors are marked while typing; semantic checks of plain JS would be noise.
     defaults.setDiagnosticsOptions({ noSemanticValidation: true, noSyntaxValidation: false });
     defaults.addExtraLib(envDeclaration(data.env_names), "file:///genauth/env.d.ts");
+
     const response = await fetch(data.urls.contract, { credentials: "same-origin" });
     if (response.ok) defaults.addExtraLib(await response.text(), "file:///genauth/contract.d.ts");
   }
@@ -91,21 +92,20 @@
     return (
       "/**\n" +
       " * @param {GenAuth.User} user\n" +
-      ' * @param {GenAuth.Context<"' + fn.trigger + '">} context\n' +
+      " * @param {GenAuth.Context<" + JSON.stringify(fn.trigger) + ">} context\n" +
       " * @param {GenAuth.Callback} callback\n" +
       " */\n"
     );
   }
 
-  /** Where `function pipe(` starts, when its parameters have no contract types yet. */
-  function untypedPipe() {
-    const code = model.getValue();
-    const match = code.match(/^(async\s+)?function\s+pipe\s*\(/m);
+  /** Where the line of `function pipe(` starts, when its parameters have no contract types. */
+  function untypedPipe(code) {
+    const match = code.match(/^[ \t]*(async\s+)?function\s+pipe\s*\(/m);
     return match && !/@param\s+\{GenAuth\./.test(code) ? match.index : -1;
   }
 
   function addTypeHints() {
-    const offset = untypedPipe();
+    const offset = untypedPipe(model.getValue());
     if (offset < 0) return;
     const position = model.getPositionAt(offset);
     editor.executeEdits("type-hints", [
@@ -114,10 +114,84 @@
     editor.focus();
   }
 
-  // JSDoc types are how a plain JS file tells IntelliSense what `user` and `context` are.
-  function offerTypeHints() {
-    const button = $("type-hints");
-    if (button) button.hidden = !canWrite || untypedPipe() < 0;
+  // ---- completions for untyped code --------------------------------------------------------
+  // A plain JS file types pipe()'s parameters only through JSDoc. Rather than write that
+  // comment into the tenant's code, the editor keeps a hidden copy of the model with the
+  // JSDoc in front of pipe() and asks the TypeScript worker for the members of `user.` and
+  // `context.` there. Code that already has the JSDoc is served by Monaco itself.
+
+  const MEMBER_ACCESS = /\b(user|context)(\s*\.\s*[\w$]+)*\s*\.\s*[\w$]*$/;
+  let typedModel = null;
+
+  /** The hidden typed copy and where a position of the real model lands in it. */
+  function typedCopy() {
+    const code = model.getValue();
+    const at = untypedPipe(code);
+    if (at < 0) return null;
+    const header = typeHints();
+    const text = code.slice(0, at) + header + code.slice(at);
+    if (!typedModel) typedModel = monaco.editor.createModel(text, "javascript", monaco.Uri.parse("file:///genauth/typed/" + fn.id + ".js"));
+    else if (typedModel.getValue() !== text) typedModel.setValue(text);
+    return { model: typedModel, shift: (offset) => (offset >= at ? offset + header.length : offset) };
+  }
+
+  const COMPLETION_KINDS = {
+    method: "Method", function: "Function", property: "Property", getter: "Property", setter: "Property",
+    var: "Variable", let: "Variable", const: "Constant", class: "Class", interface: "Interface", keyword: "Keyword",
+  };
+
+  function completionKind(kind) {
+    return monaco.languages.CompletionItemKind[COMPLETION_KINDS[kind] || "Property"];
+  }
+
+  async function typedWorker(copy) {
+    const getWorker = await monaco.typescript.getJavaScriptWorker();
+    return getWorker(copy.model.uri);
+  }
+
+  async function provideMemberCompletions(target, position) {
+    if (target !== model) return undefined;
+    const line = target.getLineContent(position.lineNumber).slice(0, position.column - 1);
+    if (!MEMBER_ACCESS.test(line)) return undefined;
+    const copy = typedCopy();
+    if (!copy) return undefined;
+    const fileName = copy.model.uri.toString();
+    const offset = copy.shift(target.getOffsetAt(position));
+    const worker = await typedWorker(copy);
+    const info = await worker.getCompletionsAtPosition(fileName, offset);
+    const word = target.getWordUntilPosition(position);
+    const range = new monaco.Range(position.lineNumber, word.startColumn, position.lineNumber, word.endColumn);
+    // "warning" entries are every identifier of the file, offered by TS for untyped JS.
+    const entries = ((info && info.entries) || []).filter((entry) => entry.kind !== "warning");
+    return {
+      suggestions: entries.map((entry) => ({
+        label: entry.name,
+        insertText: entry.name,
+        kind: completionKind(entry.kind),
+        sortText: entry.sortText,
+        range,
+        genauth: { fileName, offset },
+      })),
+    };
+  }
+
+  async function resolveMemberCompletion(item) {
+    if (!item.genauth) return item;
+    const worker = await typedWorker({ model: typedModel });
+    const details = await worker.getCompletionEntryDetails(item.genauth.fileName, item.genauth.offset, item.label);
+    if (!details) return item;
+    const text = (parts) => (parts || []).map((part) => part.text).join("");
+    item.detail = text(details.displayParts);
+    item.documentation = text(details.documentation);
+    return item;
+  }
+
+  function offerContractCompletions() {
+    monaco.languages.registerCompletionItemProvider("javascript", {
+      triggerCharacters: ["."],
+      provideCompletionItems: provideMemberCompletions,
+      resolveCompletionItem: resolveMemberCompletion,
+    });
   }
 
   function createEditor() {
@@ -137,11 +211,8 @@
       ariaLabel: "Code of " + fn.name,
     });
     window.genauthEditor = editor; // handy for debugging and browser tests
-    model.onDidChangeContent(() => {
-      refreshBadges();
-      offerTypeHints();
-    });
-    offerTypeHints();
+    model.onDidChangeContent(() => refreshBadges());
+    offerContractCompletions();
     monaco.editor.onDidChangeMarkers((uris) => {
       if (uris.some((uri) => uri.toString() === model.uri.toString())) showProblems();
     });
@@ -275,7 +346,7 @@
     const response = await api("GET", "functions/" + fn.id + "/versions");
     const rows = $("release-rows");
     if (!response.ok) {
-      rows.replaceChildren(row([cell(errorText(response), { colSpan: 5 })]));
+      rows.replaceChildren(row([cell(errorText(response), { colSpan: 4 })]));
       return;
     }
     releases = Array.isArray(response.body) ? response.body : response.body.results || [];
@@ -309,20 +380,28 @@
   function renderReleases() {
     const rows = $("release-rows");
     if (!releases.length) {
-      rows.replaceChildren(row([cell("No releases yet: publish the draft to make it live.", { colSpan: 5, className: "muted" })]));
+      rows.replaceChildren(row([cell("No releases yet: publish the draft to make it live.", { colSpan: 4, className: "muted" })]));
       return;
     }
     rows.replaceChildren(
       ...releases.map((release) => {
         const live = release.live || release.version === fn.live_version;
-        const version = cell("v" + release.version);
+        const version = cell("", { className: "release-version" });
+        version.append(Object.assign(document.createElement("strong"), { textContent: "v" + release.version }));
         if (live) version.append(" ", Object.assign(document.createElement("span"), { className: "badge badge-live", textContent: "live" }));
+        version.append(
+          Object.assign(document.createElement("span"), {
+            className: "release-when muted",
+            textContent: formatTime(release.created_at),
+            title: release.created_at || "",
+          }),
+        );
+        const buttons = Object.assign(document.createElement("div"), { className: "release-actions" });
+        buttons.append(smallButton("Diff with draft", "link-button diff-release", () => showDiff("v" + release.version, "draft")));
+        if (canWrite && !live) buttons.append(smallButton("Roll back", "link-button rollback-release", () => confirmRollback(release)));
         const actions = cell("");
-        actions.className = "release-actions";
-        actions.append(smallButton("Diff with draft", "link-button diff-release", () => showDiff("v" + release.version, "draft")));
-        if (canWrite && !live) actions.append(smallButton("Roll back", "link-button rollback-release", () => confirmRollback(release)));
-        const when = cell(formatTime(release.created_at), { title: release.created_at || "" });
-        return row([version, cell(release.author || ""), when, cell(release.comment || ""), actions], {
+        actions.append(buttons);
+        return row([version, cell(release.author || ""), cell(release.comment || "", { className: "release-comment" }), actions], {
           className: "release-row" + (live ? " is-live" : ""),
         });
       }),
@@ -330,13 +409,18 @@
     rows.querySelectorAll("tr").forEach((tr, index) => (tr.dataset.version = releases[index].version));
   }
 
+  /** The live release on the left and the draft on the right, unless the member chose
+   * other sides; with nothing released there is nothing to compare. */
   function fillCompareOptions() {
     const choices = [["draft", "Draft (editor)"]].concat(releases.map((r) => ["v" + r.version, "v" + r.version + (r.version === fn.live_version ? " (live)" : "")]));
+    const live = fn.live_version ? "v" + fn.live_version : releases.length ? "v" + releases[0].version : "draft";
+    const defaults = [live, "draft"];
     [$("compare-left"), $("compare-right")].forEach((select, index) => {
-      const previous = select.value;
+      const previous = select.dataset.chosen ? select.value : "";
       select.replaceChildren(...choices.map(([value, label]) => new Option(label, value)));
-      select.value = previous || (index === 0 ? (choices[1] || choices[0])[0] : "draft");
+      select.value = choices.some(([value]) => value === previous) ? previous : defaults[index];
     });
+    $("compare-button").disabled = !releases.length;
   }
 
   async function releaseCode(version) {
@@ -475,6 +559,67 @@
     });
   }
 
+  // ---- layout: full width, resizable split ---------------------------------------------
+
+  const SIDEBAR_KEY = "django.admin.navSidebarIsOpen";
+  const SPLIT_KEY = "genauth.editor.codeShare";
+
+  /** Starts with the admin's sidebar closed without changing the member's choice for
+   * other pages (the admin's own toggle still opens it here). */
+  function collapseSidebar() {
+    const main = $("main");
+    const toggle = $("toggle-nav-sidebar");
+    if (!main || !toggle || !main.classList.contains("shifted")) return;
+    const remembered = localStorage.getItem(SIDEBAR_KEY);
+    toggle.click();
+    if (remembered === null) localStorage.removeItem(SIDEBAR_KEY);
+    else localStorage.setItem(SIDEBAR_KEY, remembered);
+  }
+
+  function setCodeShare(percent) {
+    const share = Math.min(80, Math.max(30, percent));
+    $("editor-grid").style.setProperty("--code-share", share.toFixed(1) + "%");
+    $("split-handle").setAttribute("aria-valuenow", String(Math.round(share)));
+    return share;
+  }
+
+  function wireSplit() {
+    const grid = $("editor-grid");
+    const handle = $("split-handle");
+    const kept = Number(localStorage.getItem(SPLIT_KEY));
+    let share = setCodeShare(kept || 60);
+    handle.setAttribute("aria-valuemin", "30");
+    handle.setAttribute("aria-valuemax", "80");
+    const remember = () => localStorage.setItem(SPLIT_KEY, String(share));
+    handle.addEventListener("pointerdown", (event) => {
+      event.preventDefault();
+      handle.setPointerCapture(event.pointerId);
+      handle.classList.add("is-dragging");
+      document.body.classList.add("is-resizing");
+    });
+    handle.addEventListener("pointermove", (event) => {
+      if (!handle.hasPointerCapture(event.pointerId)) return;
+      const box = grid.getBoundingClientRect();
+      share = setCodeShare(((event.clientX - box.left) / box.width) * 100);
+    });
+    const stop = (event) => {
+      if (!handle.hasPointerCapture(event.pointerId)) return;
+      handle.releasePointerCapture(event.pointerId);
+      handle.classList.remove("is-dragging");
+      document.body.classList.remove("is-resizing");
+      remember();
+    };
+    handle.addEventListener("pointerup", stop);
+    handle.addEventListener("pointercancel", stop);
+    handle.addEventListener("keydown", (event) => {
+      const step = { ArrowLeft: -5, ArrowRight: 5 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      share = setCodeShare(share + step);
+      remember();
+    });
+  }
+
   function wireGuard() {
     window.addEventListener("beforeunload", (event) => {
       if (!isDirty()) return;
@@ -484,13 +629,15 @@
   }
 
   async function start() {
+    collapseSidebar();
+    wireSplit();
     wireTabs();
     wireToolbar();
     wireGuard();
     fillSettings();
     $("compare-button").addEventListener("click", () => showDiff($("compare-left").value, $("compare-right").value));
+    [$("compare-left"), $("compare-right")].forEach((select) => select.addEventListener("change", () => (select.dataset.chosen = "true")));
     $("diff-close").addEventListener("click", () => ($("diff-section").hidden = true));
-    if ($("type-hints")) $("type-hints").addEventListener("click", () => addTypeHints());
     if (typeof monaco === "undefined") {
       say("The code editor could not be loaded (run `make assets`).", "error");
       return;

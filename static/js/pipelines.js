@@ -30,9 +30,89 @@
     ids.forEach((id) => list.append(list.querySelector('[data-function-id="' + id + '"]')));
   }
 
+  // ---- confirmation: what changes in production ---------------------------------------
+
+  function rowOf(list, id) {
+    return list.querySelector('[data-function-id="' + id + '"]');
+  }
+
+  /** How a function takes part in production runs: only enabled, published ones run. */
+  function productionState(row, enabled) {
+    if (!enabled) return "disabled: skipped";
+    return row.dataset.liveVersion ? "v" + row.dataset.liveVersion + " live: runs" : "not published: skipped";
+  }
+
+  function orderList(list, ids, className) {
+    const ol = document.createElement("ol");
+    ol.className = className;
+    ids.forEach((id) => {
+      const row = rowOf(list, id);
+      const item = document.createElement("li");
+      const name = document.createElement("code");
+      name.textContent = row.dataset.name;
+      const state = document.createElement("span");
+      state.className = "muted";
+      state.textContent = " — " + productionState(row, !row.classList.contains("is-disabled"));
+      item.append(name, state);
+      ol.append(item);
+    });
+    return ol;
+  }
+
+  function column(title, content) {
+    const box = document.createElement("div");
+    const heading = document.createElement("h3");
+    heading.textContent = title;
+    box.append(heading, content);
+    return box;
+  }
+
+  /** Resolves true when the member confirms, false on Cancel or Escape. */
+  function confirmChange(title, text, changes) {
+    const dialog = document.getElementById("confirm-dialog");
+    document.getElementById("confirm-title").textContent = title;
+    document.getElementById("confirm-text").textContent = text;
+    document.getElementById("confirm-changes").replaceChildren(...changes);
+    dialog.returnValue = "";
+    dialog.showModal();
+    return new Promise((resolve) =>
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true }),
+    );
+  }
+
+  function confirmOrder(list, previous, ids) {
+    const trigger = list.dataset.trigger;
+    return confirmChange(
+      "Change the order of " + trigger + "?",
+      "Each function receives what the one before it passed on, so the order can change the decision.",
+      [column("Now", orderList(list, previous, "order-before")), column("After", orderList(list, ids, "order-after"))],
+    );
+  }
+
+  function confirmToggle(row, enabled) {
+    const trigger = row.closest(".function-list").dataset.trigger;
+    const name = row.dataset.name;
+    const effect = enabled
+      ? row.dataset.liveVersion
+        ? "From now on, " + trigger + " runs v" + row.dataset.liveVersion + " of " + name + " again."
+        : name + " has no published version, so enabling it changes nothing until you publish."
+      : row.dataset.liveVersion
+        ? "From now on, " + trigger + " skips " + name + " (v" + row.dataset.liveVersion + " live): its checks no longer apply."
+        : name + " has no published version: production is unchanged.";
+    const change = document.createElement("p");
+    change.className = "confirm-effect";
+    change.textContent = productionState(row, !enabled) + " → " + productionState(row, enabled);
+    return confirmChange((enabled ? "Enable " : "Disable ") + name + "?", effect, [change]);
+  }
+
   async function saveOrder(list, previous) {
     const ids = idsOf(list);
     if (ids.join() === previous.join()) return;
+    if (!(await confirmOrder(list, previous, ids))) {
+      restore(list, previous);
+      say("The order was not changed.");
+      return;
+    }
     const response = await api("PUT", "pipelines/" + list.dataset.trigger + "/order", { function_ids: ids });
     if (response.ok) {
       say("New order of " + list.dataset.trigger + " saved: live for new runs now.", "ok");
@@ -93,6 +173,11 @@
       if (!toggle) return;
       const row = toggle.closest(".function-row");
       const enabled = toggle.checked;
+      if (!(await confirmToggle(row, enabled))) {
+        toggle.checked = !enabled;
+        say("Nothing was changed.");
+        return;
+      }
       const response = await api("PATCH", "functions/" + row.dataset.functionId, { enabled });
       if (response.ok) {
         row.classList.toggle("is-disabled", !enabled);
@@ -133,13 +218,28 @@
     ].join("\n");
   }
 
+  /** Deny on timeout follows the trigger (blocking ones fail closed) until the member
+   * sets it by hand. */
+  function wireTimeoutDefault(form) {
+    const box = form.elements.terminate_on_timeout;
+    let touched = false;
+    const follow = () => {
+      if (!touched) box.checked = form.elements.trigger.selectedOptions[0].dataset.blocking === "true";
+    };
+    box.addEventListener("change", () => (touched = true));
+    form.elements.trigger.addEventListener("change", follow);
+    follow();
+  }
+
   function startNewFunctionForm(form) {
     const errorBox = document.getElementById("new-function-error");
+    wireTimeoutDefault(form);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const trigger = form.elements.trigger.value;
       const name = form.elements.name.value.trim();
-      const response = await api("POST", "functions", { trigger, name, code: skeleton(trigger) });
+      const terminate_on_timeout = form.elements.terminate_on_timeout.checked;
+      const response = await api("POST", "functions", { trigger, name, code: skeleton(trigger), terminate_on_timeout });
       if (!response.ok) {
         errorBox.hidden = false;
         errorBox.textContent = "Not created: " + errorText(response);

@@ -236,6 +236,8 @@
           ]),
         );
       }
+      const failOpen = failOpenWarning(response);
+      if (failOpen) blocks.push(failOpen);
       const steps = el("ol", { className: "steps" });
       (response.steps || []).forEach((step) => steps.append(stepRow(step)));
       blocks.push(el("section", { className: "result-block" }, [el("h4", { text: "Steps" }), steps]));
@@ -253,6 +255,23 @@
       const claims = claimsEntries("ID token", response.id_token_claims).concat(claimsEntries("access token", response.access_token_claims));
       blocks.push(keyValueBlock("Token claims", claims, "No claims set or removed."));
       result.replaceChildren(...blocks);
+    }
+
+    /** An allow although a step timed out: the gate failed open. */
+    function failOpenWarning(response) {
+      const timedOut = (response.steps || []).filter((step) => step.status === "timeout");
+      if (response.decision !== "allow" || !timedOut.length) return null;
+      const names = timedOut.map((step) => step.name).join(", ");
+      const settings = el("button", { type: "button", className: "link-button", text: "Open Settings" });
+      settings.addEventListener("click", () => document.getElementById("tab-settings").click());
+      return el("div", { className: "fail-open-warning", id: "fail-open-warning", role: "alert" }, [
+        el("strong", { text: "Failed open: " }),
+        document.createTextNode(
+          names + " timed out and was skipped, yet the run was allowed. On a security gate, a " +
+            "hung or slow function lets everyone through unless the function denies on timeout. ",
+        ),
+        settings,
+      ]);
     }
 
     function renderFailure(body, status) {

@@ -126,3 +126,21 @@ def screenshot(target: Any, name: str) -> Path:
     path = ARTIFACTS / name
     target.screenshot(path=str(path))
     return path
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 960}
+
+
+def scrolls_sideways(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth"))
+
+
+def screenshot_widths(page: Any, name: str) -> None:
+    """Full-page screenshots at 1440 and 390 px (test-artifacts/<name>-<width>.png); the
+    page is left at 1440 px."""
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(150)  # let automatic layouts settle
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}.png"), full_page=True)

@@ -20,7 +20,9 @@ from tests.conftest import Persona
 pytestmark = pytest.mark.browser
 
 # Parses (so the editor lets it go), but defines no pipe: the server refuses to publish it.
-NO_PIPE = "const handler = async (user, context, callback) => {\n  callback(null, user, context);\n};\n"
+NO_PIPE = (
+    "const handler = async (user, context, callback) => {\n  callback(null, user, context);\n};\n"
+)
 
 
 def test_a_refused_publish_leaves_the_saved_draft_and_keeps_the_edits(

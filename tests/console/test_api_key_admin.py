@@ -64,8 +64,10 @@ def test_an_owner_revokes_a_key_from_its_page(alice: Persona, acme_key: ApiKey) 
     assert any("Revoked" in str(m) for m in response.context["messages"])
 
 
-def test_revoke_needs_a_post(alice: Persona, acme_key: ApiKey) -> None:
-    assert login(alice).get(revoke_url(acme_key)).status_code == 405
+def test_revoke_asks_first_and_needs_a_post(alice: Persona, acme_key: ApiKey) -> None:
+    # A GET asks for confirmation; only the POST it leads to revokes.
+    page = login(alice).get(revoke_url(acme_key))
+    assert page.status_code == 200 and b"Revoke" in page.content
     acme_key.refresh_from_db()
     assert acme_key.revoked_at is None
 

@@ -106,11 +106,21 @@ def test_the_pipelines_page_shows_each_functions_last_run_outcome(alice: Persona
         caller="test",
         created_at=timezone.now(),
     )
+    Run.objects.create(  # a later test run does not count
+        tenant=alice.tenant,
+        trigger="PRE_REGISTER",
+        source="test",
+        decision="allow",
+        status="ok",
+        steps=[{"function_id": function.id, "name": function.name, "status": "ok"}],
+        caller="user:alice",
+        created_at=timezone.now(),
+    )
     html = login(alice).get("/admin/pipelines/").content.decode()
     row = html[html.index(f'data-function-id="{function.id}"') :]
     assert "last run: denied" in row[: row.index("</li>")]
     other = html[html.index(f'data-function-id="{never_ran.id}"') :]
-    assert "no runs yet" in other[: other.index("</li>")]
+    assert "no production runs yet" in other[: other.index("</li>")]
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(alice: Persona) -> None:
@@ -203,7 +213,7 @@ def test_script_looking_function_names_are_escaped_in_the_page(alice: Persona) -
 def test_alice_gets_the_new_function_form_with_the_trigger_preselected(alice: Persona) -> None:
     response = login(alice).get("/admin/functions/new/?trigger=PRE_OIDC_ID_TOKEN_ISSUED")
     assert response.status_code == 200
-    assert b'value="PRE_OIDC_ID_TOKEN_ISSUED" selected' in response.content
+    assert b'value="PRE_OIDC_ID_TOKEN_ISSUED" data-blocking="true" selected' in response.content
 
 
 def test_bob_the_viewer_cannot_open_the_new_function_form(bob: Persona) -> None:

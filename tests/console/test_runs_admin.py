@@ -23,6 +23,7 @@ from tests.runs.helpers import DENY, add_function, allow
 pytestmark = pytest.mark.django_db
 
 LIST = "/admin/runs/run/"
+EVERY_SOURCE = {"source__exact": "all"}
 EVENTS = "/admin/runs/auditevent/"
 
 
@@ -109,7 +110,7 @@ def globex_run(charlie: Persona) -> Run:
 def test_the_list_shows_the_tenants_runs_newest_first(
     alice: Persona, acme_runs: dict[str, Run], globex_run: Run
 ) -> None:
-    response = console(alice).get(LIST, {"source": "all"})
+    response = console(alice).get(LIST, EVERY_SOURCE)
     ids = [run.id for run in response.context["cl"].result_list]
     assert ids == [acme_runs[k].id for k in ("denied", "allowed", "login", "test")]
     content = response.content.decode()
@@ -119,18 +120,25 @@ def test_the_list_shows_the_tenants_runs_newest_first(
     assert globex_run.id not in content
 
 
+def test_the_list_shows_production_runs_unless_asked_and_a_search_looks_everywhere(
+    alice: Persona, acme_runs: dict[str, Run]
+) -> None:
+    client = console(alice)
+    default = client.get(LIST)
+    assert listed(default) == {acme_runs[k].id for k in ("denied", "allowed", "login")}
+    assert "All (with tests and replays)" in default.content.decode()
+    assert listed(client.get(LIST, {"q": "dev@example.com"})) == {acme_runs["test"].id}
+    assert listed(client.get(LIST, {"source__exact": "api", "q": "dev@example.com"})) == set()
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("trigger=PRE_AUTHENTICATION", {"login"}),
         ("decision__exact=deny", {"denied"}),
-        ("source=all&decision__exact=deny", {"denied", "test"}),
-        ("status__exact=error", set()),
-        ("source=all&status__exact=error", {"test"}),
-        ("source=test", {"test"}),
-        ("source=replay", set()),
-        ("source=api", {"denied", "allowed", "login"}),
-        ("", {"denied", "allowed", "login"}),
+        ("decision__exact=deny&source__exact=all", {"denied", "test"}),
+        ("status__exact=error&source__exact=all", {"test"}),
+        ("source__exact=test", {"test"}),
         ("since=24h", {"denied", "allowed"}),
         ("since=7d&decision__exact=allow", {"allowed", "login"}),
     ],
@@ -148,16 +156,16 @@ def test_the_default_list_shows_production_runs_and_the_source_filter_adds_the_o
     default = client.get(LIST)
     assert acme_runs["test"].id not in listed(default)
     content = default.content.decode()
-    assert "Production (api)" in content and "All sources" in content
-    assert listed(client.get(LIST, {"source": "all"})) == {run.id for run in acme_runs.values()}
-    assert client.get(LIST, {"source": "cli"})["Location"].endswith("?e=1")
+    assert "Production (API)" in content and "All (with tests and replays)" in content
+    assert listed(client.get(LIST, EVERY_SOURCE)) == {run.id for run in acme_runs.values()}
+    assert client.get(LIST, {"source__exact": "cli"})["Location"].endswith("?e=1")
 
 
 def test_the_function_filter_finds_every_run_that_went_through_it(
     alice: Persona, acme_runs: dict[str, Run]
 ) -> None:
     enrich_id = acme_runs["allowed"].function_ids.split()[1]
-    assert listed(console(alice).get(f"{LIST}?function={enrich_id}&source=all")) == {
+    assert listed(console(alice).get(f"{LIST}?function={enrich_id}&source__exact=all")) == {
         acme_runs["allowed"].id,
         acme_runs["test"].id,
     }
@@ -191,7 +199,7 @@ def test_a_malformed_date_falls_back_to_the_admins_error_page(
 def test_search_finds_runs_by_email_or_user_id(
     alice: Persona, acme_runs: dict[str, Run], term: str, expected: set[str]
 ) -> None:
-    response = console(alice).get(LIST, {"q": term, "source": "all"})
+    response = console(alice).get(LIST, {"q": term, **EVERY_SOURCE})
     assert listed(response) == {acme_runs[k].id for k in expected}
 
 
@@ -210,17 +218,17 @@ def test_the_list_never_counts_the_whole_table(
     assert paginator.count == 4 and paginator.capped
     monkeypatch.setattr(RunAdmin, "list_per_page", 1)
     monkeypatch.setattr(CappedCountPaginator, "PAGES_AHEAD", 1)
-    first = console(alice).get(LIST, {"source": "all"})
+    first = console(alice).get(LIST, EVERY_SOURCE)
     assert b"More than 2 runs" in first.content
     assert first.context["cl"].full_result_count is None
     # The cap slides with the page: page 3 knows there are more than 4.
-    third = console(alice).get(LIST, {"p": "3", "source": "all"})
+    third = console(alice).get(LIST, {"p": "3", **EVERY_SOURCE})
     assert listed(third) == {acme_runs["login"].id}
     assert third.context["cl"].paginator.count == 4
 
 
 def test_bob_the_viewer_reads_the_runs(bob: Persona, acme_runs: dict[str, Run]) -> None:
-    assert len(listed(console(bob).get(LIST, {"source": "all"}))) == 4
+    assert len(listed(console(bob).get(LIST, EVERY_SOURCE))) == 4
 
 
 def test_charlie_sees_none_of_acmes_runs(
@@ -338,7 +346,7 @@ def _body(response: Any) -> str:
 def test_the_csv_export_streams_the_filtered_runs(
     alice: Persona, acme_runs: dict[str, Run], globex_run: Run
 ) -> None:
-    response = console(alice).get(f"{LIST}export.csv", {"decision__exact": "deny", "source": "all"})
+    response = console(alice).get(f"{LIST}export.csv", {"decision__exact": "deny", **EVERY_SOURCE})
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(_body(response))))
@@ -424,7 +432,10 @@ def test_the_history_lists_who_changed_what(
     assert response.status_code == 200
     ids = {event.id for event in response.context["cl"].result_list}
     assert {e.id for e in acme_events.values()} <= ids
-    assert "comment=stricter, version=2" in response.content.decode()
+    # JSON, not Python's repr, with the function named and linked.
+    page = response.content.decode()
+    assert "{&quot;comment&quot;: &quot;stricter&quot;, &quot;version&quot;: 2}" in page
+    assert "email-domain-check</a>" in page
 
 
 def test_a_functions_history_link_lists_only_its_events(

@@ -75,7 +75,7 @@ def test_the_pipelines_page_badges_count_production_runs(alice: Persona, history
     function, quiet = history.function, history.quiet
     html = client.get("/admin/pipelines/").content.decode()
     assert "last run: ok" in _row(html, function.id)
-    assert "no runs yet" in _row(html, quiet.id)
+    assert "no production runs yet" in _row(html, quiet.id)
     assert "?include_tests=1" in html
     html = client.get("/admin/pipelines/", {"include_tests": "1"}).content.decode()
     assert "last run: timeout" in _row(html, function.id)

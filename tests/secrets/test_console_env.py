@@ -31,7 +31,7 @@ def test_the_page_is_named_and_linked_from_the_console_index(alice: Persona) -> 
     assert reverse("console-env") == URL
     client = login(alice)
     index = client.get("/admin/").content.decode()
-    assert 'href="/admin/secrets/envvar/"' in index and "Env vars" in index
+    assert f'href="{URL}"' in index and "Env &amp; secrets" in index
     assert client.get("/admin/secrets/envvar/")["Location"] == URL
     assert client.get("/admin/secrets/envvar/add/").status_code == 404
 
