@@ -187,3 +187,40 @@ def test_more_tenants_than_warm_isolates_all_run_and_no_worker_is_lost(run):
             result = run(code, tenant_id=f"t_many_{n}")
             assert result["decision"] == "allow", result
     assert _workers() == before
+
+
+def test_an_isolate_wedged_while_compiling_fails_the_step_not_the_worker(monkeypatch):
+    """The wedged/terminated paths of compiling are answered like any step error (the
+    worker must never exit over a tenant's code)."""
+    from apps.runtime import engine as engine_module
+    from apps.runtime.isolate import Isolate, IsolateWedged
+
+    engine = engine_module.Engine(engine_module.EngineConfig(spare_isolates=0))
+    real_eval = Isolate.eval
+
+    def wedged_when_parsing(self, code, **kwargs):
+        if ".parses(" in code:
+            self.broken = self.wedged = True
+            raise IsolateWedged
+        return real_eval(self, code, **kwargs)
+
+    monkeypatch.setattr(Isolate, "eval", wedged_when_parsing)
+    job = {
+        "tenant_id": "t_wedge",
+        "trigger": "PRE_REGISTER",
+        "functions": [
+            {"id": "f", "name": "f", "version": 1, "code": PASS_THROUGH, "timeout_ms": 1000}
+        ],
+        "user": {"id": "u"},
+        "context": {},
+        "env": {},
+    }
+    result, _cpu = engine.run_job(job, lambda index: None)
+    assert result["decision"] == "deny"
+    step = result["steps"][0]
+    assert step["status"] == "error"
+    assert "took too long to compile" in step["error"]["message"]
+    # The wedged isolate was not kept for the tenant.
+    monkeypatch.setattr(Isolate, "eval", real_eval)
+    result, _cpu = engine.run_job(job, lambda index: None)
+    assert result["decision"] == "allow"
