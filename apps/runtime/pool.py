@@ -354,7 +354,9 @@ class Pool:
                 worker.retiring = True
                 # Runs already in flight there end within their whole-run budget; if one
                 # cannot, the process is ended anyway.
-                threading.Timer(RETIRE_GRACE_S, self._lose, (worker, "was retired")).start()
+                ending = threading.Timer(RETIRE_GRACE_S, self._lose, (worker, "was retired"))
+                ending.daemon = True  # never holds up the caller's own exit
+                ending.start()
             drained = worker.retiring and not worker.pending and not worker.gone
             self._cond.notify()
         if pending is not None:
