@@ -60,6 +60,9 @@ class EngineConfig:
     max_warm_isolates: int = 128
     # Fresh isolates kept built ahead of need, so that a cold tenant rarely waits for one.
     spare_isolates: int = 2
+    # And built once, at start-up, in the background (the pool asks it of its spare worker:
+    # a worker that takes over from a lost one meets that one's tenants, all cold, at once).
+    boot_spare_isolates: int = 0
     http_allow: list[str] = field(default_factory=list)
 
 
@@ -77,6 +80,8 @@ class IsolateProvider:
         self._spares_low = threading.Condition(self._lock)
         self._warm: OrderedDict[str, list[Isolate]] = OrderedDict()
         self._spares: list[Isolate] = []
+        # The stock to keep: the start-up stock until it is first drawn down to the usual one.
+        self._spares_target = max(config.spare_isolates, config.boot_spare_isolates)
         self.warm_count = 0
         # Builds isolates for hot tenants (fairshare.py) at HOT_NICE: its own thread runs at
         # that priority, and an isolate's V8 thread inherits the priority of the thread that
@@ -93,17 +98,15 @@ class IsolateProvider:
     def spares_wanted(self, timeout_s: float) -> bool:
         """Wait until a spare is missing (True) or ``timeout_s`` passed (False)."""
         with self._lock:
-            if len(self._spares) < self.config.spare_isolates:
+            if len(self._spares) < self._spares_target:
                 return True
             if timeout_s <= 0:
                 return False
-            return (
-                self._spares_low.wait(timeout_s) and len(self._spares) < self.config.spare_isolates
-            )
+            return self._spares_low.wait(timeout_s) and len(self._spares) < self._spares_target
 
     def put_spare(self, isolate: Isolate) -> None:
         with self._lock:
-            if len(self._spares) < self.config.spare_isolates:
+            if len(self._spares) < self._spares_target:
                 self._spares.append(isolate)
                 return
         isolate.close()
@@ -111,6 +114,8 @@ class IsolateProvider:
     def fresh(self) -> Isolate:
         with self._lock:
             isolate = self._spares.pop() if self._spares else None
+            if len(self._spares) < self.config.spare_isolates:
+                self._spares_target = self.config.spare_isolates
             self._spares_low.notify()
         return isolate if isolate is not None else Isolate(self.config.heap_mb)
 

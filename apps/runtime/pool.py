@@ -53,15 +53,19 @@ class PoolConfig:
     warm_memory_mb: int = 256
     max_warm_isolates: int = 128
     spare_isolates: int = 2
+    # Fresh isolates the pool's spare worker builds ahead (see EngineConfig).
+    spare_worker_isolates: int = 16
     worker_rss_limit_mb: int = 512
     # Requests one worker serves at once (each on a thread of its own, in an isolate of its
     # own): runs that wait on a timer or an outbound request cost a slot, not a worker.
     max_runs_per_worker: int = 64
     http_allow: list[str] = field(default_factory=list)
 
-    def worker_config(self) -> dict[str, Any]:
+    def worker_config(self, *, spare: bool = False) -> dict[str, Any]:
         config = asdict(self)
         config.pop("workers")
+        boot = config.pop("spare_worker_isolates")
+        config["boot_spare_isolates"] = boot if spare else 0
         return config
 
 
@@ -92,7 +96,7 @@ class _Pending:
 
 
 class _Worker:
-    def __init__(self, config: PoolConfig) -> None:
+    def __init__(self, config: PoolConfig, *, spare: bool = False) -> None:
         parent_sock, child_sock = socket.socketpair()
         slots = max(1, config.max_runs_per_worker)
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
@@ -111,7 +115,7 @@ class _Worker:
                 sys.executable,
                 "-m",
                 "apps.runtime.worker",
-                json.dumps(config.worker_config()),
+                json.dumps(config.worker_config(spare=spare)),
                 str(child_sock.fileno()),
                 str(self._mirror_fd),
             ],
@@ -209,11 +213,11 @@ class Pool:
             self._serve_with(worker)
         self._start_spare()
 
-    def _start_worker(self) -> _Worker:
-        return _Worker(self.config)
+    def _start_worker(self, *, spare: bool = False) -> _Worker:
+        return _Worker(self.config, spare=spare)
 
     def _start_spare(self) -> None:
-        spare = self._start_worker()
+        spare = self._start_worker(spare=True)
         self._spare = spare
         threading.Thread(
             target=spare.wait_ready, args=(READY_TIMEOUT_S,), daemon=True, name="sandbox-spare"

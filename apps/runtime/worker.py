@@ -211,7 +211,8 @@ def main(argv: list[str]) -> None:
     threading.stack_size(THREAD_STACK_BYTES)
     # At most every warm isolate, the spares, and two per run in flight (one more for a run
     # that moves on after a cut).
-    isolates = engine.config.max_warm_isolates + engine.config.spare_isolates + 2 * threads
+    spares = max(engine.config.spare_isolates, engine.config.boot_spare_isolates)
+    isolates = engine.config.max_warm_isolates + spares + 2 * threads
     DataLimit(rss_limit_mb, engine.config.heap_mb, isolates, threads)
     server = Server(conn, mirror, engine, rss_limit_mb, threads)
     conn.send(b'{"ready": true}')

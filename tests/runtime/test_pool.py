@@ -79,3 +79,30 @@ def test_a_worker_that_fails_in_python_answers_at_once_as_lost_and_is_replaced()
         runtime._get_pool().request({"op": "run", "job": {}}, 10.0)  # no tenant_id: KeyError
     assert time.monotonic() - t0 < 2  # not the 10 s deadline
     assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+
+
+def test_the_spare_worker_builds_a_stock_of_fresh_isolates_and_the_others_do_not() -> None:
+    from apps.runtime.pool import PoolConfig
+
+    config = PoolConfig(workers=1, spare_worker_isolates=12)
+    assert config.worker_config(spare=True)["boot_spare_isolates"] == 12
+    assert config.worker_config()["boot_spare_isolates"] == 0
+    assert "spare_worker_isolates" not in config.worker_config()
+
+
+def test_the_start_up_stock_is_used_up_and_then_kept_at_the_usual_size() -> None:
+    from apps.runtime.engine import Engine, EngineConfig
+
+    engine = Engine(EngineConfig(spare_isolates=1, boot_spare_isolates=3))
+    while engine.provider.spares_wanted(0):
+        engine.refill()
+    built = [engine.provider.fresh() for _ in range(3)]
+    try:
+        assert engine.provider.spares_wanted(0)  # below the usual stock of 1: refill
+        engine.refill()
+        assert not engine.provider.spares_wanted(0)  # the start-up stock is not rebuilt
+    finally:
+        for isolate in built:
+            isolate.close()
+        while not engine.provider.spares_wanted(0):
+            engine.provider.fresh().close()
