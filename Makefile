@@ -22,11 +22,11 @@ help:
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff and mypy"
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.12+ not found; pass PYTHON=/path/to/python3.12" >&2; exit 1; fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev]" -e clients/python
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -64,6 +64,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@$(DEV_ENV) $(VENV)/bin/mypy apps genauth_pipeline
+	$(VENV)/bin/mypy --config-file clients/python/pyproject.toml clients/python/genauth_pipeline_client
 
 bench: setup
 	@$(DEV_ENV) $(PY) benchmarks/sandbox.py
