@@ -15,11 +15,11 @@ DEV_ENV := DEBUG=$${DEBUG:-True}
 ASSETS_STAMP := static/vendor/.built
 PORT ?= 8000
 
-.PHONY: help setup venv assets migrate run test lint bench ensure-chromium
+.PHONY: help setup venv assets migrate run test test-idp lint bench ensure-chromium
 
 help:
 	@echo "make run    set up and serve on http://127.0.0.1:$(PORT) (with a Celery worker; PORT=, DATABASE_URL= honoured)"
-	@echo "make test   set up and run the whole test suite"
+	@echo "make test   set up and run the whole test suite (the reference IdP's too: make test-idp)"
 	@echo "make lint   ruff and mypy"
 
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -59,6 +59,18 @@ ensure-chromium:
 test: venv assets ensure-chromium
 	@$(DEV_ENV) $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$status
+	@$(MAKE) --no-print-directory test-idp
+
+# The reference IdP (examples/idp) has its own venv and dependencies; its tests take seconds.
+IDP := examples/idp
+$(IDP)/.venv/.installed: $(IDP)/requirements.txt clients/python/pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.12+ not found; pass PYTHON=/path/to/python3.12" >&2; exit 1; fi
+	@test -x $(IDP)/.venv/bin/python || $(PYTHON) -m venv $(IDP)/.venv
+	$(IDP)/.venv/bin/python -m pip install --quiet -r $(IDP)/requirements.txt -e clients/python
+	@touch $@
+
+test-idp: $(IDP)/.venv/.installed
+	@cd $(IDP) && .venv/bin/python -m pytest -q
 
 lint: venv
 	$(VENV)/bin/ruff check .
