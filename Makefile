@@ -13,6 +13,7 @@ PY := $(VENV)/bin/python
 # Local development defaults; production sets DEBUG=False with its own keys.
 DEV_ENV := DEBUG=$${DEBUG:-True}
 ASSETS_STAMP := static/vendor/.built
+IDP := examples/idp
 PORT ?= 8000
 
 .PHONY: help setup venv assets migrate run test test-idp lint bench ensure-chromium
@@ -56,13 +57,13 @@ run: setup
 ensure-chromium:
 	@bash scripts/ensure_chromium.sh
 
-test: venv assets ensure-chromium
+# The reference IdP's venv comes first: the end-to-end browser test runs it as a process.
+test: venv assets ensure-chromium $(IDP)/.venv/.installed
 	@$(DEV_ENV) $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$status
 	@$(MAKE) --no-print-directory test-idp
 
 # The reference IdP (examples/idp) has its own venv and dependencies; its tests take seconds.
-IDP := examples/idp
 $(IDP)/.venv/.installed: $(IDP)/requirements.txt clients/python/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.12+ not found; pass PYTHON=/path/to/python3.12" >&2; exit 1; fi
 	@test -x $(IDP)/.venv/bin/python || $(PYTHON) -m venv $(IDP)/.venv
