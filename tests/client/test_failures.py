@@ -157,3 +157,19 @@ def test_bad_options_are_refused() -> None:
     for options in ({"timeout": 0}, {"retries": -1}, {"backoff": -1}):
         with pytest.raises(ValueError):
             Client("http://x", "k", **options)
+
+
+def test_a_key_still_running_elsewhere_is_asked_again(stub: Stub) -> None:
+    stub.answer(409, b'{"error": {"code": "conflict", "message": "Still running."}}')
+    stub.answer(200, ALLOW)
+    pipeline, _ = client(stub.url, retries=1)
+    assert pipeline.execute("PRE_REGISTER", {}, idempotency_key="k-3").allowed
+    assert len(stub.requests) == 2
+
+
+def test_a_key_reused_for_another_request_raises(stub: Stub) -> None:
+    stub.answer(409, b'{"error": {"code": "idempotency_conflict", "message": "Other body."}}')
+    pipeline, sleeps = client(stub.url, retries=2)
+    with pytest.raises(PipelineRequestError) as raised:
+        pipeline.execute("PRE_REGISTER", {}, idempotency_key="k-4")
+    assert raised.value.code == "idempotency_conflict" and sleeps == []

@@ -26,10 +26,11 @@ BLOCKING_TRIGGERS = frozenset(
     }
 )
 USER_AGENT = "genauth-pipeline-client/0.1.0"
-# Statuses that may succeed if asked again. 429 is refused before anything runs, so it
-# is retried always; the others only with an idempotency key (the run may have happened).
+# Answers that may succeed if asked again. 429 is refused before anything runs, so it is
+# retried always; 5xx and a 409 ``conflict`` (the same idempotency key still running
+# elsewhere) only with an idempotency key, since the run may have happened.
 _THROTTLED = 429
-_TRANSIENT = frozenset({409, 500, 502, 503, 504})
+_STILL_RUNNING = (409, "conflict")
 _MAX_RETRY_AFTER = 5.0
 
 
@@ -191,9 +192,9 @@ def _refusal(error: urllib.error.HTTPError, *, idempotent: bool) -> _Attempt:
     raw = error.read() if error.fp is not None else b""
     if status == _THROTTLED:
         return _Attempt(status, None, "HTTP 429", retryable=True, wait=_retry_after(error))
-    if status in _TRANSIENT or status > 500:
-        return _Attempt(status, None, f"HTTP {status}", retryable=idempotent)
     code, message, details = _error_shape(raw)
+    if status >= 500 or (status, code) == _STILL_RUNNING:
+        return _Attempt(status, None, f"HTTP {status}", retryable=idempotent)
     raise PipelineRequestError(status, code, message, details) from None
 
 
