@@ -234,3 +234,25 @@ def test_bad_access_token_input_names_the_field(alice: Persona, anonymous: APICl
     ):
         error = assert_error(deliver(anonymous, path, secret, payload), 400, "invalid_request")
         assert error["details"]["field"] == field
+
+
+def test_hooks_are_throttled_per_tenant(
+    alice: Persona, charlie: Persona, anonymous: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    from apps.api.throttling import PrincipalRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(PrincipalRateThrottle, "THROTTLE_RATES", {"principal": "2/min"})
+    secret = give_secret(alice.tenant, SIGNUP)
+    path = BEFORE_USER_CREATED.format(slug="acme")
+    for _ in range(2):
+        assert deliver(anonymous, path, secret, before_user_created_payload()).status_code == 200
+    throttled = deliver(anonymous, path, secret, before_user_created_payload())
+    assert_error(throttled, 429, "throttled")
+    assert int(throttled["Retry-After"]) >= 1  # Supabase Auth retries when it is given
+    other = give_secret(charlie.tenant, SIGNUP)
+    globex = BEFORE_USER_CREATED.format(slug="globex")
+    assert deliver(anonymous, globex, other, before_user_created_payload()).status_code == 200
+    cache.clear()

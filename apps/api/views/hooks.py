@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from apps.api.permissions import CanExecute, CanManage, principal_of
 from apps.api.renderers import FastJSONRenderer
+from apps.api.throttling import HookRateThrottle
 from apps.core.errors import ServiceError
 from apps.core.json_input import loads_storable
 from apps.hooks import hydra, supabase
@@ -60,6 +61,7 @@ class _SupabaseHookView(APIView):
     permission_classes = [AllowAny]
     parser_classes: list[Any] = []  # the signature is over the raw body
     renderer_classes = [FastJSONRenderer]
+    throttle_classes = [HookRateThrottle]
     kind: HookKind
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
