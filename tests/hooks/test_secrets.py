@@ -40,6 +40,11 @@ def test_the_list_shows_every_hook_and_which_have_secrets(alice: Persona) -> Non
     assert hooks["supabase.custom_access_token"]["secret_set"] is False
 
 
+def test_an_unpadded_secret_is_taken(alice: Persona) -> None:
+    secret = new_secret().rstrip("=")
+    assert alice.api().put(SECRET_PATH, {"secret": secret}, format="json").status_code == 200
+
+
 def test_several_secrets_may_be_joined_for_rotation(alice: Persona) -> None:
     joined = f"{new_secret()}|{new_secret()}"
     assert alice.api().put(SECRET_PATH, {"secret": joined}, format="json").status_code == 200
