@@ -13,20 +13,21 @@ PY := $(VENV)/bin/python
 # Local development defaults; production sets DEBUG=False with its own keys.
 DEV_ENV := DEBUG=$${DEBUG:-True}
 ASSETS_STAMP := static/vendor/.built
+IDP := examples/idp
 PORT ?= 8000
 
-.PHONY: help setup venv assets migrate run test lint bench ensure-chromium
+.PHONY: help setup venv assets migrate run test test-idp lint bench ensure-chromium
 
 help:
 	@echo "make run    set up and serve on http://127.0.0.1:$(PORT) (with a Celery worker; PORT=, DATABASE_URL= honoured)"
-	@echo "make test   set up and run the whole test suite"
+	@echo "make test   set up and run the whole test suite (the reference IdP's too: make test-idp)"
 	@echo "make lint   ruff and mypy"
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.12+ not found; pass PYTHON=/path/to/python3.12" >&2; exit 1; fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev]" -e clients/python
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -56,14 +57,27 @@ run: setup
 ensure-chromium:
 	@bash scripts/ensure_chromium.sh
 
-test: venv assets ensure-chromium
+# The reference IdP's venv comes first: the end-to-end browser test runs it as a process.
+test: venv assets ensure-chromium $(IDP)/.venv/.installed
 	@$(DEV_ENV) $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$status
+	@$(MAKE) --no-print-directory test-idp
+
+# The reference IdP (examples/idp) has its own venv and dependencies; its tests take seconds.
+$(IDP)/.venv/.installed: $(IDP)/requirements.txt clients/python/pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.12+ not found; pass PYTHON=/path/to/python3.12" >&2; exit 1; fi
+	@test -x $(IDP)/.venv/bin/python || $(PYTHON) -m venv $(IDP)/.venv
+	$(IDP)/.venv/bin/python -m pip install --quiet -r $(IDP)/requirements.txt -e clients/python
+	@touch $@
+
+test-idp: $(IDP)/.venv/.installed
+	@cd $(IDP) && .venv/bin/python -m pytest -q
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@$(DEV_ENV) $(VENV)/bin/mypy apps genauth_pipeline
+	$(VENV)/bin/mypy --config-file clients/python/pyproject.toml clients/python/genauth_pipeline_client
 
 bench: setup
 	@$(DEV_ENV) $(PY) benchmarks/sandbox.py

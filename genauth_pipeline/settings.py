@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "apps.runs",
     "apps.gallery",
     "apps.secrets",
+    "apps.hooks",
     "apps.api",
     "apps.console",
 ]

@@ -20,3 +20,12 @@ class PrincipalRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class HookRateThrottle(PrincipalRateThrottle):
+    """Signed hooks carry no key: one bucket per tenant and client IP, so one tenant's IdP
+    never spends another's allowance from a shared egress address."""
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        ident = f"hook:{view.kwargs.get('tenant_slug', '')}:ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -17,5 +17,6 @@ urlpatterns = [
     path("v1/", include("apps.api.urls_gallery")),
     path("v1/", include("apps.api.urls_env")),
     path("v1/", include("apps.api.urls_tenants")),
+    path("v1/", include("apps.api.urls_hooks")),
     re_path(r"^.*$", api_not_found),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -23,6 +24,14 @@ def console_principal(request: HttpRequest) -> Principal | None:
     if not hasattr(request, "_console_principal"):
         request._console_principal = principal_for_session(request)  # type: ignore[attr-defined]
     principal: Principal | None = request._console_principal  # type: ignore[attr-defined]
+    return principal
+
+
+def member_principal(request: HttpRequest) -> Principal:
+    """The console principal of a page that needs a tenant: 403 for a user with none."""
+    principal = console_principal(request)
+    if principal is None:
+        raise PermissionDenied("You are not a member of any tenant.")
     return principal
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from apps.console.admin_site import admin_site
 from apps.console.decorators import member_required
-from apps.console.scoping import console_principal, has_role
+from apps.console.scoping import has_role, member_principal
 from apps.core.errors import NotFound, ServiceError
 from apps.secrets import selectors, services
 from apps.tenants.access import Principal
@@ -30,13 +30,6 @@ class EnvVarForm(forms.Form):
     secret = forms.BooleanField(
         required=False, help_text="Encrypted, write-only, and redacted from run records."
     )
-
-
-def _principal(request: HttpRequest) -> Principal:
-    principal = console_principal(request)
-    if principal is None:
-        raise PermissionDenied("You are not a member of any tenant.")
-    return principal
 
 
 def _page(request: HttpRequest, principal: Principal, form: EnvVarForm) -> HttpResponse:
@@ -64,7 +57,7 @@ def _edit_form(request: HttpRequest, principal: Principal) -> EnvVarForm:
 
 @member_required
 def env_page(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+    principal = member_principal(request)
     if request.method != "POST":
         return _page(request, principal, _edit_form(request, principal))
     if not has_role(request, Role.DEVELOPER):
@@ -94,7 +87,7 @@ def env_page(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def env_delete_page(request: HttpRequest, name: str) -> HttpResponse:
-    principal = _principal(request)
+    principal = member_principal(request)
     if not has_role(request, Role.DEVELOPER):
         raise PermissionDenied("Viewers may not change env vars.")
     try:

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from apps.core.actor import Actor
 from apps.core.errors import ServiceError
+from apps.hooks.services import hook_secrets_rotate
 from apps.runs.audit import audit_record
 from apps.runs.models import AuditKind
 from apps.secrets import crypto
@@ -202,6 +203,9 @@ def secrets_rotate() -> int:
             # updated_at stays: the value did not change, only its encryption.
             EnvVar.objects.filter(pk=env_var.pk).update(encrypted_value=env_var.encrypted_value)
             count += 1
+        hook_count, hook_undecryptable = hook_secrets_rotate()
+        count += hook_count
+        undecryptable += hook_undecryptable
         if undecryptable:
             raise ServiceError(
                 "No key in SECRETS_KEYS decrypts: " + ", ".join(undecryptable),

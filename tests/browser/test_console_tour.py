@@ -69,6 +69,7 @@ def _pages(persona: Persona) -> dict[str, str]:
         "history-detail": f"/admin/runs/auditevent/{quote(event.id)}/change/",
         "env": "/admin/env/",
         "env-delete": "/admin/env/API_URL/delete/",
+        "hooks": "/admin/hooks/",
         "apikeys": "/admin/tenants/apikey/",
         "apikey-add": "/admin/tenants/apikey/add/",
         "apikey-detail": f"/admin/tenants/apikey/{key.pk}/change/",
