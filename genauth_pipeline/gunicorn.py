@@ -16,12 +16,20 @@ Put a proxy (nginx) in front for clients that want keep-alive and TLS.
 Each worker starts its sandbox pool right after it has forked, so the first login it serves
 does not wait ~1.5 s for sandbox processes to start. Never with --preload: the pool must be
 created after the fork, in the worker.
+
+What gunicorn refuses before Django sees the request (a request line over
+``limit_request_line``, a malformed header) it answers in the SPEC §6 JSON error shape, not with
+its HTML page: it cannot tell an /api/ request from a console one at that point, and an IdP's
+client must be able to read every error.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
+
+from gunicorn import util
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 1))
@@ -30,6 +38,46 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 keepalive = 0
 timeout = 60  # above the whole-run budget (20 s) plus the sandbox's grace
 preload_app = False
+limit_request_line = 4094  # gunicorn's default, named here because the 414 message quotes it
+
+# gunicorn's own refusals: status -> SPEC §6 code.
+_ERROR_CODES = {
+    400: "invalid_request",
+    403: "permission_denied",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "request_header_fields_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+}
+
+
+def _json_error(status: int, reason: str, detail: str) -> bytes:
+    if status == 414:
+        message = (
+            f"The request line (method, path and query string) is longer than the server's "
+            f"limit of {limit_request_line} bytes; send long data in a JSON body."
+        )
+    elif status >= 500:
+        message = "The server could not handle this request."
+    else:
+        message = f"{reason}: {detail}" if detail else f"{reason}."
+    code = _ERROR_CODES.get(status, "invalid_request")
+    body = json.dumps({"error": {"code": code, "message": message, "details": {}}}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def _write_json_error(sock: Any, status: int, reason: str, detail: str) -> None:
+    util.write_nonblock(sock, _json_error(status, reason, detail))
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """gunicorn writes its refusals through ``util.write_error``; in the worker, in JSON."""
+    util.write_error = _write_json_error
 
 
 def post_worker_init(worker: Any) -> None:

@@ -1,6 +1,6 @@
-"""Requests refused before any view sees them: bodies over the /api/ limit (413) and URLs
-holding U+0000, which no database query may contain (400). Under /api/ in the SPEC error
-shape."""
+"""Requests refused before any view sees them: bodies over the /api/ limit (413), bodies
+without a Content-Length (411) and URLs holding U+0000, which no database query may contain
+(400). Under /api/ in the SPEC error shape."""
 
 from __future__ import annotations
 
@@ -17,14 +17,30 @@ class ApiBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/") and self._too_large(request):
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if self._too_large(request):
             return error_response(
                 413,
                 "payload_too_large",
                 f"The request body exceeds {settings.API_MAX_BODY_BYTES} bytes.",
                 {"limit_bytes": settings.API_MAX_BODY_BYTES},
             )
+        if self._length_unknown(request):
+            return error_response(
+                411,
+                "length_required",
+                "The request body must be sent with a Content-Length header; chunked "
+                "transfer encoding is not supported.",
+            )
         return self.get_response(request)
+
+    @staticmethod
+    def _length_unknown(request: HttpRequest) -> bool:
+        # WSGI hands Django only Content-Length bytes: a chunked body would read as empty.
+        return bool(request.META.get("HTTP_TRANSFER_ENCODING")) and not request.META.get(
+            "CONTENT_LENGTH"
+        )
 
     @staticmethod
     def _too_large(request: HttpRequest) -> bool:

@@ -1,20 +1,24 @@
 """JSON documents from outside (API bodies, console requests, runner files), refusing also
 what no run or record could carry.
 
-A document is refused when it holds text PostgreSQL cannot store (U+0000) or that is not
-Unicode (an unpaired surrogate, which only a ``\\u`` escape can express), a number too large
-for a double (``1e400`` would silently become null; refused as it is parsed), or when it nests
-deeper than run data may (``MAX_JSON_DEPTH`` below the document's own object, the limit a
-function's output is held to as well). The walk that checks text and depth is skipped, at the
-cost of a few byte searches, for the documents that cannot hold such things.
+orjson parses them, and refuses on its own what is not JSON or cannot be carried: NaN and
+Infinity, numbers beyond a double (``1e400`` would otherwise become null), text that is not
+Unicode (an unpaired surrogate such as ``"\\ud800"``, invalid UTF-8). Its refusals are only
+worded here as before, saying where when it does not. What orjson takes but no run may hold is
+checked after it: text with U+0000 (PostgreSQL cannot store it) and nesting deeper than run
+data may (``MAX_JSON_DEPTH`` below the document's own object; orjson's own limit is 1024). The
+walk that checks those is skipped, at the cost of a few byte searches, for the documents that
+cannot hold them. Integers beyond 64 bits are read as the double nearest them, as JavaScript
+reads them.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
+
+import orjson
 
 from apps.runtime.wire import MAX_JSON_DEPTH
 
@@ -28,21 +32,8 @@ class UnstorableJSON(ValueError):
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _strict_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:20]}{'...' if len(text) > 20 else ''} is out of range")
-    return value
-
-
-# Built once: json.loads with keyword arguments builds a decoder per call.
-_DECODER = json.JSONDecoder(parse_constant=_strict_constant, parse_float=_finite_float)
+_NUMBER = re.compile(r"-?[0-9][0-9.eE+-]*")
+_CONSTANT = re.compile(r"-?(?:NaN|Infinity)")
 
 
 # A value's place in the document: (parent's place, key), built only as the walk descends.
@@ -99,17 +90,32 @@ def unstorable(raw: bytes, data: Any) -> str | None:
 def loads_storable(raw: bytes) -> Any:
     """Parse ``raw``; raise ``UnstorableJSON`` naming the problem if it cannot be taken."""
     try:
-        data = _DECODER.decode(raw.decode("utf-8"))
-    except RecursionError:
-        raise UnstorableJSON(
-            f"the document nests deeper than {MAX_DOCUMENT_DEPTH} levels"
-        ) from None
-    except ValueError as exc:
-        reason = str(exc)
-        if "integer string conversion" in reason:
-            reason = "a number has too many digits"
-        raise UnstorableJSON(reason) from None
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UnstorableJSON(_refusal(raw, exc)) from None
     problem = unstorable(raw, data)
     if problem:
         raise UnstorableJSON(problem)
     return data
+
+
+def _refusal(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """orjson's refusal in our words (``exc.pos`` counts characters of the decoded text)."""
+    text, pos = exc.doc, exc.pos
+    if "infinity when parsed as double" in exc.msg and (number := _NUMBER.match(text, pos)):
+        token = number.group()
+        if token.lstrip("-").isdigit():
+            return "a number has too many digits"
+        return f"the number {token[:20]}{'...' if len(token) > 20 else ''} is out of range"
+    constant = _CONSTANT.match(text, max(pos - 1, 0)) or _CONSTANT.match(text, pos)
+    if constant:
+        return f"{constant.group()} is not a JSON value"
+    # Read again by the standard library, which words syntax errors as before and takes
+    # unpaired surrogates and deep nesting, so that the walk can say where they are.
+    try:
+        problem = unstorable(raw, json.loads(raw))
+    except RecursionError:
+        problem = f"the document nests deeper than {MAX_DOCUMENT_DEPTH} levels"
+    except ValueError as again:
+        problem = str(again)
+    return problem or str(exc)

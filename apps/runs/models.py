@@ -174,12 +174,17 @@ class IdempotencyClaim(models.Model):
 
     A separate row (not a unique column on Run) so a key can be claimed before the
     pipeline runs (concurrent duplicates run once) and reused after its 24 h window.
+    The claim remembers the trigger and a digest of the body it was made for, so the
+    key cannot answer a different request with the first one's decision.
     """
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
     run_id = models.CharField(max_length=40)
     created_at = models.DateTimeField()
+    # Empty on claims made before they were recorded: those are not compared.
+    trigger = models.CharField(max_length=40, blank=True)
+    request_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [

@@ -10,7 +10,9 @@ only writer that updates a run, and runs each function at most once per run.
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -85,7 +88,10 @@ def run_execute(
     origin = _Origin(tenant, trigger, RunSource.API, caller, _clean_ip(client_ip), idempotency_key)
     run_id = new_id("run")
     if idempotency_key:
-        earlier = _idempotency_claim(tenant=tenant, key=idempotency_key, run_id=run_id)
+        request = _ClaimedRequest(trigger, _request_sha256(user=user, context=context, mode=mode))
+        earlier = _idempotency_claim(
+            tenant=tenant, key=idempotency_key, run_id=run_id, request=request
+        )
         if earlier is not None:
             return _replay_response(earlier)
     functions = live_functions_for_trigger(tenant=tenant, trigger=trigger)
@@ -569,16 +575,44 @@ def _enqueue(run_id: str) -> None:
 # --- Idempotency ----------------------------------------------------------------------
 
 
-def _idempotency_claim(*, tenant: Tenant, key: str, run_id: str) -> Run | None:
+@dataclass(frozen=True)
+class _ClaimedRequest:
+    """What a key is bound to: a replay answers only the same request."""
+
+    trigger: str
+    sha256: str
+
+
+def _request_sha256(*, user: dict[str, Any], context: dict[str, Any], mode: str) -> str:
+    """A digest of the body as parsed (key order and spacing do not count)."""
+    document = {"user": user, "context": context, "mode": mode}
+    try:
+        canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _idempotency_claim(
+    *, tenant: Tenant, key: str, run_id: str, request: _ClaimedRequest
+) -> Run | None:
     """Claim the key for this request, or return the earlier run that holds it.
 
     The unique (tenant, key) row makes concurrent duplicates run once on SQLite and
-    PostgreSQL alike: the loser waits for the winner's run and answers with it.
+    PostgreSQL alike: the loser waits for the winner's run and answers with it. A live
+    claim made for another trigger or body is a conflict, never that run's answer.
     """
     now = timezone.now()
     try:
         with transaction.atomic():
-            IdempotencyClaim.objects.create(tenant=tenant, key=key, run_id=run_id, created_at=now)
+            IdempotencyClaim.objects.create(
+                tenant=tenant,
+                key=key,
+                run_id=run_id,
+                created_at=now,
+                trigger=request.trigger,
+                request_sha256=request.sha256,
+            )
         return None
     except IntegrityError:
         pass
@@ -586,11 +620,12 @@ def _idempotency_claim(*, tenant: Tenant, key: str, run_id: str) -> Run | None:
     while True:
         claim = IdempotencyClaim.objects.filter(tenant=tenant, key=key).first()
         if claim is None:  # pruned meanwhile: claim it afresh
-            return _idempotency_claim(tenant=tenant, key=key, run_id=run_id)
+            return _idempotency_claim(tenant=tenant, key=key, run_id=run_id, request=request)
         run = Run.objects.filter(tenant=tenant, id=claim.run_id).first()
         now = timezone.now()
-        if _claim_expired(claim, run, now) and _take_over(claim, run_id, now):
+        if _claim_expired(claim, run, now) and _take_over(claim, run_id, now, request):
             return None
+        _refuse_another_request(claim, request)
         if run is not None:
             return run
         if time.monotonic() > deadline:
@@ -607,12 +642,35 @@ def _claim_expired(claim: IdempotencyClaim, run: Run | None, now: datetime) -> b
     return claim.created_at < now - IDEMPOTENCY_WINDOW
 
 
-def _take_over(claim: IdempotencyClaim, run_id: str, now: datetime) -> bool:
+def _take_over(
+    claim: IdempotencyClaim, run_id: str, now: datetime, request: _ClaimedRequest
+) -> bool:
     # Conditional on the old run id, so two takers of one expired key cannot both win.
     taken = IdempotencyClaim.objects.filter(pk=claim.pk, run_id=claim.run_id).update(
-        run_id=run_id, created_at=now
+        run_id=run_id, created_at=now, trigger=request.trigger, request_sha256=request.sha256
     )
     return taken == 1
+
+
+def _refuse_another_request(claim: IdempotencyClaim, request: _ClaimedRequest) -> None:
+    differs = []
+    if claim.trigger and claim.trigger != request.trigger:
+        differs.append("trigger")
+    if claim.request_sha256 and claim.request_sha256 != request.sha256:
+        differs.append("body")
+    if not differs:
+        return
+    what = []
+    if "trigger" in differs:
+        what.append(f"the trigger {claim.trigger}, not {request.trigger}")
+    if "body" in differs:
+        what.append("a different body (user, context or mode)")
+    raise Conflict(
+        f"This idempotency key was first used with {' and '.join(what)}. "
+        "Send a new key for a different request.",
+        code="idempotency_conflict",
+        details={"idempotency_key": claim.key, "differs": differs},
+    )
 
 
 def idempotency_claims_prune(*, batch_size: int = 1000) -> int:

@@ -103,9 +103,9 @@ def perform(
         answer["value"] = handler(scope)
     except HostCallError as exc:
         answer["error"] = {"message": str(exc), "code": exc.code}
-    except Exception as exc:  # a bug in a handler must not kill the worker
+    except Exception:  # a bug in a handler must not kill the worker, nor show its internals
         answer["error"] = {
-            "message": f"Host call failed: {exc.__class__.__name__}",
+            "message": "The request failed because of an error in the sandbox host",
             "code": "host_call_failed",
         }
     if scope.logs:

@@ -17,7 +17,9 @@ servers it talks to. The rules (SPEC section 5) are enforced here, never in JS:
 - Redirects are followed by hand, at most ``MAX_REDIRECTS``, each hop checked like the first;
   Authorization, Cookie and Proxy-Authorization are dropped when a redirect leaves the origin.
 - One deadline covers the whole request (DNS, connect, TLS, headers, body, redirects):
-  ``min(REQUEST_TIMEOUT_S, the step's remaining time)``; a timer closes the socket at it.
+  ``min(REQUEST_TIMEOUT_S, the step's remaining time)``; a timer closes the socket at it, and a
+  body cut that way (or ending short of its Content-Length) is an error, never a short 200.
+- No IPv6 zone ids (``[fe80::1%25eth0]``) or other characters host names cannot have.
 - Responses over ``MAX_RESPONSE_BYTES`` are an error (never silently truncated). Bodies are sent
   uncompressed (``Accept-Encoding: identity``), so the cap is the size of what the function gets.
 - Each hop is logged as ``HTTP GET host/path → 200 (12 ms)``: never headers, bodies or query
@@ -60,6 +62,8 @@ _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _BAD_HEADER_VALUE = re.compile(r"[\r\n\x00]")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
+# Host code points the URL standard forbids (``%`` too: no percent-encoded or scoped hosts).
+_FORBIDDEN_HOST_CHAR = re.compile(r"[\x00-\x20\x7f%<>^|\\\[\]]")
 _FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
 # Set by the host itself: framing, connection handling, the checked Host, no compression.
 _HOST_MANAGED_HEADERS = frozenset(
@@ -266,6 +270,20 @@ def _literal_address(host: str) -> IPAddress | None:
     return None
 
 
+def _check_host_text(host: str, netloc: str) -> None:
+    """Refuse what ``urlsplit`` lets through but no browser would fetch."""
+    if "%" in host and ":" in host:
+        # The scope would pick a network interface of the sandbox's host; browsers refuse it too.
+        raise _invalid(
+            "IPv6 zone ids (a '%' in the address, as in [fe80::1%25eth0]) are not allowed"
+        )
+    if _FORBIDDEN_HOST_CHAR.search(host):
+        raise _invalid("The URL's host contains a character that host names cannot have")
+    _, bracket, after = netloc.rpartition("]")
+    if bracket and after and not after.startswith(":"):
+        raise _invalid("The URL has text after its [IPv6 address] that is not a :port")
+
+
 def parse_url(url: str) -> Target:
     url = url.strip()
     try:
@@ -288,6 +306,7 @@ def parse_url(url: str) -> Target:
     raw_host = (parts.hostname or "").rstrip(".")
     if not raw_host:
         raise _invalid("The URL has no host")
+    _check_host_text(raw_host, parts.netloc)
     try:
         host = raw_host.encode("idna").decode("ascii").lower()
     except UnicodeError:
@@ -510,14 +529,17 @@ def _addresses(
     """``(sockaddr, address)`` pairs for the host, resolved once."""
     if target.literal is not None:
         family = socket.AF_INET6 if target.literal.version == 6 else socket.AF_INET
-        infos = socket.getaddrinfo(
-            str(target.literal),
-            target.port,
-            family,
-            socket.SOCK_STREAM,
-            0,
-            socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
-        )
+        try:
+            infos = socket.getaddrinfo(
+                str(target.literal),
+                target.port,
+                family,
+                socket.SOCK_STREAM,
+                0,
+                socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+        except OSError:
+            raise _invalid(f"{target.literal} is not an address that can be connected to") from None
     else:
         future = _resolver.submit(
             socket.getaddrinfo,
@@ -655,7 +677,11 @@ def _exchange(
         conn = _PinnedConnection(target, wire)
         conn.request(request.method, target.path, body=request.body, headers=request.headers)
         response = conn.getresponse()
-        return _read_response(target, response, request.method, env)
+        answer = _read_response(target, response, request.method, env)
+        if expired.is_set():
+            # The cut ends a body without a length like its end would: it is not complete.
+            raise _timeout(target, env, budget)
+        return answer
     except HttpError:
         raise
     except ssl.SSLCertVerificationError as exc:
@@ -669,7 +695,7 @@ def _exchange(
             raise _timeout(target, env, budget) from None
         kind = "TLS error" if isinstance(exc, ssl.SSLError) else "connection failed"
         raise HttpError(
-            f"The request to {target.authority} failed: {exc.__class__.__name__}: {exc}",
+            f"The request to {target.authority} failed: {_failure(exc)}",
             code="http_tls_error" if kind == "TLS error" else "http_connection_failed",
             reason=kind,
         ) from None
@@ -679,6 +705,21 @@ def _exchange(
             conn.close()
         with contextlib.suppress(OSError):
             sock.close()
+
+
+def _failure(exc: OSError | http.client.HTTPException) -> str:
+    """What went wrong, in words (never a Python class name)."""
+    if isinstance(exc, http.client.IncompleteRead):
+        return "the connection closed before the whole response arrived"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error ({exc.reason})" if exc.reason else "TLS error"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(exc, http.client.HTTPException):
+        return "the server's answer is not valid HTTP"
+    return "the connection failed"
 
 
 def _read_response(
@@ -704,6 +745,8 @@ def _read_response(
             if size > MAX_RESPONSE_BYTES:
                 raise too_large
             chunks.append(chunk)
+        if response.length:  # a Content-Length the body fell short of
+            raise http.client.IncompleteRead(b"".join(chunks), response.length)
     return {
         "status": response.status,
         "status_text": response.reason or "",

@@ -708,6 +708,24 @@
     }
   }
   const SANDBOX_FRAME = /^\s+at (?:.* \()?<anonymous>:\d+:\d+\)?$/;
+  // A stack a function reads itself (e.stack logged or put in a message) is written without
+  // the sandbox's frames: our scripts are the ones named `<anonymous>` that have line numbers;
+  // built-ins (`Array.map (<anonymous>)`) have none. The driver reading a thrown error's stack
+  // gets V8's own text, filtered with SANDBOX_FRAME: that error may be an allocation failure,
+  // and calling into JS to format it could need the memory that just ran out.
+  const errorToString = ErrorCtor.prototype.toString;
+  let driverReadsStack = false;
+  function prepareStackTrace(error, frames) {
+    let head;
+    try { head = StringFn(errorToString.call(error)); } catch (e) { head = "Error"; }
+    const lines = [head];
+    for (const f of frames) {
+      if (f.getScriptNameOrSourceURL() === "<anonymous>" && f.getLineNumber() !== null && !f.isEval()) continue;
+      lines.push(`    at ${f}`);
+    }
+    return lines.join("\n");
+  }
+  defineProperty(ErrorCtor, "prepareStackTrace", { get() { return driverReadsStack ? undefined : prepareStackTrace; } });
   // Error text is shown on login pages and kept in every run: long enough to say anything
   // useful, never megabytes.
   const MAX_MESSAGE_CHARS = 2000;
@@ -728,7 +746,9 @@
     else if (typeof e === "string") message = e;
     else if (typeof rawMessage === "string") message = rawMessage;
     else message = `Non-Error value thrown: ${inspect(e, 0)}`;
+    driverReadsStack = true;
     const rawStack = error ? read(e, "stack") : undefined;
+    driverReadsStack = false;
     let stack = typeof rawStack === "string" ? rawStack : null;
     let line = null, column = null;
     if (stack) {

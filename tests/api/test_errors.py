@@ -26,6 +26,19 @@ def test_a_body_over_the_limit_is_a_json_413(alice: Persona) -> None:
     assert error["details"]["limit_bytes"] == 256 * 1024
 
 
+def test_a_chunked_body_without_a_length_is_a_json_411_not_an_empty_body(alice: Persona) -> None:
+    # WSGI gives Django no way to read a body without a Content-Length: it would see none.
+    response = alice.api().post(
+        "/api/v1/pipelines/PRE_REGISTER/execute",
+        '{"user": {}, "context": {}}',
+        content_type="application/json",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+    error = assert_error(response, 411, "length_required")
+    assert "Content-Length" in error["message"]
+
+
 def test_a_non_json_content_type_is_a_json_415(alice: Persona) -> None:
     from rest_framework.response import Response
     from rest_framework.test import APIRequestFactory

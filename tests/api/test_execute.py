@@ -308,6 +308,9 @@ DEEP_64 = "[" * 63 + "]" * 63  # with the user object around it: 64 levels
         ('{"n": -' + "9" * 400 + ".5}", "the number -9999999999999999999... is out of range"),
         ('{"n": NaN}', "NaN is not a JSON value"),
         ('{"n": ' + "9" * 5000 + "}", "a number has too many digits"),
+        # Fewer digits than Python's own limit, but beyond a double: JavaScript reads Infinity.
+        ('{"n": ' + "9" * 400 + "}", "a number has too many digits"),
+        ('{"n": -Infinity}', "-Infinity is not a JSON value"),
     ],
 )
 def test_a_body_no_run_could_store_is_a_400_saying_why_and_records_nothing(

@@ -1,4 +1,5 @@
-"""idempotency_key: the same key from the same tenant within 24 h runs once."""
+"""idempotency_key: the same key from the same tenant within 24 h runs once, for the same
+trigger and body; the key with another trigger or body is a conflict."""
 
 from __future__ import annotations
 
@@ -28,11 +29,85 @@ def body(key: str) -> dict[str, Any]:
 def test_a_repeated_key_returns_the_first_response_and_runs_nothing(alice: Persona) -> None:
     add_function(alice.tenant, "tagger", allow("tagger"))
     first = execute(alice, body=body("order-1"))
-    again = execute(alice, body={**body("order-1"), "user": {"email": "other@example.com"}})
+    again = execute(alice, body=body("order-1"))
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert Run.objects.count() == 1
     assert Run.objects.get().idempotency_key == "order-1"
+
+
+@pytest.mark.django_db
+def test_the_same_body_in_another_key_order_or_spacing_replays(alice: Persona) -> None:
+    first = alice.api().post(
+        "/api/v1/pipelines/PRE_REGISTER/execute",
+        '{"user": {"email": "a@example.com", "id": "u1"}, "context": {}, "idempotency_key": "k"}',
+        content_type="application/json",
+    )
+    again = alice.api().post(
+        "/api/v1/pipelines/PRE_REGISTER/execute",
+        '{"idempotency_key":"k","mode":"sync","context":{},"user":{"id":"u1","email":"a@example.com"}}',
+        content_type="application/json",
+    )
+    assert again.status_code == 200, again.json()
+    assert again.json()["run_id"] == first.json()["run_id"]
+
+
+@pytest.mark.django_db
+def test_the_key_with_another_trigger_is_a_conflict_that_names_the_trigger(
+    alice: Persona,
+) -> None:
+    add_function(alice.tenant, "gate", allow("gate"), trigger="PRE_AUTHENTICATION")
+    first = execute(alice, "PRE_REGISTER", body=body("signup-1"))
+    again = execute(alice, "PRE_AUTHENTICATION", body=body("signup-1"))
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["code"] == "idempotency_conflict"
+    assert "trigger" in error["message"]
+    assert "PRE_REGISTER" in error["message"] and "PRE_AUTHENTICATION" in error["message"]
+    assert error["details"]["idempotency_key"] == "signup-1"
+    assert error["details"]["differs"] == ["trigger"]
+    assert Run.objects.count() == 1
+    assert execute(alice, "PRE_REGISTER", body=body("signup-1")).json() == first.json()
+
+
+@pytest.mark.django_db
+def test_the_key_with_another_body_is_a_conflict_that_names_the_body(alice: Persona) -> None:
+    add_function(alice.tenant, "tagger", allow("tagger"))
+    execute(alice, body=body("order-2"))
+    for changed in (
+        {"user": {"email": "other@example.com"}},
+        {"context": {"ip": "198.51.100.7"}},
+        {"mode": "async"},
+    ):
+        again = execute(alice, body={**body("order-2"), **changed})
+        assert again.status_code == 409, changed
+        error = again.json()["error"]
+        assert error["code"] == "idempotency_conflict"
+        assert "body" in error["message"]
+        assert error["details"]["differs"] == ["body"]
+    assert Run.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_key_with_another_trigger_and_body_names_both(alice: Persona) -> None:
+    execute(alice, "PRE_REGISTER", body=body("both"))
+    again = execute(
+        alice, "PRE_AUTHENTICATION", body={**body("both"), "user": {"id": "someone-else"}}
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["details"]["differs"] == ["trigger", "body"]
+
+
+@pytest.mark.django_db
+def test_a_key_past_its_window_may_carry_another_trigger_and_body(alice: Persona) -> None:
+    first = execute(alice, "PRE_REGISTER", body=body("reused")).json()
+    IdempotencyClaim.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    second = execute(alice, "PRE_AUTHENTICATION", body={**body("reused"), "user": {"id": "x"}})
+    assert second.status_code == 200
+    assert second.json()["run_id"] != first["run_id"]
+    third = execute(alice, "PRE_REGISTER", body=body("reused"))
+    assert third.status_code == 409
+    assert third.json()["error"]["details"]["differs"] == ["trigger", "body"]
 
 
 @pytest.mark.django_db

@@ -7,6 +7,9 @@ Routes (query parameters in brackets):
     /status/<n>           status n with a JSON body {"status": n}
     /slow[ms]             sleeps ms milliseconds, then 200 "late"
     /bytes[n, stream]     n bytes of "x" (with Content-Length, or streamed until close)
+    /drip[n, ms, stream]  n bytes of "x" in 1,000-byte pieces, one every ms milliseconds (with
+                          Content-Length, or streamed until close)
+    /short                declares 1,000 bytes, sends 10 and closes the connection
     /redirect[to, code]   a redirect (default 302) to ``to``
     /hops/<n>             302 to /hops/<n-1>, and 200 at /hops/0
 """
@@ -158,6 +161,16 @@ class LoopbackServer:
             self._send(h, 200, b"late", "text/plain")
         elif path == "/bytes":
             self._bytes(h, int(query["n"]), stream="stream" in query)
+        elif path == "/drip":
+            self._bytes(
+                h, int(query["n"]), stream="stream" in query, piece=1000, pause_ms=int(query["ms"])
+            )
+        elif path == "/short":
+            h.send_response(200)
+            h.send_header("Content-Length", "1000")
+            h.end_headers()
+            h.wfile.write(b"x" * 10)
+            h.close_connection = True
         elif path == "/redirect":
             self._send(
                 h, int(query.get("code", "302")), b"", "text/plain", {"Location": query["to"]}
@@ -172,7 +185,14 @@ class LoopbackServer:
             self._send(h, 404, b'{"error": "not found"}', "application/json")
 
     @staticmethod
-    def _bytes(h: BaseHTTPRequestHandler, n: int, *, stream: bool) -> None:
+    def _bytes(
+        h: BaseHTTPRequestHandler,
+        n: int,
+        *,
+        stream: bool,
+        piece: int = 65536,
+        pause_ms: int = 0,
+    ) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "text/plain")
         if stream:
@@ -182,9 +202,11 @@ class LoopbackServer:
         else:
             h.send_header("Content-Length", str(n))
         h.end_headers()
-        block = b"x" * 65536
+        block = b"x" * piece
         sent = 0
         while sent < n:
-            piece = block[: min(len(block), n - sent)]
-            h.wfile.write(piece)
-            sent += len(piece)
+            part = block[: min(len(block), n - sent)]
+            h.wfile.write(part)
+            h.wfile.flush()
+            sent += len(part)
+            time.sleep(pause_ms / 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import apps.runtime as runtime
 
@@ -108,6 +109,32 @@ def test_a_stack_shows_the_functions_frames_and_built_ins_not_the_sandboxs(run):
         "    at Array.map (<anonymous>)",
         "    at pipe (step-0.js:2:7)",
     ]
+
+
+def test_a_stack_the_function_reads_itself_shows_none_of_the_sandboxs_frames(run):
+    # Read as e.stack by the function (logged, put in a message), not only as the run record
+    # shows a thrown error: at the start, captured, in a rejected request and in a timer.
+    result = run(
+        """async function pipe(user, context, callback) {
+          console.log(new Error('started').stack);
+          const captured = {}; Error.captureStackTrace(captured); console.log(captured.stack);
+          try { await fetch('ftp://example.com/'); } catch (e) { console.log(e.stack); }
+          setTimeout(function later() {
+            try { null.x; } catch (e) { callback(new Error('wrapped: ' + e.stack)); }
+          }, 0);
+        }"""
+    )
+    assert result["decision"] == "deny", result
+    logged = [entry["message"] for entry in result["steps"][0]["logs"]]
+    stacks = [*logged[:1], logged[1], logged[-1], result["error"]["message"]]
+    assert stacks[0].splitlines()[0] == "Error: started"
+    assert stacks[1].splitlines()[0] == "Error"
+    assert stacks[2].splitlines()[0].startswith("Error: Only http and https")
+    assert stacks[3].startswith("wrapped: TypeError") and "later [as fn] (" in stacks[3]
+    for stack in stacks:
+        frames = [line.strip() for line in stack.splitlines() if line.strip().startswith("at ")]
+        assert all(".js:" in frame for frame in frames), stack  # the function's own script
+        assert not re.search(r"<anonymous>:\d+", stack), stack
 
 
 def test_a_rejected_promise_is_a_function_error(run):

@@ -8,6 +8,7 @@ an escape: tests check it received nothing.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -387,6 +388,59 @@ def test_a_slow_server_is_bounded_by_the_function_timeout(
     assert_sandbox_healthy()
 
 
+@pytest.mark.parametrize("framing", ["", "&stream=1"])
+def test_a_body_not_complete_by_the_deadline_is_a_timeout_never_a_short_200(
+    run: Run, server: LoopbackServer, framing: str
+) -> None:
+    # 100,000 bytes over ~2 s: the headers come at once, the body is still arriving when the
+    # request's time is up (axios' own 300 ms, then what is left of the function's 1,200 ms).
+    slow = f"env.BASE + '/drip?n=100000&ms=20{framing}'"
+    started = time.monotonic()
+    out = outcome(
+        run,
+        f"""
+      const out = [];
+      try {{ const r = await axios.get({slow}, {{timeout: 300}}); out.push([r.status, r.data.length]); }}
+      catch (e) {{ out.push([e.code, e.message]); }}
+      try {{ const r = await fetch({slow}); out.push([r.status, (await r.text()).length]); }}
+      catch (e) {{ out.push([e.code, e.message]); }}
+      return out;
+    """,
+        env={"BASE": server.base_url},
+        timeout_ms=1200,
+    )
+    assert [code for code, _ in out] == ["http_timeout", "http_timeout"], out
+    assert all("timed out" in message for _, message in out), out
+    assert time.monotonic() - started < 1.8
+
+
+def test_a_body_shorter_than_its_content_length_is_an_error_never_a_short_200(
+    run: Run, server: LoopbackServer
+) -> None:
+    out = outcome(
+        run,
+        f"try {{ await fetch(env.BASE + '/short'); return {{rejected: false}}; }} {CATCH}",
+        env={"BASE": server.base_url},
+    )
+    assert out["code"] == "http_connection_failed", out
+    assert out["message"].endswith("closed before the whole response arrived"), out
+
+
+def test_an_unexpected_failure_in_a_host_call_names_no_python_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(call: hostcalls.Call) -> None:
+        raise socket.gaierror(-9, "Address family for hostname not supported")
+
+    monkeypatch.setitem(hostcalls.HANDLERS, "http", broken)
+    answer = hostcalls.perform(
+        {"id": 3, "op": "http", "payload": {}}, hostcalls.RunCalls(), lambda: 1.0
+    )
+    assert answer["error"]["code"] == "host_call_failed"
+    assert "gaierror" not in answer["error"]["message"]
+    assert "Address family" not in answer["error"]["message"]
+
+
 def test_a_response_over_1_mib_is_an_error_and_1_mib_is_fine(
     run: Run, server: LoopbackServer, assert_sandbox_healthy: Callable[[], None]
 ) -> None:
@@ -458,6 +512,12 @@ def test_private_and_special_addresses_are_refused_without_an_allow_list(
         ("http://user:pw@127.0.0.1:{main}/echo", "http_invalid_url"),
         ("http://1.2.3.4.5/", "http_invalid_url"),
         ("http://[::1/", "http_invalid_url"),
+        ("http://[fe80::1%25eth0]/", "http_invalid_url"),
+        ("http://[fe80::1%25eth0]:{main}/echo", "http_invalid_url"),
+        ("http://[::ffff:127.0.0.1%25lo]:{main}/echo", "http_invalid_url"),
+        ("http://127.0.0.1%25lo:{main}/echo", "http_invalid_url"),
+        ("http://[::1]x/", "http_invalid_url"),
+        ("http://exa mple.com/", "http_invalid_url"),
     ],
 )
 def test_other_schemes_and_malformed_urls_are_refused(
@@ -465,6 +525,7 @@ def test_other_schemes_and_malformed_urls_are_refused(
 ) -> None:
     result = refused(run, url.format(main=server.port))
     assert result["code"] == code, result
+    assert "Error" not in result["message"], result  # no Python class name (gaierror, ...)
     assert server.requests == []
 
 
