@@ -10,6 +10,8 @@ from django.contrib.admin.utils import quote
 
 from apps.core.actor import Actor
 from apps.gallery.services import templates_sync
+from apps.pipelines.services import pipeline_reorder
+from apps.runs.models import AuditEvent, AuditKind
 from apps.secrets.services import env_set
 from apps.tenants.models import ApiKey, Member
 from tests.browser.conftest import PHONE, login, screenshot_widths, scrolls_sideways
@@ -52,6 +54,14 @@ def _pages(persona: Persona) -> dict[str, str]:
     )
     event = persona.tenant.audit_events.order_by("-created_at").first()
     assert event is not None
+    second = make_function(persona.tenant, "block-disposable-emails")
+    pipeline_reorder(
+        tenant=persona.tenant,
+        trigger="PRE_REGISTER",
+        function_ids=[second.id, function.id],
+        actor=Actor.for_user(persona.user),
+    )
+    reorder = AuditEvent.objects.get(tenant=persona.tenant, kind=AuditKind.PIPELINE_REORDERED)
     member = Member.objects.get(user=persona.user)
     key = ApiKey.objects.filter(tenant=persona.tenant).first()
     assert key is not None
@@ -67,6 +77,8 @@ def _pages(persona: Persona) -> dict[str, str]:
         "run-detail": f"/admin/runs/run/{quote(run.id)}/change/",
         "history": "/admin/runs/auditevent/",
         "history-detail": f"/admin/runs/auditevent/{quote(event.id)}/change/",
+        "history-reorder": f"/admin/runs/auditevent/{quote(reorder.id)}/change/",
+        "history-undo": f"/admin/runs/auditevent/{quote(reorder.id)}/undo/",
         "env": "/admin/env/",
         "env-delete": "/admin/env/API_URL/delete/",
         "apikeys": "/admin/tenants/apikey/",
