@@ -39,6 +39,7 @@ from apps.console.admin_site import admin_site
 from apps.console.audit_objects import audit_object_links, audit_summary
 from apps.console.audit_undo import can_undo, safe_next, undo_confirmation, undo_url, undone_ids
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
+from apps.console.templatetags.console_text import breakable
 from apps.core.errors import NotFound, ServiceError
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
@@ -185,7 +186,7 @@ class TriggerFilter(admin.SimpleListFilter):
     parameter_name = "trigger"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return TRIGGER_CHOICES
+        return [(value, breakable(label)) for value, label in TRIGGER_CHOICES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(trigger=self.value()) if self.value() else queryset
@@ -273,7 +274,7 @@ class RunAdmin(ReadOnlyAdmin):
     list_title = "Runs"
     list_display = [
         "time",
-        "trigger",
+        "trigger_name",
         "decision_badge",
         "duration",
         "functions",
@@ -339,8 +340,16 @@ class RunAdmin(ReadOnlyAdmin):
         names = getattr(run, "function_names", run.function_ids.split())
         return ", ".join(names) or "-"
 
+    @admin.display(description="trigger")
+    def trigger_name(self, run: Run) -> str:
+        return breakable(run.trigger)
+
     @admin.display(description="user")
     def user(self, run: Run) -> str:
+        # An email may wrap before its @ rather than anywhere in a narrow column.
+        local, at, domain = (run.user_email or "").partition("@")
+        if at:
+            return format_html("{}<wbr>@{}", local, domain)
         return run.user_email or run.user_id or "-"
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
