@@ -36,7 +36,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from apps.console.admin_site import admin_site
-from apps.console.audit_objects import audit_object_links, audit_summary
+from apps.console.audit_objects import audit_object_links, audit_order_names, audit_summary
 from apps.console.audit_undo import can_undo, safe_next, undo_confirmation, undo_url, undone_ids
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.console.templatetags.console_text import breakable
@@ -45,7 +45,7 @@ from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
 from apps.pipelines.undo import pipeline_change_undo, pipeline_change_undo_plan
 from apps.runs.audit import audit_event_undoable
-from apps.runs.models import AuditEvent, Run, RunSource
+from apps.runs.models import AuditEvent, AuditKind, Run, RunSource
 from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
 from apps.runs.selectors import audit_event_for_tenant
 from apps.tenants.models import Role
@@ -543,9 +543,11 @@ class AuditChangeList(ChangeList):
         super().get_results(request)
         events = list(self.result_list)
         links = audit_object_links(events)
+        names = audit_order_names(events)
         undone = undone_ids(events)
         for event in events:
             event.object_link = links[event.id]
+            event.order_names = names.get(event.id, {})
             event.undone = event.id in undone
 
 
@@ -558,7 +560,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["object_id"]
     search_help_text = "Object id (exact match)."
     fields = ["created_at", "actor", "kind", "object_link", "details_json"]
-    readonly_fields = ("created_at", "actor", "kind", "object_link", "details_json")
+    readonly_fields = ("created_at", "actor", "kind", "object_link", "order_change", "details_json")
     show_full_result_count = False
     sortable_by = ["time"]
 
@@ -663,7 +665,33 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="details")
     def summary(self, event: AuditEvent) -> str:
-        return format_html('<code class="audit-details">{}</code>', audit_summary(event.details))
+        names = getattr(event, "order_names", None)
+        if names is None:
+            names = audit_order_names([event]).get(event.id, {})
+        summary = audit_summary(event.details, names)
+        return format_html('<code class="audit-details">{}</code>', summary)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.kind == AuditKind.PIPELINE_REORDERED:
+            fields.insert(fields.index("details_json"), "order_change")
+        return fields
+
+    @admin.display(description="order")
+    def order_change(self, event: AuditEvent) -> str:
+        """A reorder as its functions' names, first to last, before and after."""
+        names = audit_order_names([event]).get(event.id, {})
+
+        def order(key: str) -> str:
+            ids = event.details.get(key)
+            return " → ".join(names.get(fid, str(fid)) for fid in ids or []) or "-"
+
+        return format_html(
+            '<span class="order-before">Before: {}</span><br>'
+            '<span class="order-after">After: {}</span>',
+            order("before"),
+            order("after"),
+        )
 
     @admin.display(description="details")
     def details_json(self, event: AuditEvent) -> str:

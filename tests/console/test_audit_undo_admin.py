@@ -31,6 +31,20 @@ def disabled(alice: Persona) -> AuditEvent:
     return AuditEvent.objects.get(kind=AuditKind.FUNCTION_DISABLED)
 
 
+@pytest.fixture
+def reordered(alice: Persona) -> AuditEvent:
+    """PRE_REGISTER's "first" and "second" swapped."""
+    first = add_function(alice.tenant, "first", allow("first"))
+    second = add_function(alice.tenant, "second", allow("second"))
+    services.pipeline_reorder(
+        tenant=alice.tenant,
+        trigger="PRE_REGISTER",
+        function_ids=[second.pk, first.pk],
+        actor=Actor.system(),
+    )
+    return AuditEvent.objects.get(kind=AuditKind.PIPELINE_REORDERED)
+
+
 def enabled(event: AuditEvent) -> bool:
     return Function.objects.get(pk=event.object_id).enabled
 
@@ -80,16 +94,10 @@ def test_the_confirmation_says_what_changes_in_production_and_changes_nothing(
     assert not enabled(disabled)
 
 
-def test_a_reorder_confirmation_lists_the_order_now_and_after(alice: Persona) -> None:
-    first = add_function(alice.tenant, "first", allow("first"))
-    second = add_function(alice.tenant, "second", allow("second"))
-    services.pipeline_reorder(
-        tenant=alice.tenant,
-        trigger="PRE_REGISTER",
-        function_ids=[second.pk, first.pk],
-        actor=Actor.system(),
-    )
-    event = AuditEvent.objects.get(kind=AuditKind.PIPELINE_REORDERED)
+def test_a_reorder_confirmation_lists_the_order_now_and_after(
+    alice: Persona, reordered: AuditEvent
+) -> None:
+    event = reordered
     response = login(alice).get(f"{HISTORY}{event.id}/undo/")
     assert response.context["order_now"] == [
         {"name": "second", "state": "v1 live: runs"},
@@ -140,3 +148,16 @@ def test_only_undoable_events_offer_undo_and_an_undone_one_says_so(
     client.post(f"{HISTORY}{disabled.id}/undo/")
     page = client.get(HISTORY).content.decode()
     assert f"{disabled.id}/undo/" not in page and ">undone<" in page
+
+
+def test_a_reorder_event_names_its_functions_in_the_list_and_on_its_page(
+    alice: Persona, reordered: AuditEvent
+) -> None:
+    event = reordered
+    first_id = event.details["before"][0]
+    listing = login(alice).get(HISTORY).content.decode()
+    assert "&quot;after&quot;: [&quot;second&quot;, &quot;first&quot;]" in listing
+    assert first_id not in listing.split('id="result_list"')[1].split("</table>")[0]
+    page = login(alice).get(f"{HISTORY}{event.id}/change/").content.decode()
+    assert "Before: first → second" in page and "After: second → first" in page
+    assert "/history/" not in page  # an event is history itself
