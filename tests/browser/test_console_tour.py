@@ -130,3 +130,40 @@ def test_every_console_page_fits_a_phone_and_looks_finished(alice: Persona, page
     recording.failed_responses[:] = [r for r in recording.failed_responses if "fn_missing" not in r]
     assert sideways == [], "\n".join(map(str, sideways))
     assert broken == [], "\n".join(map(str, broken))
+
+
+VIEWER_PAGES = (
+    "home",
+    "pipelines",
+    "editor",
+    "gallery-detail",
+    "runs",
+    "history",
+    "history-reorder",
+    "env",
+    "members",
+)  # API keys are for developers and owners: not in a viewer's sidebar, a styled 403
+
+
+def test_a_viewer_reads_every_page_and_is_offered_no_change(
+    alice: Persona, bob: Persona, pages: Any
+) -> None:
+    templates_sync()
+    urls = _pages(alice)
+    recording = pages()
+    page = login(recording, "bob")
+    problems = []
+    for name in VIEWER_PAGES:
+        page.set_viewport_size(PHONE)
+        response = page.goto(recording.base_url + urls[name])
+        if name == "editor":
+            page.wait_for_selector("body[data-editor-ready=true]")
+        if scrolls_sideways(page):
+            problems.append((name, "scrolls sideways"))
+        screenshot_widths(page, f"tour-viewer-{name}")
+        problems += [(name, problem) for problem in page.evaluate(LOOKS_BROKEN)]
+        if page.locator("a.undo-button, #undo-event").count():
+            problems.append((name, "offers Undo"))
+        if response is None or response.status >= 400:
+            problems.append((name, f"HTTP {response.status if response else '?'}"))
+    assert problems == [], "\n".join(map(str, problems))
