@@ -576,7 +576,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
     ) -> HttpResponse:
         event = self.get_object(request, unquote(object_id))
         offer = event is not None and can_undo(request) and audit_event_undoable(event)
-        context = {"undo_url": undo_url(event) if offer and event else "", **(extra_context or {})}
+        context = {
+            "title": "Configuration change",
+            "undo_url": undo_url(event) if offer and event else "",
+            **(extra_context or {}),
+        }
         if offer and event and event.id in undone_ids([event]):
             context["undo_url"], context["undone"] = "", True
         return super().change_view(request, object_id, form_url, context)

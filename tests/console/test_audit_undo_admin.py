@@ -161,3 +161,6 @@ def test_a_reorder_event_names_its_functions_in_the_list_and_on_its_page(
     page = login(alice).get(f"{HISTORY}{event.id}/change/").content.decode()
     assert "Before: first → second" in page and "After: second → first" in page
     assert "/history/" not in page  # an event is history itself
+    assert "<h1>Configuration change</h1>" in page
+    assert '<li><a href="/admin/runs/auditevent/">Configuration history</a></li>' in page
+    assert '<li aria-current="page">Configuration history</li>' in listing
