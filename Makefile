@@ -47,7 +47,7 @@ migrate: venv
 setup: venv assets migrate
 
 run: setup
-	@$(DEV_ENV) $(PY) manage.py seed_demo
+	@$(DEV_ENV) $(PY) manage.py seed_demo --port $(PORT)
 	@echo "Serving on http://127.0.0.1:$(PORT) (console at /admin/, API at /api/v1/)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(DEV_ENV) $(VENV)/bin/celery -A genauth_pipeline worker -B --concurrency=1 --loglevel=warning & \

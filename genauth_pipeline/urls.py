@@ -1,6 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
+from django.views.generic import RedirectView
 
 from apps.api.errors import error_response
 from apps.api.views.fallback import api_not_found, api_server_error
@@ -9,6 +10,8 @@ from apps.console.admin_site import admin_site
 from apps.console.views_errors import console_error_page
 
 urlpatterns = [
+    # The root is where a person lands from `make run`'s address: the console.
+    path("", RedirectView.as_view(url="/admin/", permanent=False), name="root"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("api/", include("apps.api.urls")),

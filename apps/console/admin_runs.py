@@ -33,16 +33,21 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from apps.console.admin_site import admin_site
-from apps.console.audit_objects import audit_object_links, audit_summary
+from apps.console.audit_objects import audit_object_links, audit_order_names, audit_summary
+from apps.console.audit_undo import can_undo, safe_next, undo_confirmation, undo_url, undone_ids
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
+from apps.console.templatetags.console_text import breakable
 from apps.core.errors import NotFound, ServiceError
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
-from apps.pipelines.undo import pipeline_change_undo
-from apps.runs.models import AuditEvent, Run, RunSource
+from apps.pipelines.undo import pipeline_change_undo, pipeline_change_undo_plan
+from apps.runs.audit import audit_event_undoable
+from apps.runs.models import AuditEvent, AuditKind, Run, RunSource
 from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
+from apps.runs.selectors import audit_event_for_tenant
 from apps.tenants.models import Role
 
 # --- Shared pieces --------------------------------------------------------------------
@@ -181,7 +186,7 @@ class TriggerFilter(admin.SimpleListFilter):
     parameter_name = "trigger"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return TRIGGER_CHOICES
+        return [(value, breakable(label)) for value, label in TRIGGER_CHOICES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(trigger=self.value()) if self.value() else queryset
@@ -269,7 +274,7 @@ class RunAdmin(ReadOnlyAdmin):
     list_title = "Runs"
     list_display = [
         "time",
-        "trigger",
+        "trigger_name",
         "decision_badge",
         "duration",
         "functions",
@@ -335,8 +340,16 @@ class RunAdmin(ReadOnlyAdmin):
         names = getattr(run, "function_names", run.function_ids.split())
         return ", ".join(names) or "-"
 
+    @admin.display(description="trigger")
+    def trigger_name(self, run: Run) -> str:
+        return breakable(run.trigger)
+
     @admin.display(description="user")
     def user(self, run: Run) -> str:
+        # An email may wrap before its @ rather than anywhere in a narrow column.
+        local, at, domain = (run.user_email or "").partition("@")
+        if at:
+            return format_html("{}<wbr>@{}", local, domain)
         return run.user_email or run.user_id or "-"
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
@@ -530,8 +543,12 @@ class AuditChangeList(ChangeList):
         super().get_results(request)
         events = list(self.result_list)
         links = audit_object_links(events)
+        names = audit_order_names(events)
+        undone = undone_ids(events)
         for event in events:
             event.object_link = links[event.id]
+            event.order_names = names.get(event.id, {})
+            event.undone = event.id in undone
 
 
 @admin.register(AuditEvent, site=admin_site)
@@ -543,12 +560,42 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["object_id"]
     search_help_text = "Object id (exact match)."
     fields = ["created_at", "actor", "kind", "object_link", "details_json"]
-    readonly_fields = ("created_at", "actor", "kind", "object_link", "details_json")
+    readonly_fields = ("created_at", "actor", "kind", "object_link", "order_change", "details_json")
     show_full_result_count = False
     sortable_by = ["time"]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return AuditChangeList
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))
+        return [*columns, "undo_action"] if can_undo(request) else columns
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        event = self.get_object(request, unquote(object_id))
+        offer = event is not None and can_undo(request) and audit_event_undoable(event)
+        context = {
+            "title": "Configuration change",
+            "undo_url": undo_url(event) if offer and event else "",
+            **(extra_context or {}),
+        }
+        if offer and event and event.id in undone_ids([event]):
+            context["undo_url"], context["undone"] = "", True
+        return super().change_view(request, object_id, form_url, context)
+
+    @admin.display(description="undo")
+    def undo_action(self, event: AuditEvent) -> str:
+        if not audit_event_undoable(event):
+            return ""
+        if getattr(event, "undone", False):
+            return mark_safe('<span class="muted">undone</span>')
+        return format_html(
+            '<a class="button undo-button" href="{}" title="Shows what changes in production '
+            'before anything is undone">Undo…</a>',
+            undo_url(event),
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -568,18 +615,21 @@ class AuditEventAdmin(ReadOnlyAdmin):
         ]
 
     def undo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """POST: undo a reorder or enable/disable (developers and owners), then back to
-        the history with what happened as a message."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """GET: what the undo of a reorder or enable/disable changes in production; POST:
+        do it (developers and owners), then back where the member came from."""
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         principal = console_principal(request)
         if principal is None:
             raise Http404("No tenant.")
         if not principal.can_write_config:
             raise PermissionDenied("Your role may not change the pipeline.")
+        event_id = unquote(object_id)
         try:
+            if request.method != "POST":
+                return self._undo_confirmation(request, principal.tenant, event_id)
             undo = pipeline_change_undo(
-                tenant=principal.tenant, event_id=unquote(object_id), actor=principal.actor
+                tenant=principal.tenant, event_id=event_id, actor=principal.actor
             )
         except NotFound:
             raise Http404("No such event.") from None
@@ -587,7 +637,26 @@ class AuditEventAdmin(ReadOnlyAdmin):
             messages.error(request, f"Not undone: {exc.message}")
         else:
             messages.success(request, f"Undone: {undo.get_kind_display().lower()} ({undo.id}).")
-        return HttpResponseRedirect(reverse("admin:runs_auditevent_changelist"))
+        return HttpResponseRedirect(safe_next(request))
+
+    def _undo_confirmation(self, request: HttpRequest, tenant: Any, event_id: str) -> HttpResponse:
+        event = audit_event_for_tenant(tenant=tenant, id=event_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "event": event,
+            "event_url": reverse("admin:runs_auditevent_change", args=[event.id]),
+            "next": safe_next(request),
+            "title": f"Undo: {event.get_kind_display().lower()}",
+        }
+        try:
+            plan = pipeline_change_undo_plan(tenant=tenant, event_id=event.id)
+        except ServiceError as exc:
+            context["refused"] = exc.message
+        else:
+            context.update(undo_confirmation(plan))
+            context["title"] = context["undo_title"]
+        return TemplateResponse(request, "admin/runs/auditevent/undo_confirmation.html", context)
 
     @admin.display(description="object")
     def object_link(self, event: AuditEvent) -> str:
@@ -600,7 +669,33 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="details")
     def summary(self, event: AuditEvent) -> str:
-        return format_html('<code class="audit-details">{}</code>', audit_summary(event.details))
+        names = getattr(event, "order_names", None)
+        if names is None:
+            names = audit_order_names([event]).get(event.id, {})
+        summary = audit_summary(event.details, names)
+        return format_html('<code class="audit-details">{}</code>', summary)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.kind == AuditKind.PIPELINE_REORDERED:
+            fields.insert(fields.index("details_json"), "order_change")
+        return fields
+
+    @admin.display(description="order")
+    def order_change(self, event: AuditEvent) -> str:
+        """A reorder as its functions' names, first to last, before and after."""
+        names = audit_order_names([event]).get(event.id, {})
+
+        def order(key: str) -> str:
+            ids = event.details.get(key)
+            return " → ".join(names.get(fid, str(fid)) for fid in ids or []) or "-"
+
+        return format_html(
+            '<span class="order-before">Before: {}</span><br>'
+            '<span class="order-after">After: {}</span>',
+            order("before"),
+            order("after"),
+        )
 
     @admin.display(description="details")
     def details_json(self, event: AuditEvent) -> str:

@@ -34,6 +34,7 @@ admin_site.register(Group, GroupAdmin)
 
 @admin.register(Tenant, site=admin_site)
 class TenantAdmin(TenantScopedAdmin):
+    audit_object_type = "tenant"
     tenant_path = "pk"
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
@@ -98,6 +99,7 @@ class CurrentTenantColumns:
 
 @admin.register(Member, site=admin_site)
 class MemberAdmin(CurrentTenantColumns, TenantScopedAdmin):
+    audit_object_type = "member"
     list_title = "Members"
     form = MemberForm
     list_display = ["user", "tenant", "role", "created_at"]
@@ -180,6 +182,7 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey, site=admin_site)
 class ApiKeyAdmin(CurrentTenantColumns, TenantScopedAdmin):
+    audit_object_type = "api_key"
     list_title = "API keys"
     form = ApiKeyForm
     list_display = [
@@ -265,6 +268,9 @@ class ApiKeyAdmin(CurrentTenantColumns, TenantScopedAdmin):
             "cancel_url": detail,
         }
         return TemplateResponse(request, "admin/tenants/apikey/revoke_confirmation.html", context)
+
+    def audit_object_id(self, obj: Any) -> str:
+        return str(obj.prefix)  # key events name the key by its prefix
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # keys are revoked, not deleted, so the audit trail keeps them

@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent
+from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import ApiKey, Member, Tenant
 
 Link = tuple[str, str]  # (label, url or "")
@@ -102,17 +102,57 @@ def audit_object_links(events: Iterable[AuditEvent]) -> dict[str, Link]:
     return links
 
 
-def _abbreviated(details: Any) -> Any:
-    # A full SHA-256 would fill the column; the detail page shows it whole.
-    if not isinstance(details, dict):
-        return details
+ORDER_KEYS = ("before", "after")  # a reorder's function ids, first to last
+
+
+def audit_order_names(events: Iterable[AuditEvent]) -> dict[str, dict[str, str]]:
+    """event id -> {function id: name} for the orders reorder events record, looked up in
+    one query and only among the event's own tenant's functions."""
+    events = [event for event in events if event.kind == AuditKind.PIPELINE_REORDERED]
+    wanted = {(event.tenant_id, fid) for event in events for fid in _order_ids(event.details)}
+    rows = Function.objects.filter(id__in={fid for _, fid in wanted}).values_list(
+        "tenant_id", "id", "name"
+    )
+    found = {(tenant_id, fid): name for tenant_id, fid, name in rows}
     return {
-        key: f"{value[:12]}…" if key.endswith("sha256") and isinstance(value, str) else value
-        for key, value in details.items()
+        event.id: {
+            fid: found[(event.tenant_id, fid)]
+            for fid in _order_ids(event.details)
+            if (event.tenant_id, fid) in found
+        }
+        for event in events
     }
 
 
-def audit_summary(details: Any) -> str:
-    """The details as one line of JSON (never Python's repr), cut to a readable length."""
-    text = json.dumps(_abbreviated(details or {}), ensure_ascii=False, sort_keys=True)
+def _order_ids(details: Any) -> list[str]:
+    if not isinstance(details, dict):
+        return []
+    return [
+        fid
+        for key in ORDER_KEYS
+        if isinstance(details.get(key), list)
+        for fid in details[key]
+        if isinstance(fid, str)
+    ]
+
+
+def _readable(details: Any, names: dict[str, str]) -> Any:
+    # A full SHA-256 would fill the column; the detail page shows it whole. Function ids
+    # in an order read as the functions' names (a deleted one keeps its id).
+    if not isinstance(details, dict):
+        return details
+    readable = {}
+    for key, value in details.items():
+        if key.endswith("sha256") and isinstance(value, str):
+            value = f"{value[:12]}…"
+        elif key in ORDER_KEYS and isinstance(value, list):
+            value = [names.get(item, item) if isinstance(item, str) else item for item in value]
+        readable[key] = value
+    return readable
+
+
+def audit_summary(details: Any, names: dict[str, str] | None = None) -> str:
+    """The details as one line of JSON (never Python's repr), cut to a readable length;
+    ``names`` maps the function ids of a reorder to their names."""
+    text = json.dumps(_readable(details or {}, names or {}), ensure_ascii=False, sort_keys=True)
     return text if len(text) <= SUMMARY_LENGTH else text[: SUMMARY_LENGTH - 1] + "…"

@@ -103,6 +103,7 @@ def pipelines_page(request: HttpRequest) -> HttpResponse:
         pipelines=pipelines_overview(tenant=principal.tenant, include_tests=include_tests),
         include_tests=include_tests,
         gallery_url=_optional_url("console-gallery"),
+        actor=principal.actor.label,
     )
     return render(request, "console/pipelines.html", context)
 

@@ -16,10 +16,30 @@
 
   // ---- pipelines page --------------------------------------------------------------------
 
+  let said = 0; // which message is showing, so a late undo link never lands on a newer one
+
   function say(message, kind) {
     const line = document.getElementById("pipelines-status");
     line.textContent = message;
     line.className = "status-line" + (kind ? " status-" + kind : "");
+    return ++said;
+  }
+
+  /** Says the change is saved, then adds "Undo" leading to the confirmation of undoing the
+   * audit event this member's change just wrote (found through the configuration history). */
+  async function sayWithUndo(message, eventKind, object) {
+    const shown = say(message, "ok");
+    const page = document.querySelector(".pipelines-page");
+    const query = new URLSearchParams({ kind: eventKind, object, actor: page.dataset.actor, limit: "1" });
+    const response = await api("GET", "audit-events?" + query);
+    const event = response.ok && response.body.results[0];
+    if (!event || !event.undoable || shown !== said) return;
+    const back = new URLSearchParams({ next: window.location.pathname + window.location.search });
+    const link = document.createElement("a");
+    link.className = "undo-link";
+    link.href = page.dataset.undoUrl.replace("EVENT_ID", encodeURIComponent(event.id)) + "?" + back;
+    link.textContent = "Undo";
+    document.getElementById("pipelines-status").append(" ", link);
   }
 
   function idsOf(list) {
@@ -115,7 +135,8 @@
     }
     const response = await api("PUT", "pipelines/" + list.dataset.trigger + "/order", { function_ids: ids });
     if (response.ok) {
-      say("New order of " + list.dataset.trigger + " saved: live for new runs now.", "ok");
+      const trigger = list.dataset.trigger;
+      sayWithUndo("New order of " + trigger + " saved: live for new runs now.", "pipeline.reordered", trigger);
     } else {
       restore(list, previous);
       say("The order was not saved: " + errorText(response), "error");
@@ -181,7 +202,9 @@
       const response = await api("PATCH", "functions/" + row.dataset.functionId, { enabled });
       if (response.ok) {
         row.classList.toggle("is-disabled", !enabled);
-        say(row.querySelector(".function-name").textContent + (enabled ? " enabled." : " disabled."), "ok");
+        const name = row.querySelector(".function-name").textContent;
+        const kind = enabled ? "function.enabled" : "function.disabled";
+        sayWithUndo(name + (enabled ? " enabled: live for new runs now." : " disabled: live for new runs now."), kind, row.dataset.functionId);
       } else {
         toggle.checked = !enabled;
         say("Not changed: " + errorText(response), "error");

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.console.audit_objects import audit_object_links, audit_summary
+from apps.console.audit_objects import audit_object_links, audit_order_names, audit_summary
 from apps.core.actor import Actor
 from apps.runs.audit import audit_record
 from apps.runs.models import AuditEvent, AuditKind
@@ -45,3 +45,26 @@ def test_an_id_of_another_tenants_function_is_neither_named_nor_linked(
 def test_the_summary_is_json_with_short_hashes() -> None:
     summary = audit_summary({"version": 2, "code_sha256": "ab" * 32, "previous": None})
     assert summary == '{"code_sha256": "abababababab…", "previous": null, "version": 2}'
+
+
+def test_a_reorder_reads_as_its_functions_names_never_another_tenants(
+    alice: Persona, charlie: Persona
+) -> None:
+    first = add_function(alice.tenant, "allow-list", CODE, publish=False)
+    second = add_function(alice.tenant, "block-list", CODE, publish=False)
+    foreign = add_function(charlie.tenant, "globex-rule", CODE, publish=False)
+    event = audit_record(
+        tenant=alice.tenant,
+        actor=Actor.system(),
+        kind=AuditKind.PIPELINE_REORDERED,
+        object_type="pipeline",
+        object_id="PRE_REGISTER",
+        details={"before": [first.id, second.id], "after": [second.id, first.id, foreign.id]},
+    )
+    names = audit_order_names([event])[event.id]
+    assert names == {first.id: "allow-list", second.id: "block-list"}
+    summary = audit_summary(event.details, names)
+    assert summary == (
+        f'{{"after": ["block-list", "allow-list", "{foreign.id}"], '
+        '"before": ["allow-list", "block-list"]}'
+    )

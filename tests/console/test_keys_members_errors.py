@@ -129,3 +129,29 @@ def test_member_lists_have_no_tenant_column(alice: Persona) -> None:
     client = login(alice)
     for url in ("/admin/tenants/apikey/", "/admin/tenants/member/"):
         assert "column-tenant" not in client.get(url).content.decode()
+
+
+def test_history_on_a_key_member_or_tenant_opens_their_configuration_history(
+    alice: Persona, charlie: Persona
+) -> None:
+    client = login(alice)
+    key = ApiKey.objects.filter(tenant=alice.tenant).first()
+    assert key is not None
+    member = Member.objects.get(user=alice.user)
+    history = "/admin/runs/auditevent/"
+    for url, query in (
+        (f"/admin/tenants/apikey/{key.pk}/history/", f"object_type=api_key&object_id={key.prefix}"),
+        (
+            f"/admin/tenants/member/{member.pk}/history/",
+            f"object_type=member&object_id={member.pk}",
+        ),
+        (
+            f"/admin/tenants/tenant/{alice.tenant.pk}/history/",
+            f"object_type=tenant&object_id={alice.tenant.pk}",
+        ),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == f"{history}?{query}"
+        listed = client.get(response["Location"]).context["cl"].result_list
+        assert listed and all(e.object_id == query.split("object_id=")[1] for e in listed)
+    assert login(charlie).get(f"/admin/tenants/apikey/{key.pk}/history/").status_code == 404

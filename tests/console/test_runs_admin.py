@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.admin.templatetags.admin_list import result_headers
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -118,6 +119,16 @@ def test_the_list_shows_the_tenants_runs_newest_first(
     assert "email-domain-check, enrich" in content
     assert 'class="badge badge-deny"' in content
     assert globex_run.id not in content
+
+
+def test_the_list_names_its_columns_and_lets_long_values_wrap_at_their_seams(
+    alice: Persona, acme_runs: dict[str, Run]
+) -> None:
+    response = console(alice).get(LIST)
+    headers = [str(header["text"]) for header in result_headers(response.context["cl"])]
+    assert headers == ["time", "trigger", "decision", "duration", "functions", "user", "source"]
+    content = response.content.decode()
+    assert "PRE_<wbr>REGISTER" in content and "ann<wbr>@example.com" in content
 
 
 def test_the_list_shows_production_runs_unless_asked_and_a_search_looks_everywhere(

@@ -19,3 +19,8 @@ def test_the_view_site_target_answers(client: Client, alice: Persona) -> None:
     client.force_login(alice.user)
     target: Any = GenAuthAdminSite.site_url
     assert client.get(target).status_code == 200
+
+
+def test_the_servers_root_leads_to_the_console(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"

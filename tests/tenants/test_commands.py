@@ -64,3 +64,7 @@ def test_seed_demo_prints_the_password_once() -> None:
 def test_seed_demo_prints_no_broker_hostname_warning(caplog: pytest.LogCaptureFixture) -> None:
     run("seed_demo")
     assert not [r for r in caplog.records if "No hostname" in r.getMessage()]
+
+
+def test_seed_demo_names_the_port_the_console_is_served_on() -> None:
+    assert "http://127.0.0.1:9123/admin/" in run("seed_demo", "--port", "9123")

@@ -19,6 +19,11 @@ DEMO_USER = "demo"
 class Command(BaseCommand):
     help = "Create the demo tenant 'acme' with a console login (printed once). Idempotent."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--port", type=int, default=8000, help="The port the console will be served on."
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         # The embedded filesystem broker has no host; kombu warns about it on every connect.
         logging.getLogger("kombu.connection").setLevel(logging.ERROR)
@@ -37,7 +42,7 @@ class Command(BaseCommand):
         for hook in seed_hooks():
             hook(tenant=tenant, actor=actor, stdout=self.stdout)
         self.stdout.write(
-            "Demo tenant 'acme' is ready. Console: http://127.0.0.1:8000/admin/\n"
+            f"Demo tenant 'acme' is ready. Console: http://127.0.0.1:{options['port']}/admin/\n"
             f"  username: {DEMO_USER}\n  password: {password}   (shown once)"
         )
 
