@@ -66,7 +66,7 @@ def login_triggers(code: str) -> tuple[str, ...]:
     return tuple(triggers) or ("PRE_AUTHENTICATION",)
 
 
-def _code_problems(code: str, dependencies: list[str]) -> list[str]:
+def code_problems(code: str, dependencies: list[str]) -> list[str]:
     """What in the code needs something the sandbox does not provide."""
     problems = []
     required = [match.group(1) for match in _REQUIRE.finditer(code)]
@@ -161,7 +161,7 @@ def _rules(root: Path, result: Auth0Folder, pipelines: dict[str, list[dict[str, 
         )
         if detect_flavour(code) != "auth0_rule":
             problems.append("is not a function (user, context, callback)")
-        problems += _code_problems(code, [])
+        problems += code_problems(code, [])
         if problems:
             result.unmappable += [f"{where}: {problem}" for problem in problems]
             continue
@@ -229,7 +229,7 @@ def _actions(root: Path, result: Auth0Folder, pipelines: dict[str, list[dict[str
         dependencies = [
             str(d.get("name")) for d in meta.get("dependencies") or [] if isinstance(d, dict)
         ]
-        problems += _code_problems(code, dependencies)
+        problems += code_problems(code, dependencies)
         if problems:
             result.unmappable += [f"{where}: {problem}" for problem in problems]
             continue
