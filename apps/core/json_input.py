@@ -8,8 +8,9 @@ worded here as before, saying where when it does not. What orjson takes but no r
 checked after it: text with U+0000 (PostgreSQL cannot store it) and nesting deeper than run
 data may (``MAX_JSON_DEPTH`` below the document's own object; orjson's own limit is 1024). The
 walk that checks those is skipped, at the cost of a few byte searches, for the documents that
-cannot hold them. Integers beyond 64 bits are read as the double nearest them, as JavaScript
-reads them.
+cannot hold them. orjson reads integers beyond 64 bits as the double nearest them; a document
+that may hold one (a run of 19 digits anywhere) is read again by the standard library, which
+keeps them exact, so that what is stored and answered is what was sent.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class UnstorableJSON(ValueError):
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _NUMBER = re.compile(r"-?[0-9][0-9.eE+-]*")
 _CONSTANT = re.compile(r"-?(?:NaN|Infinity)")
+# 19 digits in a row: what an integer beyond 64 bits needs (possibly inside a string, which
+# only costs the second reading).
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 # A value's place in the document: (parent's place, key), built only as the walk descends.
@@ -93,6 +97,10 @@ def loads_storable(raw: bytes) -> Any:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise UnstorableJSON(_refusal(raw, exc)) from None
+    if _LONG_DIGITS.search(raw):
+        # orjson took the document, so it is valid JSON with no NaN or Infinity: the standard
+        # library reads the same values, with integers exact.
+        data = json.loads(raw)
     problem = unstorable(raw, data)
     if problem:
         raise UnstorableJSON(problem)
