@@ -153,7 +153,7 @@ class IsolateProvider:
             self.warm_count += 1
         if self.warm_count > self.config.max_warm_isolates:
             self.evict(self.warm_count - self.config.max_warm_isolates)
-        if self.memory.over():
+        if self.memory.over() and self.memory.may_evict():
             self.evict(max(1, self.warm_count // 16))
 
     def evict(self, count: int) -> None:
@@ -177,7 +177,15 @@ class IsolateProvider:
 
 class MemoryBudget:
     """Resident memory above the worker's level once ready, read at most every ``every_s``
-    (reading /proc on every run costs more than a fast run itself)."""
+    (reading /proc on every run costs more than a fast run itself).
+
+    Over budget, warm isolates are evicted a batch at a time, at most one batch per
+    EVICT_EVERY_S: resident memory does not shrink at once when isolates are freed (the
+    allocator keeps some), and evicting on every run while it stays high would make every run
+    build a new isolate. Memory that keeps growing is the worker ceiling's business (the
+    worker is retired)."""
+
+    EVICT_EVERY_S = 1.0
 
     def __init__(self, budget_mb: int, every_s: float = 0.1) -> None:
         self.budget_mb = budget_mb
@@ -185,6 +193,17 @@ class MemoryBudget:
         self.base_mb = rss_mb()
         self._next = 0.0
         self._over = False
+        self._lock = threading.Lock()
+        self._next_eviction = 0.0
+
+    def may_evict(self) -> bool:
+        """True at most once per EVICT_EVERY_S."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_eviction:
+                return False
+            self._next_eviction = now + self.EVICT_EVERY_S
+            return True
 
     def over(self) -> bool:
         now = time.monotonic()

@@ -42,6 +42,8 @@ from apps.runtime.channel import poll_timeout_ms
 from apps.runtime.wire import MAX_JSON_DEPTH
 
 CANCEL_GRACE_S = 0.25
+# How long, at most, an isolate that is not spinning may take to prove itself idle.
+QUIESCE_WALL_CAP_S = 1.0
 _MIB = 1024 * 1024
 
 
@@ -281,19 +283,27 @@ class Isolate:
         return max(used, 0.0)
 
     def quiesce(self, timeout_s: float) -> bool:
-        """True if the isolate answers a trivial eval within ``timeout_s``: V8 starts it only
-        once every queued microtask has run, so nothing of the last run still executes. If
-        not, it is marked broken and False is returned: the caller frees it, which terminates
-        that code (after reading what it cost)."""
+        """True if the isolate answers a trivial eval before its thread has spent
+        ``timeout_s`` of CPU on what runs ahead of it: V8 starts the eval only once every
+        queued microtask has run, so nothing of the last run still executes. If not, it is
+        marked broken and False is returned: the caller frees it, which terminates that code
+        (after reading what it cost).
+
+        CPU, not wall time: on a busy host an idle isolate's thread may wait for a core longer
+        than ``timeout_s``, and code left running burns CPU while it runs. The wait is capped
+        at QUIESCE_WALL_CAP_S all the same (and at ``timeout_s`` of wall time where the
+        thread's CPU cannot be read)."""
         if self.broken or self._ctx_id is None:
             return False
         ctx = self._ctx
         code_handle = ctx._python_to_value_handle(self.driver("idle"))
+        started_cpu, give_up = self.cpu_s(), time.monotonic() + QUIESCE_WALL_CAP_S
         ctx._dll.mr_eval(ctx._ctx, code_handle.raw, self._done_fd)
-        handle = self._take_result(timeout_s)
-        if handle is None:
-            self.broken = True
-            return False
+        while (handle := self._take_result(timeout_s)) is None:
+            spinning = self._stat_path is None or self.cpu_s() - started_cpu >= timeout_s
+            if spinning or time.monotonic() >= give_up:
+                self.broken = True
+                return False
         try:
             return ctx._value_handle_to_python(handle) is True
         except JSEvalException:

@@ -40,6 +40,8 @@ from apps.runtime.fairshare import TenantLoad
 READY_TIMEOUT_S = 60.0
 # A worker whose heartbeat is older than this is stuck; one that beats is only busy.
 HEARTBEAT_STALE_S = 1.0
+# How many more runs in flight a worker warm for the tenant may have than the least busy one.
+WARM_SPREAD = 2
 # A retiring worker is ended at the latest this long after it asked (the whole-run budget).
 RETIRE_GRACE_S = 25.0
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -239,8 +241,9 @@ class Pool:
 
     def _acquire(self, tenant_id: str | None) -> tuple[_Worker, int]:
         """A worker with a free slot, and the slot: among those that hold the tenant's warm
-        isolates if any, the least busy (then the one with the fewest tenants, so that warm
-        isolates spread over the pool)."""
+        isolates, the least busy, unless that one has more than WARM_SPREAD runs in flight
+        more than the least busy worker of all (then the one with the fewest tenants, so that
+        warm isolates spread over the pool), which then takes it."""
         with self._cond:
             while True:
                 if self._closed:
@@ -249,8 +252,13 @@ class Pool:
                 if usable:
                     break
                 self._cond.wait()
+            least = min(usable, key=lambda w: (len(w.pending), len(w.tenants)))
             warm = [w for w in usable if tenant_id in w.tenants] if tenant_id else []
-            chosen = min(warm or usable, key=lambda w: (len(w.pending), len(w.tenants)))
+            chosen = min(warm, key=lambda w: len(w.pending)) if warm else least
+            if len(chosen.pending) > len(least.pending) + WARM_SPREAD:
+                # Its warm workers are busier than an idle core is worth: one new isolate
+                # on the least busy worker costs less than queueing behind the others.
+                chosen = least
             return chosen, chosen.free_slots.pop()
 
     def request(

@@ -106,3 +106,40 @@ def test_the_start_up_stock_is_used_up_and_then_kept_at_the_usual_size() -> None
             isolate.close()
         while not engine.provider.spares_wanted(0):
             engine.provider.fresh().close()
+
+
+def test_warm_isolates_are_evicted_a_batch_at_a_time_at_most_once_a_second() -> None:
+    """Resident memory stays high for a while after isolates are freed: evicting on every
+    run while it does would make every run build a new isolate."""
+    from apps.runtime.engine import MemoryBudget
+
+    budget = MemoryBudget(256)
+    assert budget.may_evict()
+    assert not budget.may_evict()
+    budget._next_eviction = 0.0  # a second later
+    assert budget.may_evict()
+
+
+def test_a_run_goes_to_an_idle_worker_rather_than_queue_behind_its_warm_one(
+    restore_pool: None,
+) -> None:
+    runtime.configure(workers=2)
+    pool = runtime._get_pool()
+    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_sticky"))
+    with pool._cond:
+        (warm,) = [w for w in pool._workers if "t_sticky" in w.tenants]
+        (idle,) = [w for w in pool._workers if w is not warm]
+        warm.pending.update({-n: object() for n in range(1, 4)})  # 3 runs in flight there
+    try:
+        chosen, slot = pool._acquire("t_sticky")
+        assert chosen is idle
+        chosen.free_slots.append(slot)
+        with pool._cond:
+            for n in range(1, 3):
+                warm.pending.pop(-n)
+        chosen, slot = pool._acquire("t_sticky")  # 1 in flight: not worth a new isolate
+        assert chosen is warm
+        chosen.free_slots.append(slot)
+    finally:
+        with pool._cond:
+            warm.pending.clear()
