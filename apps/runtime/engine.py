@@ -48,6 +48,8 @@ QUIESCE_TIMEOUT_S = 0.05
 # For a hot tenant (fairshare.py) the proof gets much less time: code left running after
 # callback() then burns 5 ms, not 50, and a slow answer only costs that tenant a new isolate.
 HOT_QUIESCE_TIMEOUT_S = 0.005
+# What a run that left code running is charged on top of what it measurably used.
+LEFTOVER_CHARGE_S = QUIESCE_TIMEOUT_S
 _PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
 
 
@@ -429,7 +431,12 @@ class Engine:
         if isolate is not None:
             hot = self.load.hot(str(job["tenant_id"]))
             wait = HOT_QUIESCE_TIMEOUT_S if hot else QUIESCE_TIMEOUT_S
-            self._release(run, isolate, keep=isolate.quiesce(wait))
+            idle = isolate.quiesce(wait)
+            if not idle:
+                # Code left running costs the host more than its measured CPU (the isolate
+                # freed, a new one built): charged as if it had used its whole allowance.
+                run.cpu_s += LEFTOVER_CHARGE_S
+            self._release(run, isolate, keep=idle)
         self.load.add(str(job["tenant_id"]), run.cpu_s)
         result = shape_result(
             job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000

@@ -154,7 +154,7 @@ def test_a_run_that_burns_cpu_runs_at_a_lower_priority_while_it_does(restore_poo
     from apps.runtime import fairshare
 
     load = fairshare.TenantLoad()
-    load.add("t_heavy", 1.0)
+    load.add("t_heavy", fairshare.HOT_CPU_S + 0.5)
     assert load.hot("t_heavy") and not load.hot("t_light")
     assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light"))["decision"] == "allow"
 
@@ -165,10 +165,11 @@ def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.Mo
     slept: list[float] = []
     monkeypatch.setattr(fairshare.time, "sleep", slept.append)
     load = fairshare.TenantLoad()
-    load.add("t_hot", 0.25 + 0.2)
+    load.add("t_hot", fairshare.HOT_CPU_S + 0.2)
     load.yield_to_others("t_hot")
     assert slept == []  # nobody else ran: the cores are its to use
-    load.add("t_other", 0.001)
+    # A busy tenant below the threshold (e.g. a thousand quick runs a second) is not hot.
+    load.add("t_other", fairshare.HOT_CPU_S * 0.9)
     load.yield_to_others("t_other")  # not hot: no wait
     load.yield_to_others("t_hot")
     assert len(slept) == 1 and 0.15 < slept[0] <= 0.2
