@@ -7,8 +7,9 @@ timer or an outbound request holds only that thread and that isolate: the isolat
 threads and the waits release the interpreter lock, and every other run goes on. Replies carry
 the request's id and may come in any order. While a step runs, the worker mirrors its index
 into the request's slot of a small shared memory page, so that the caller can name the step in
-flight if this process dies. It asks to be retired (the caller stops sending it work and
-replaces it) when its resident memory is over its ceiling.
+flight if this process dies, and beats a heartbeat there. It asks to be retired (the caller
+stops sending it work and replaces it once the runs it holds are answered) when its resident
+memory is over its ceiling or it holds an isolate it could not stop.
 """
 
 from __future__ import annotations
