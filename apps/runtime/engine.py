@@ -431,8 +431,11 @@ class Engine:
         if isolate is not None:
             hot = self.load.hot(str(job["tenant_id"]))
             wait = HOT_QUIESCE_TIMEOUT_S if hot else QUIESCE_TIMEOUT_S
+            # Only a failed proof means code was left running; an isolate already broken (a
+            # cut, a refused compile) is freed whatever the proof says.
+            usable = not isolate.broken
             idle = isolate.quiesce(wait)
-            if not idle:
+            if usable and not idle:
                 # Code left running costs the host more than its measured CPU (the isolate
                 # freed, a new one built): charged as if it had used its whole allowance.
                 run.cpu_s += LEFTOVER_CHARGE_S
