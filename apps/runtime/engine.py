@@ -194,7 +194,7 @@ class MemoryBudget:
         self.every_s = every_s
         self.base_mb = rss_mb()
         self._next = 0.0
-        self._over = False
+        self._resident_mb = self.base_mb
         self._lock = threading.Lock()
         self._next_eviction = 0.0
 
@@ -207,15 +207,16 @@ class MemoryBudget:
             self._next_eviction = now + self.EVICT_EVERY_S
             return True
 
-    def over(self) -> bool:
+    def resident_mb(self) -> float:
+        """The process's resident memory, as last read (at most ``every_s`` ago)."""
         now = time.monotonic()
         if now >= self._next:
             self._next = now + self.every_s
-            self._over = rss_mb() - self.base_mb > self.budget_mb
-        return self._over
+            self._resident_mb = rss_mb()
+        return self._resident_mb
 
-    def used_mb(self) -> float:
-        return rss_mb() - self.base_mb
+    def over(self) -> bool:
+        return self.resident_mb() - self.base_mb > self.budget_mb
 
 
 def rss_mb() -> float:

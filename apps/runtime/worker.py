@@ -77,12 +77,6 @@ class DataLimit:
         resource.setrlimit(resource.RLIMIT_DATA, (soft_mb << 20, self.hard_mb << 20))
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm", "rb") as f:
-        pages = int(f.read().split()[1])
-    return pages * resource.getpagesize() / (1024 * 1024)
-
-
 class Mirror:
     """The heartbeat, and per request slot [request id, step index], in shared memory."""
 
@@ -122,23 +116,6 @@ def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any
     return {"error": f"unknown op {op!r}"}
 
 
-class MemoryWatch:
-    """Resident memory, read at most every ``every_s``: reading /proc on every run costs more
-    than a fast run itself, and memory grows far slower than that."""
-
-    def __init__(self, every_s: float = 0.25) -> None:
-        self.every_s = every_s
-        self._next = 0.0
-        self._over = False
-
-    def over(self, limit_mb: int) -> bool:
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + self.every_s
-            self._over = rss_mb() > limit_mb
-        return self._over
-
-
 class Server:
     """``threads`` request threads; one at a time reads the socket, then answers what it
     read while another reads the next request (no hand-over between threads on the way)."""
@@ -150,7 +127,6 @@ class Server:
         self.mirror = mirror
         self.engine = engine
         self.rss_limit_mb = rss_limit_mb
-        self.memory = MemoryWatch()
         self._send_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._closed = threading.Event()
@@ -185,7 +161,10 @@ class Server:
     def _answer(self, msg: dict[str, Any]) -> None:
         reply = handle(self.engine, self.mirror, msg)
         reply["id"] = msg.get("id")
-        reply["retire"] = self.engine.retire_requested or self.memory.over(self.rss_limit_mb)
+        # The engine reads resident memory for its warm budget at most every 0.1 s; the
+        # worker's ceiling is checked against the same reading.
+        over_ceiling = self.engine.memory.resident_mb() > self.rss_limit_mb
+        reply["retire"] = self.engine.retire_requested or over_ceiling
         payload = wire.dumps(reply)
         with self._send_lock, contextlib.suppress(OSError):
             self.conn.send(payload)  # if the caller went away, the main thread ends the process
