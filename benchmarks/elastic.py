@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import apps.runtime as runtime
 from benchmarks.sandbox import job as three_function_job
+from benchmarks.sandbox import pct
 
 LOGIN = (
     "function pipe(user, context, callback) { user.seen = true; callback(null, user, context); }"
@@ -70,11 +71,6 @@ def one(code: str, tenant: str, timeout_ms: int = 3000) -> dict[str, Any]:
             {"id": "fn", "name": "f", "version": 1, "code": code, "timeout_ms": timeout_ms}
         ],
     }
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p))]
 
 
 def timed(job: dict[str, Any]) -> float:
