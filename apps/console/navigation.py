@@ -56,7 +56,9 @@ def recent_problem_runs(*, tenant: Tenant) -> list[Any]:
     """The newest production runs that denied or failed (test and replay runs left out)."""
     from apps.runs.models import Run, RunDecision, RunSource, RunStatus
 
-    problems = Q(decision=RunDecision.DENY) | Q(status__in=[RunStatus.ERROR, RunStatus.TIMEOUT])
+    problems = Q(decision=RunDecision.DENY) | Q(
+        status__in=[RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.LOST]
+    )
     runs = (
         Run.objects.filter(tenant=tenant, source=RunSource.API)
         .filter(problems)

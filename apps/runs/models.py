@@ -91,6 +91,9 @@ class RunStatus(models.TextChoices):
     DENIED = "denied", "Denied"  # a function called back with an error
     ERROR = "error", "Error"  # a step threw, crashed or its worker was lost
     TIMEOUT = "timeout", "Timeout"
+    # Its process died after the code started and before the outcome was stored; recorded by
+    # the sweep of apps/runs/journal.py. No decision reached the caller.
+    LOST = "lost", "Lost"
 
 
 class RunMode(models.TextChoices):

@@ -2,7 +2,9 @@
 the test endpoints and the Celery task that finishes async work.
 
 A run is written exactly once when its synchronous part ends (including denies,
-errors, timeouts and sandbox crashes), before the response leaves. Async functions
+errors, timeouts and sandbox crashes), before the response leaves. Before its code
+starts it is noted in the process's journal (``apps.runs.journal``), so a run whose
+process dies before that write is still recorded, as ``lost``, by the sweep. Async functions
 and async-mode runs are finished by ``run_continue`` in a Celery task, which is the
 only writer that updates a run, and runs each function at most once per run.
 """
@@ -28,6 +30,7 @@ from apps.core.errors import Conflict
 from apps.core.ids import new_id
 from apps.core.triggers import trigger_named
 from apps.runs import fairness
+from apps.runs.journal import journal, lost_run_entry
 from apps.runs.models import IdempotencyClaim, Run, RunDecision, RunMode, RunSource, RunStatus
 from apps.runs.selectors import (
     PlannedFunction,
@@ -220,6 +223,43 @@ def _execute_sync(
     inline_async: bool,
     mode: str,
 ) -> tuple[Run, dict[str, Any]]:
+    args = (origin, run_id, functions, user, context, inline_async, mode)
+    if not functions:  # no code runs: nothing to journal
+        return _run_and_record(*args)
+    entry = lost_run_entry(
+        run_id=run_id,
+        tenant=origin.tenant,
+        trigger=origin.trigger,
+        source=origin.source,
+        mode=mode,
+        caller=origin.caller,
+        client_ip=origin.client_ip,
+        idempotency_key=origin.idempotency_key,
+        user=user,
+        context=context,
+        planned_steps=[_planned_step(f) for f in functions],
+        search_columns=_search_columns(user, functions),
+    )
+    line = journal.started(entry)
+    recorded = False
+    try:
+        outcome = _run_and_record(*args)
+        recorded = True
+        return outcome
+    finally:
+        journal.finished(run_id, line, recorded=recorded)
+
+
+def _run_and_record(
+    origin: _Origin,
+    run_id: str,
+    functions: tuple[PlannedFunction, ...],
+    user: dict[str, Any],
+    context: dict[str, Any],
+    inline_async: bool,
+    mode: str,
+) -> tuple[Run, dict[str, Any]]:
+    """Run the synchronous part and store the run (``_execute_sync`` journals it)."""
     started = time.perf_counter()
     env, secrets = env_for_tenant(tenant=origin.tenant) if functions else ({}, {})
     sync_part = [f for f in functions if not f.is_async]
@@ -637,6 +677,8 @@ def _idempotency_claim(
 
 
 def _claim_expired(claim: IdempotencyClaim, run: Run | None, now: datetime) -> bool:
+    if run is not None and run.status == RunStatus.LOST:
+        return True  # its caller got no answer: a retry with the key runs the pipeline again
     if run is None:
         return claim.created_at < now - IDEMPOTENCY_STALE_AFTER
     return claim.created_at < now - IDEMPOTENCY_WINDOW

@@ -18,6 +18,14 @@ def run_continue_task(run_id: str) -> None:
     run_continue(run_id=run_id)
 
 
+@shared_task(name="apps.runs.tasks.sweep_lost_runs_task")
+def sweep_lost_runs_task() -> int:
+    """Every minute (Celery beat): record as lost the runs whose process died mid-run."""
+    from apps.runs.journal import sweep_lost_runs
+
+    return sweep_lost_runs()
+
+
 @shared_task(name="apps.runs.tasks.prune_runs_task")
 def prune_runs_task() -> int:
     """Daily (Celery beat): delete runs past RUN_RETENTION_DAYS, in small batches, and
