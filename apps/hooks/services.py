@@ -17,11 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from apps.audit.models import AuditKind
+from apps.audit.services import audit_record
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, ServiceError
 from apps.hooks.models import HookDelivery, HookKind, HookSecret
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditKind
 from apps.secrets import crypto
 from apps.tenants.models import Tenant
 

@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class RunsConfig(AppConfig):
     name = "apps.runs"
     label = "runs"
-    verbose_name = "Runs and audit"
+    verbose_name = "Runs"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from apps.audit.models import AuditEvent
 from apps.hooks.models import HookSecret
-from apps.runs.models import AuditEvent
 from apps.secrets import crypto
 from tests.conftest import Persona, assert_error
 from tests.hooks.helpers import new_secret
