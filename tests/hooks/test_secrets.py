@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from apps.audit.models import AuditEvent
+from apps.core import crypto
 from apps.hooks.models import HookSecret
-from apps.secrets import crypto
 from tests.conftest import Persona, assert_error
 from tests.hooks.helpers import new_secret
 
