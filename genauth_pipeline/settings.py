@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "reversion",
     "apps.core",
+    "apps.audit",
     "apps.tenants",
     "apps.pipelines",
     "apps.runs",

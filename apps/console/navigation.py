@@ -28,7 +28,7 @@ NAV_ENTRIES: tuple[tuple[str, str, str, str], ...] = (
     ("gallery", "Gallery", "console-gallery", Role.VIEWER),
     ("dashboard", "Dashboard", "console-dashboard", Role.VIEWER),
     ("runs", "Runs", "admin:runs_run_changelist", Role.VIEWER),
-    ("history", "Configuration history", "admin:runs_auditevent_changelist", Role.VIEWER),
+    ("history", "Configuration history", "admin:audit_auditevent_changelist", Role.VIEWER),
     ("env", "Env & secrets", "console-env", Role.VIEWER),
     ("hooks", "IdP hooks", "console-hooks", Role.VIEWER),
     ("apikeys", "API keys", "admin:tenants_apikey_changelist", Role.OWNER),

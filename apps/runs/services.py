@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from celery import signature
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -592,6 +593,11 @@ def _response_body(run: Run, result: dict[str, Any], steps: list[dict[str, Any]]
     }
 
 
+# Named, not imported: the task (apps.runs.tasks) calls into this module. RunsConfig.ready
+# registers it, so an eager setting (CELERY_TASK_ALWAYS_EAGER, the tests) runs it in-process.
+RUN_CONTINUE_TASK = "apps.runs.tasks.run_continue_task"
+
+
 def _clean_ip(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(value or ""))
@@ -600,11 +606,9 @@ def _clean_ip(value: str | None) -> str | None:
 
 
 def _enqueue(run_id: str) -> None:
-    from apps.runs.tasks import run_continue_task
-
     def send() -> None:
         try:
-            run_continue_task.delay(run_id)
+            signature(RUN_CONTINUE_TASK, args=(run_id,)).delay()
         except Exception:
             # The run is recorded with its steps queued; the response must not fail.
             logger.exception("could not enqueue run %s", run_id)

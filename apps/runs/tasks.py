@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.runs.services import idempotency_claims_prune, run_continue
+from apps.runs.services import RUN_CONTINUE_TASK, idempotency_claims_prune, run_continue
 
 
-@shared_task(name="apps.runs.tasks.run_continue_task")
+@shared_task(name=RUN_CONTINUE_TASK)
 def run_continue_task(run_id: str) -> None:
     """Run the async functions (or the whole async-mode pipeline) of one run."""
     run_continue(run_id=run_id)
