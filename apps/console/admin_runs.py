@@ -42,7 +42,7 @@ from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_rol
 from apps.console.templatetags.console_text import breakable
 from apps.core.errors import NotFound, ServiceError
 from apps.core.triggers import TRIGGER_CHOICES
-from apps.pipelines.models import Function
+from apps.pipelines.selectors import function_choices, function_ids_existing
 from apps.pipelines.undo import pipeline_change_undo, pipeline_change_undo_plan
 from apps.runs.audit import audit_event_undoable
 from apps.runs.models import AuditEvent, AuditKind, Run, RunSource
@@ -233,13 +233,10 @@ class SourceFilter(admin.SimpleListFilter):
             }
 
 
-def function_choices(request: HttpRequest) -> list[tuple[str, str]]:
+def current_function_choices(request: HttpRequest) -> list[tuple[str, str]]:
     """The current tenant's functions, for the filters that narrow to one of them."""
     principal = console_principal(request)
-    if principal is None:
-        return []
-    functions = Function.objects.filter(tenant=principal.tenant).order_by("name")
-    return [(f.id, f.name) for f in functions.only("id", "name")]
+    return function_choices(tenant=principal.tenant) if principal else []
 
 
 class FunctionFilter(admin.SimpleListFilter):
@@ -247,7 +244,7 @@ class FunctionFilter(admin.SimpleListFilter):
     parameter_name = "function"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return function_choices(request)
+        return current_function_choices(request)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -425,11 +422,7 @@ _PROBLEM = ("denied", "error", "timeout")
 def run_detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
     output = run.output or {}
     steps = _timeline(run)
-    existing = set(
-        Function.objects.filter(
-            tenant_id=run.tenant_id, id__in=[s["function_id"] for s in steps]
-        ).values_list("id", flat=True)
-    )
+    existing = function_ids_existing(tenant_id=run.tenant_id, ids=[s["function_id"] for s in steps])
     can_replay = has_role(request, Role.DEVELOPER)
     for entry in steps:
         entry["replay_url"] = (
@@ -504,7 +497,7 @@ class ObjectFilter(admin.SimpleListFilter):
     parameter_name = "object_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return function_choices(request)
+        return current_function_choices(request)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(object_id=self.value()) if self.value() else queryset
@@ -654,7 +647,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         except ServiceError as exc:
             context["refused"] = exc.message
         else:
-            context.update(undo_confirmation(plan))
+            context.update(undo_confirmation(plan, tenant=tenant))
             context["title"] = context["undo_title"]
         return TemplateResponse(request, "admin/runs/auditevent/undo_confirmation.html", context)
 

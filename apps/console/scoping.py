@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 
 from apps.tenants.access import Principal, principal_for_session
 from apps.tenants.models import Role, Tenant
+from apps.tenants.selectors import tenant_choices
 
 ROLE_RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.OWNER: 2}
 
@@ -94,13 +95,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def writable_tenants(self, request: HttpRequest) -> QuerySet[Tenant]:
-        user: Any = request.user
-        if user.is_superuser:
-            return Tenant.objects.all()
-        principal = console_principal(request)
-        if principal is None:
-            return Tenant.objects.none()
-        return Tenant.objects.filter(pk=principal.tenant.pk)
+        return tenant_choices(user=request.user, tenant=self.current_tenant(request))
 
     # The object type this model's audit events name; its page's History button then opens
     # them in the configuration history (the admin's own log misses changes made through

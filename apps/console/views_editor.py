@@ -22,8 +22,9 @@ from apps.console.scoping import console_principal
 from apps.core.errors import NotFound
 from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.core.triggers import TRIGGERS
-from apps.pipelines.models import Function, Pipeline
-from apps.pipelines.selectors import function_for_tenant
+from apps.pipelines.models import Function
+from apps.pipelines.selectors import function_for_tenant, pipelines_by_trigger, tenant_functions
+from apps.pipelines.services import function_test_payload_set
 from apps.runs.selectors import last_step_outcomes, run_sources
 from apps.runtime.flavour import describe_flavour
 from apps.secrets.selectors import env_names
@@ -67,12 +68,8 @@ def _optional_url(name: str) -> str:
 
 
 def pipelines_overview(*, tenant: Tenant, include_tests: bool = False) -> list[dict[str, Any]]:
-    pipelines = {p.trigger: p for p in Pipeline.objects.filter(tenant=tenant)}
-    functions = list(
-        Function.objects.filter(tenant=tenant)
-        .select_related("pipeline", "live_release")
-        .order_by("position")
-    )
+    pipelines = pipelines_by_trigger(tenant=tenant)
+    functions = tenant_functions(tenant=tenant)
     outcomes = last_step_outcomes(
         tenant=tenant,
         function_ids={f.id for f in functions},
@@ -221,7 +218,5 @@ def function_test_payload(request: HttpRequest, function_id: str) -> JsonRespons
             f"'{parsed}' must be a JSON object of at most {MAX_TEST_PAYLOAD_BYTES // 1024} KB.",
             field=parsed,
         )
-    function.test_payload = parsed
-    # Not a draft change: no history revision, no config bump, updated_at untouched.
-    function.save(update_fields=["test_payload"])
+    function_test_payload_set(tenant=principal.tenant, function=function, payload=parsed)
     return JsonResponse({"test_payload": parsed})

@@ -12,6 +12,7 @@ import base64
 import binascii
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from django.db.models import Q, QuerySet
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
-from apps.runs.models import AuditEvent, Run, RunSource
+from apps.runs.models import AuditEvent, Run, RunDecision, RunSource, RunStatus
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
@@ -324,3 +325,37 @@ def audit_event_for_tenant(*, tenant: Tenant, id: str) -> AuditEvent:
     if event is None:
         raise NotFound("No such audit event.", details={"event_id": id})
     return event
+
+
+def audit_events_undone(*, events: Iterable[AuditEvent]) -> set[str]:
+    """The ids of ``events`` that an undo of their own tenant names (one query)."""
+    events = list(events)
+    if not events:
+        return set()
+    undos = AuditEvent.objects.filter(
+        tenant_id__in={event.tenant_id for event in events},
+        details__undo_of__in=[event.id for event in events],
+    ).values_list("details", flat=True)
+    return {str(details.get("undo_of")) for details in undos}
+
+
+def runs_recent_problems(*, tenant: Tenant, limit: int) -> list[Run]:
+    """The newest production runs that denied or failed (test and replay runs left out)."""
+    problems = Q(decision=RunDecision.DENY) | Q(status__in=[RunStatus.ERROR, RunStatus.TIMEOUT])
+    runs = (
+        Run.objects.filter(tenant=tenant, source=RunSource.API)
+        .filter(problems)
+        .only(
+            "id",
+            "trigger",
+            "decision",
+            "status",
+            "error_code",
+            "error_function",
+            "user_email",
+            "user_id",
+            "created_at",
+        )
+        .order_by("-created_at")
+    )
+    return list(runs[:limit])
