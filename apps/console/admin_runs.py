@@ -38,6 +38,7 @@ from django.utils.safestring import mark_safe
 from apps.console.admin_site import admin_site
 from apps.console.audit_objects import audit_object_links, audit_order_names, audit_summary
 from apps.console.audit_undo import can_undo, safe_next, undo_confirmation, undo_url, undone_ids
+from apps.console.pages import page_principal
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.console.templatetags.console_text import breakable
 from apps.core.errors import NotFound, ServiceError
@@ -612,11 +613,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         do it (developers and owners), then back where the member came from."""
         if request.method not in ("GET", "HEAD", "POST"):
             return HttpResponseNotAllowed(["GET", "POST"])
-        principal = console_principal(request)
-        if principal is None:
-            raise Http404("No tenant.")
-        if not principal.can_write_config:
-            raise PermissionDenied("Your role may not change the pipeline.")
+        principal = page_principal(request, role=Role.DEVELOPER)
         event_id = unquote(object_id)
         try:
             if request.method != "POST":

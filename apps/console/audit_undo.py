@@ -10,20 +10,19 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from apps.console.scoping import console_principal
+from apps.console.scoping import has_role
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant, functions_with_live_release
 from apps.pipelines.undo import UndoPlan
 from apps.runs.audit import audit_event_undoable
 from apps.runs.models import AuditEvent
 from apps.runs.selectors import audit_events_undone
-from apps.tenants.models import Tenant
+from apps.tenants.models import Role, Tenant
 
 
 def can_undo(request: HttpRequest) -> bool:
     """Developers and owners of the current tenant; viewers never see Undo."""
-    principal = console_principal(request)
-    return principal is not None and principal.can_write_config
+    return has_role(request, Role.DEVELOPER)
 
 
 def undone_ids(events: Iterable[AuditEvent]) -> set[str]:
