@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from apps.audit.models import UNDOABLE_KINDS, AuditEvent
@@ -16,6 +17,18 @@ def audit_event_for_tenant(*, tenant: Tenant, id: str) -> AuditEvent:
     if event is None:
         raise NotFound("No such audit event.", details={"event_id": id})
     return event
+
+
+def audit_events_undone(*, events: Iterable[AuditEvent]) -> set[str]:
+    """The ids of ``events`` that an undo of their own tenant names (one query)."""
+    events = list(events)
+    if not events:
+        return set()
+    undos = AuditEvent.objects.filter(
+        tenant_id__in={event.tenant_id for event in events},
+        details__undo_of__in=[event.id for event in events],
+    ).values_list("details", flat=True)
+    return {str(details.get("undo_of")) for details in undos}
 
 
 def audit_event_undoable(event: AuditEvent) -> bool:

@@ -40,11 +40,12 @@ from apps.audit.selectors import audit_event_for_tenant, audit_event_undoable
 from apps.console.admin_site import admin_site
 from apps.console.audit_objects import audit_object_links, audit_order_names, audit_summary
 from apps.console.audit_undo import can_undo, safe_next, undo_confirmation, undo_url, undone_ids
+from apps.console.pages import page_principal
 from apps.console.scoping import ReadOnlyTenantAdmin, console_principal, has_role
 from apps.console.templatetags.console_text import breakable
 from apps.core.errors import NotFound, ServiceError
 from apps.core.triggers import TRIGGER_CHOICES
-from apps.pipelines.models import Function
+from apps.pipelines.selectors import function_choices, function_ids_existing
 from apps.pipelines.undo import pipeline_change_undo, pipeline_change_undo_plan
 from apps.runs.models import Run, RunSource
 from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
@@ -233,13 +234,10 @@ class SourceFilter(admin.SimpleListFilter):
             }
 
 
-def function_choices(request: HttpRequest) -> list[tuple[str, str]]:
+def current_function_choices(request: HttpRequest) -> list[tuple[str, str]]:
     """The current tenant's functions, for the filters that narrow to one of them."""
     principal = console_principal(request)
-    if principal is None:
-        return []
-    functions = Function.objects.filter(tenant=principal.tenant).order_by("name")
-    return [(f.id, f.name) for f in functions.only("id", "name")]
+    return function_choices(tenant=principal.tenant) if principal else []
 
 
 class FunctionFilter(admin.SimpleListFilter):
@@ -247,7 +245,7 @@ class FunctionFilter(admin.SimpleListFilter):
     parameter_name = "function"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return function_choices(request)
+        return current_function_choices(request)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -425,11 +423,7 @@ _PROBLEM = ("denied", "error", "timeout")
 def run_detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
     output = run.output or {}
     steps = _timeline(run)
-    existing = set(
-        Function.objects.filter(
-            tenant_id=run.tenant_id, id__in=[s["function_id"] for s in steps]
-        ).values_list("id", flat=True)
-    )
+    existing = function_ids_existing(tenant_id=run.tenant_id, ids=[s["function_id"] for s in steps])
     can_replay = has_role(request, Role.DEVELOPER)
     for entry in steps:
         entry["replay_url"] = (
@@ -504,7 +498,7 @@ class ObjectFilter(admin.SimpleListFilter):
     parameter_name = "object_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return function_choices(request)
+        return current_function_choices(request)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(object_id=self.value()) if self.value() else queryset
@@ -619,11 +613,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         do it (developers and owners), then back where the member came from."""
         if request.method not in ("GET", "HEAD", "POST"):
             return HttpResponseNotAllowed(["GET", "POST"])
-        principal = console_principal(request)
-        if principal is None:
-            raise Http404("No tenant.")
-        if not principal.can_write_config:
-            raise PermissionDenied("Your role may not change the pipeline.")
+        principal = page_principal(request, role=Role.DEVELOPER)
         event_id = unquote(object_id)
         try:
             if request.method != "POST":
@@ -654,7 +644,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         except ServiceError as exc:
             context["refused"] = exc.message
         else:
-            context.update(undo_confirmation(plan))
+            context.update(undo_confirmation(plan, tenant=tenant))
             context["title"] = context["undo_title"]
         return TemplateResponse(request, "admin/audit/auditevent/undo_confirmation.html", context)
 

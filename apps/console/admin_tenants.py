@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from apps.console.admin_site import admin_site
+from apps.console.pages import page_principal
 from apps.console.scoping import TenantScopedAdmin
 from apps.core.actor import Actor
 from apps.core.errors import ServiceError
@@ -248,11 +249,10 @@ class ApiKeyAdmin(CurrentTenantColumns, TenantScopedAdmin):
         ]
 
     def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        page_principal(request, role=self.change_role)
         api_key = self.get_object(request, unquote(object_id))
         if api_key is None:
             raise Http404("No such API key.")
-        if not self.has_change_permission(request, api_key):
-            raise PermissionDenied
         detail = reverse("admin:tenants_apikey_change", args=[api_key.pk])
         if request.method == "POST" and api_key.revoked_at is None:
             services.api_key_revoke(api_key=api_key, actor=Actor.for_user(request.user))

@@ -12,8 +12,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from apps.audit.models import AuditEvent, AuditKind
-from apps.pipelines.models import Function
-from apps.tenants.models import ApiKey, Member, Tenant
+from apps.pipelines.selectors import function_names_by_key
+from apps.tenants.selectors import Key, api_keys_by_prefix, member_usernames, tenant_names
 
 Link = tuple[str, str]  # (label, url or "")
 SUMMARY_LENGTH = 160
@@ -26,36 +26,30 @@ def _url(name: str, *args: Any) -> str:
         return ""
 
 
-def _functions(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Link]:
-    rows = Function.objects.filter(id__in={oid for _, oid in keys}).values_list(
-        "tenant_id", "id", "name"
-    )
-    return {(t, i): (name, _url("console-function-editor", i)) for t, i, name in rows}
+def _functions(keys: set[Key]) -> dict[Key, Link]:
+    names = function_names_by_key(keys=keys)
+    return {key: (name, _url("console-function-editor", key[1])) for key, name in names.items()}
 
 
-def _api_keys(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Link]:
-    rows = ApiKey.objects.filter(prefix__in={oid for _, oid in keys}).values_list(
-        "tenant_id", "prefix", "pk", "name"
-    )
+def _api_keys(keys: set[Key]) -> dict[Key, Link]:
     return {
         (t, prefix): (f"{name} ({prefix}…)", _url("admin:tenants_apikey_change", pk))
-        for t, prefix, pk, name in rows
+        for (t, prefix), (pk, name) in api_keys_by_prefix(keys=keys).items()
     }
 
 
-def _members(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Link]:
-    ids = [int(oid) for _, oid in keys if oid.isdigit()]
-    rows = Member.objects.filter(pk__in=ids).values_list("tenant_id", "pk", "user__username")
+def _members(keys: set[Key]) -> dict[Key, Link]:
     return {
-        (t, str(pk)): (username, _url("admin:tenants_member_change", pk))
-        for t, pk, username in rows
+        key: (username, _url("admin:tenants_member_change", key[1]))
+        for key, username in member_usernames(keys=keys).items()
     }
 
 
-def _tenants(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Link]:
-    ids = [int(oid) for _, oid in keys if oid.isdigit()]
-    rows = Tenant.objects.filter(pk__in=ids).values_list("pk", "name")
-    return {(pk, str(pk)): (name, _url("admin:tenants_tenant_change", pk)) for pk, name in rows}
+def _tenants(keys: set[Key]) -> dict[Key, Link]:
+    return {
+        key: (name, _url("admin:tenants_tenant_change", key[1]))
+        for key, name in tenant_names(keys=keys).items()
+    }
 
 
 def _pipeline(tenant_id: int, trigger: str) -> Link:
@@ -68,7 +62,7 @@ def _env_var(tenant_id: int, name: str) -> Link:
     return name, f"{base}?{urlencode({'edit': name})}" if base else ""
 
 
-BULK: dict[str, Callable[[set[tuple[int, str]]], dict[tuple[int, str], Link]]] = {
+BULK: dict[str, Callable[[set[Key]], dict[Key, Link]]] = {
     "function": _functions,
     "api_key": _api_keys,
     "member": _members,
@@ -87,7 +81,7 @@ def _fallback(event: AuditEvent) -> Link:
 def audit_object_links(events: Iterable[AuditEvent]) -> dict[str, Link]:
     """event id -> (label, url) of the object it changed."""
     events = list(events)
-    wanted: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    wanted: dict[str, set[Key]] = defaultdict(set)
     for event in events:
         if event.object_type in BULK and event.object_id:
             wanted[event.object_type].add((event.tenant_id, event.object_id))
@@ -110,10 +104,7 @@ def audit_order_names(events: Iterable[AuditEvent]) -> dict[str, dict[str, str]]
     one query and only among the event's own tenant's functions."""
     events = [event for event in events if event.kind == AuditKind.PIPELINE_REORDERED]
     wanted = {(event.tenant_id, fid) for event in events for fid in _order_ids(event.details)}
-    rows = Function.objects.filter(id__in={fid for _, fid in wanted}).values_list(
-        "tenant_id", "id", "name"
-    )
-    found = {(tenant_id, fid): name for tenant_id, fid, name in rows}
+    found = function_names_by_key(keys=wanted) if wanted else {}
     return {
         event.id: {
             fid: found[(event.tenant_id, fid)]

@@ -11,25 +11,22 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import audit_event_undoable
-from apps.console.scoping import console_principal
+from apps.audit.selectors import audit_event_undoable, audit_events_undone
+from apps.console.scoping import has_role
 from apps.pipelines.models import Function
+from apps.pipelines.selectors import function_for_tenant, functions_with_live_release
 from apps.pipelines.undo import UndoPlan
+from apps.tenants.models import Role, Tenant
 
 
 def can_undo(request: HttpRequest) -> bool:
     """Developers and owners of the current tenant; viewers never see Undo."""
-    principal = console_principal(request)
-    return principal is not None and principal.can_write_config
+    return has_role(request, Role.DEVELOPER)
 
 
 def undone_ids(events: Iterable[AuditEvent]) -> set[str]:
     """Which of these undoable events were undone already (one query for a page)."""
-    ids = [event.id for event in events if audit_event_undoable(event)]
-    if not ids:
-        return set()
-    undos = AuditEvent.objects.filter(details__undo_of__in=ids).values_list("details", flat=True)
-    return {str(details.get("undo_of")) for details in undos}
+    return audit_events_undone(events=[e for e in events if audit_event_undoable(e)])
 
 
 def undo_url(event: AuditEvent) -> str:
@@ -65,13 +62,10 @@ def _order(ids: list[str], functions: dict[str, Function]) -> list[dict[str, str
     ]
 
 
-def undo_confirmation(plan: UndoPlan) -> dict[str, Any]:
+def undo_confirmation(plan: UndoPlan, *, tenant: Tenant) -> dict[str, Any]:
     """The title, the sentence and the before/after rows the confirmation page shows."""
     if plan.function is None:
-        functions = {
-            f.pk: f
-            for f in Function.objects.filter(pk__in=plan.order_now).select_related("live_release")
-        }
+        functions = functions_with_live_release(tenant=tenant, ids=plan.order_now)
         return {
             "undo_title": f"Put {plan.trigger} back in its previous order?",
             "undo_effect": (
@@ -82,7 +76,7 @@ def undo_confirmation(plan: UndoPlan) -> dict[str, Any]:
             "order_now": _order(plan.order_now, functions),
             "order_after": _order(plan.order_after, functions),
         }
-    function = Function.objects.select_related("live_release").get(pk=plan.function.pk)
+    function = function_for_tenant(tenant=tenant, id=plan.function.pk)
     enable = not function.enabled
     return {
         "undo_title": f"{'Enable' if enable else 'Disable'} {function.name} again?",

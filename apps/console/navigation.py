@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
@@ -53,26 +52,7 @@ def console_nav(request: HttpRequest) -> list[NavItem]:
 
 
 def recent_problem_runs(*, tenant: Tenant) -> list[Any]:
-    """The newest production runs that denied or failed (test and replay runs left out)."""
-    from apps.runs.models import Run, RunDecision, RunSource, RunStatus
+    """The newest production runs that denied or failed, for the home page."""
+    from apps.runs.selectors import runs_recent_problems
 
-    problems = Q(decision=RunDecision.DENY) | Q(
-        status__in=[RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.LOST]
-    )
-    runs = (
-        Run.objects.filter(tenant=tenant, source=RunSource.API)
-        .filter(problems)
-        .only(
-            "id",
-            "trigger",
-            "decision",
-            "status",
-            "error_code",
-            "error_function",
-            "user_email",
-            "user_id",
-            "created_at",
-        )
-        .order_by("-created_at")
-    )
-    return list(runs[:RECENT_PROBLEMS_SHOWN])
+    return list(runs_recent_problems(tenant=tenant, limit=RECENT_PROBLEMS_SHOWN))

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.utils.http import urlencode
 
 from apps.tenants.access import Principal, principal_for_session
 from apps.tenants.models import Role, Tenant
+from apps.tenants.selectors import tenant_choices
 
 ROLE_RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.OWNER: 2}
 
@@ -30,19 +30,16 @@ def console_principal(request: HttpRequest) -> Principal | None:
     return principal
 
 
-def member_principal(request: HttpRequest) -> Principal:
-    """The console principal of a page that needs a tenant: 403 for a user with none."""
-    principal = console_principal(request)
-    if principal is None:
-        raise PermissionDenied("You are not a member of any tenant.")
-    return principal
+def role_reaches(principal: Principal, minimum: str) -> bool:
+    """Whether the principal's role is ``minimum`` or above (viewer < developer < owner)."""
+    if principal.role is None:
+        return False
+    return ROLE_RANK[Role(principal.role)] >= ROLE_RANK[Role(minimum)]
 
 
 def has_role(request: HttpRequest, minimum: str) -> bool:
     principal = console_principal(request)
-    if principal is None or principal.role is None:
-        return False
-    return ROLE_RANK[Role(principal.role)] >= ROLE_RANK[Role(minimum)]
+    return principal is not None and role_reaches(principal, minimum)
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -94,13 +91,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def writable_tenants(self, request: HttpRequest) -> QuerySet[Tenant]:
-        user: Any = request.user
-        if user.is_superuser:
-            return Tenant.objects.all()
-        principal = console_principal(request)
-        if principal is None:
-            return Tenant.objects.none()
-        return Tenant.objects.filter(pk=principal.tenant.pk)
+        return tenant_choices(user=request.user, tenant=self.current_tenant(request))
 
     # The object type this model's audit events name; its page's History button then opens
     # them in the configuration history (the admin's own log misses changes made through

@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from apps.console.admin_site import admin_site
-from apps.console.decorators import member_required
-from apps.console.scoping import console_principal
+from apps.console.pages import console_page
 from apps.runs.dashboard import (
     DEFAULT_WINDOW,
     SAMPLE_SIZE,
@@ -24,6 +22,7 @@ from apps.runs.dashboard import (
     dashboard_stats,
 )
 from apps.runs.selectors import run_sources
+from apps.tenants.access import Principal
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 26
@@ -47,11 +46,8 @@ class Label:
     anchor: str = "middle"
 
 
-@member_required
-def dashboard_page(request: HttpRequest) -> HttpResponse:
-    principal = console_principal(request)
-    if principal is None:
-        raise PermissionDenied("You are not a member of any tenant.")
+@console_page()
+def dashboard_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     window = WINDOWS.get(request.GET.get("window", ""), WINDOWS[DEFAULT_WINDOW])
     # Production runs only, unless ?include_tests=1 asks for test and replay runs too.
     include_tests = request.GET.get("include_tests") == "1"

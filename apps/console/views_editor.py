@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -17,39 +16,24 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.console.admin_site import admin_site
-from apps.console.decorators import member_required
-from apps.console.scoping import console_principal
-from apps.core.errors import NotFound
+from apps.console.pages import console_page, json_error, tenant_object_or_404
 from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.core.triggers import TRIGGERS
-from apps.pipelines.models import Function, Pipeline
-from apps.pipelines.selectors import function_for_tenant
+from apps.pipelines.models import Function
+from apps.pipelines.selectors import function_for_tenant, pipelines_by_trigger, tenant_functions
+from apps.pipelines.services import function_test_payload_set
 from apps.runs.selectors import last_step_outcomes, run_sources
 from apps.runtime.flavour import describe_flavour
 from apps.secrets.selectors import env_names
 from apps.tenants.access import Principal
-from apps.tenants.models import Tenant
+from apps.tenants.models import Role, Tenant
 
 MAX_TEST_PAYLOAD_BYTES = 64 * 1024
 
 
-def _principal(request: HttpRequest) -> Principal:
-    principal = console_principal(request)
-    if principal is None:
-        raise Http404("No tenant.")
-    return principal
-
-
-def _function_for_tenant(*, tenant: Tenant, id: str) -> Function:
-    """The tenant's function; another tenant's id is as unknown as a made-up one."""
-    try:
-        return function_for_tenant(tenant=tenant, id=id)
-    except NotFound:
-        raise Http404("No such function.") from None
-
-
-def _page_context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
-    principal = _principal(request)
+def _page_context(
+    request: HttpRequest, principal: Principal, title: str, **extra: Any
+) -> dict[str, Any]:
     return {
         **admin_site.each_context(request),
         "title": title,
@@ -67,12 +51,8 @@ def _optional_url(name: str) -> str:
 
 
 def pipelines_overview(*, tenant: Tenant, include_tests: bool = False) -> list[dict[str, Any]]:
-    pipelines = {p.trigger: p for p in Pipeline.objects.filter(tenant=tenant)}
-    functions = list(
-        Function.objects.filter(tenant=tenant)
-        .select_related("pipeline", "live_release")
-        .order_by("position")
-    )
+    pipelines = pipelines_by_trigger(tenant=tenant)
+    functions = tenant_functions(tenant=tenant)
     outcomes = last_step_outcomes(
         tenant=tenant,
         function_ids={f.id for f in functions},
@@ -92,13 +72,13 @@ def pipelines_overview(*, tenant: Tenant, include_tests: bool = False) -> list[d
 
 
 @require_GET
-@member_required
-def pipelines_page(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
+@console_page()
+def pipelines_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     # Badges count production runs; ?include_tests=1 counts test and replay runs too.
     include_tests = request.GET.get("include_tests") == "1"
     context = _page_context(
         request,
+        principal,
         "Pipelines",
         pipelines=pipelines_overview(tenant=principal.tenant, include_tests=include_tests),
         include_tests=include_tests,
@@ -129,10 +109,9 @@ def function_data(function: Function) -> dict[str, Any]:
 
 
 @require_GET
-@member_required
-def function_editor(request: HttpRequest, function_id: str) -> HttpResponse:
-    principal = _principal(request)
-    function = _function_for_tenant(tenant=principal.tenant, id=function_id)
+@console_page()
+def function_editor(request: HttpRequest, principal: Principal, function_id: str) -> HttpResponse:
+    function = tenant_object_or_404(function_for_tenant, tenant=principal.tenant, id=function_id)
     editor_data = {
         "function": function_data(function),
         "trigger": {
@@ -153,6 +132,7 @@ def function_editor(request: HttpRequest, function_id: str) -> HttpResponse:
     }
     context = _page_context(
         request,
+        principal,
         function.name,
         function=function,
         editor_data=editor_data,
@@ -162,28 +142,20 @@ def function_editor(request: HttpRequest, function_id: str) -> HttpResponse:
 
 
 @require_GET
-@member_required
-def function_new(request: HttpRequest) -> HttpResponse:
-    principal = _principal(request)
-    if not principal.can_write_config:
-        raise PermissionDenied("Viewers cannot create functions.")
+@console_page(role=Role.DEVELOPER)
+def function_new(request: HttpRequest, principal: Principal) -> HttpResponse:
     trigger = request.GET.get("trigger", "PRE_REGISTER")
     if trigger not in TRIGGERS:
         raise Http404("Unknown trigger.")
     context = _page_context(
         request,
+        principal,
         "New function",
         triggers=list(TRIGGERS.values()),
         selected_trigger=trigger,
         gallery_url=_optional_url("console-gallery"),
     )
     return render(request, "console/function_new.html", context)
-
-
-def _json_error(status: int, code: str, message: str, **details: Any) -> JsonResponse:
-    return JsonResponse(
-        {"error": {"code": code, "message": message, "details": details}}, status=status
-    )
 
 
 def _parse_test_payload(body: bytes) -> dict[str, Any] | str:
@@ -203,25 +175,19 @@ def _parse_test_payload(body: bytes) -> dict[str, Any] | str:
 
 
 @require_POST
-@member_required
-def function_test_payload(request: HttpRequest, function_id: str) -> JsonResponse:
+@console_page(role=Role.DEVELOPER, json=True)
+def function_test_payload(
+    request: HttpRequest, principal: Principal, function_id: str
+) -> JsonResponse:
     """Keeps the test panel's last payload per function (not part of what executes)."""
-    principal = _principal(request)
-    try:
-        function = function_for_tenant(tenant=principal.tenant, id=function_id)
-    except NotFound:
-        return _json_error(404, "not_found", "No function with this id.", id=function_id)
-    if not principal.can_write_config:
-        return _json_error(403, "permission_denied", "Your role may not run tests.")
+    function = tenant_object_or_404(function_for_tenant, tenant=principal.tenant, id=function_id)
     parsed = _parse_test_payload(request.body)
     if isinstance(parsed, str):
-        return _json_error(
+        return json_error(
             400,
             "invalid_request",
             f"'{parsed}' must be a JSON object of at most {MAX_TEST_PAYLOAD_BYTES // 1024} KB.",
             field=parsed,
         )
-    function.test_payload = parsed
-    # Not a draft change: no history revision, no config bump, updated_at untouched.
-    function.save(update_fields=["test_payload"])
+    function_test_payload_set(tenant=principal.tenant, function=function, payload=parsed)
     return JsonResponse({"test_payload": parsed})

@@ -16,30 +16,25 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.console.admin_site import admin_site
-from apps.console.decorators import member_required
-from apps.console.scoping import console_principal
+from apps.console.pages import console_page
 from apps.core.errors import ServiceError
 from apps.core.triggers import TRIGGERS
 from apps.gallery.loader import CATEGORIES
 from apps.gallery.selectors import template_by_slug, template_list, tenant_env_names
 from apps.gallery.services import MAX_NAME_LENGTH, template_instantiate
 from apps.tenants.access import Principal
+from apps.tenants.models import Role
 
 MAX_QUERY_LENGTH = 200
 
 
-def _principal(request: HttpRequest) -> Principal:
-    principal = console_principal(request)
-    if principal is None:
-        raise Http404("No tenant.")
-    return principal
-
-
-def _context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+def _context(
+    request: HttpRequest, principal: Principal, title: str, **extra: Any
+) -> dict[str, Any]:
     return {
         **admin_site.each_context(request),
         "title": title,
-        "can_write": _principal(request).can_write_config,
+        "can_write": principal.can_write_config,
         "categories": CATEGORIES,
         **extra,
     }
@@ -57,8 +52,8 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 
 
 @require_GET
-@member_required
-def gallery_page(request: HttpRequest) -> HttpResponse:
+@console_page()
+def gallery_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     filters = _filters(request)
     matching = {t.slug for t in template_list(**{k: v or None for k, v in filters.items()})}
     # Every card is rendered (non-matching ones hidden) so the script can filter
@@ -66,6 +61,7 @@ def gallery_page(request: HttpRequest) -> HttpResponse:
     cards = [(template, template.slug in matching) for template in template_list()]
     context = _context(
         request,
+        principal,
         "Template gallery",
         cards=cards,
         shown=len(matching),
@@ -77,14 +73,14 @@ def gallery_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@member_required
-def gallery_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    principal = _principal(request)
+@console_page()
+def gallery_detail(request: HttpRequest, principal: Principal, slug: str) -> HttpResponse:
     template = _template_or_404(slug)
     present = tenant_env_names(tenant=principal.tenant)
     env = [{**item, "is_set": item["name"] in present} for item in template.env]
     context = _context(
         request,
+        principal,
         template.title,
         template=template,
         env=env,
@@ -99,14 +95,10 @@ def gallery_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@member_required
-def gallery_use(request: HttpRequest, slug: str) -> HttpResponse:
-    principal = _principal(request)
+@console_page(role=Role.DEVELOPER)
+def gallery_use(request: HttpRequest, principal: Principal, slug: str) -> HttpResponse:
     template = _template_or_404(slug)
     detail_url = reverse("console-gallery-detail", args=[template.slug])
-    if not principal.can_write_config:
-        messages.error(request, "Your role may not create functions.")
-        return HttpResponseRedirect(detail_url)
     try:
         created = template_instantiate(
             tenant=principal.tenant,

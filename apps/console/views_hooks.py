@@ -6,14 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
 from apps.console.admin_site import admin_site
-from apps.console.decorators import member_required
-from apps.console.scoping import has_role, member_principal
+from apps.console.pages import console_page
+from apps.console.scoping import role_reaches
 from apps.core.errors import ServiceError
 from apps.hooks.models import HookKind
 from apps.hooks.selectors import hook_list
@@ -42,18 +41,15 @@ def _page(request: HttpRequest, principal: Principal, form: HookSecretForm) -> H
         "hooks": hooks,
         "hydra_url": request.build_absolute_uri(reverse("api:hook-hydra-token")),
         "form": form,
-        "can_write": has_role(request, Role.DEVELOPER),
+        "can_write": role_reaches(principal, Role.DEVELOPER),
     }
     return render(request, "console/hooks.html", context)
 
 
-@member_required
-def hooks_page(request: HttpRequest) -> HttpResponse:
-    principal = member_principal(request)
+@console_page(change_role=Role.DEVELOPER)
+def hooks_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     if request.method != "POST":
         return _page(request, principal, HookSecretForm())
-    if not has_role(request, Role.DEVELOPER):
-        raise PermissionDenied("Viewers may not set hook secrets.")
     form = HookSecretForm(request.POST)
     if form.is_valid():
         kind = form.cleaned_data["kind"]

@@ -6,14 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
 from apps.console.admin_site import admin_site
-from apps.console.decorators import member_required
-from apps.console.scoping import has_role, member_principal
+from apps.console.pages import console_page, tenant_object_or_404
+from apps.console.scoping import role_reaches
 from apps.core.errors import NotFound, ServiceError
 from apps.secrets import selectors, services
 from apps.tenants.access import Principal
@@ -38,7 +37,7 @@ def _page(request: HttpRequest, principal: Principal, form: EnvVarForm) -> HttpR
         "title": "Env & secrets",
         "env_vars": selectors.env_list(tenant=principal.tenant),
         "form": form,
-        "can_write": has_role(request, Role.DEVELOPER),
+        "can_write": role_reaches(principal, Role.DEVELOPER),
         "limits": {"vars": services.MAX_VARS_PER_TENANT, "bytes": services.MAX_VALUE_BYTES},
     }
     return render(request, "console/env.html", context)
@@ -55,13 +54,10 @@ def _edit_form(request: HttpRequest, principal: Principal) -> EnvVarForm:
     return EnvVarForm(initial={"name": name, "value": value, "secret": env_var.is_secret})
 
 
-@member_required
-def env_page(request: HttpRequest) -> HttpResponse:
-    principal = member_principal(request)
+@console_page(change_role=Role.DEVELOPER)
+def env_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     if request.method != "POST":
         return _page(request, principal, _edit_form(request, principal))
-    if not has_role(request, Role.DEVELOPER):
-        raise PermissionDenied("Viewers may not change env vars.")
     post = request.POST.copy()  # mutable, see below
     form = EnvVarForm(post)
     if form.is_valid():
@@ -85,16 +81,9 @@ def env_page(request: HttpRequest) -> HttpResponse:
     return _page(request, principal, form)
 
 
-@member_required
-def env_delete_page(request: HttpRequest, name: str) -> HttpResponse:
-    principal = member_principal(request)
-    if not has_role(request, Role.DEVELOPER):
-        raise PermissionDenied("Viewers may not change env vars.")
-    try:
-        env_var = selectors.env_var_for_tenant(tenant=principal.tenant, name=name)
-    except NotFound:
-        messages.error(request, f"No env var named {name}.")
-        return HttpResponseRedirect(reverse("console-env"))
+@console_page(role=Role.DEVELOPER)
+def env_delete_page(request: HttpRequest, principal: Principal, name: str) -> HttpResponse:
+    env_var = tenant_object_or_404(selectors.env_var_for_tenant, tenant=principal.tenant, name=name)
     if request.method == "POST":
         services.env_delete(tenant=principal.tenant, name=name, actor=principal.actor)
         messages.success(request, f"Deleted {name}.")

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from apps.console.decorators import member_required
+from apps.console.pages import member_required
 from apps.tenants.access import choose_tenant
 
 

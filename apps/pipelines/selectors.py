@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -40,6 +41,42 @@ def functions_for_pipeline(*, pipeline: Pipeline | None) -> list[Function]:
     if pipeline is None:
         return []
     return list(_functions().filter(pipeline=pipeline).order_by("position"))
+
+
+def pipelines_by_trigger(*, tenant: Tenant) -> dict[str, Pipeline]:
+    """The tenant's existing pipelines by trigger name."""
+    return {p.trigger: p for p in Pipeline.objects.filter(tenant=tenant)}
+
+
+def tenant_functions(*, tenant: Tenant) -> list[Function]:
+    """Every function of the tenant, with its pipeline and live release, by position."""
+    return list(_functions().filter(tenant=tenant).order_by("position"))
+
+
+def function_choices(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """(id, name) of the tenant's functions by name, for filters that narrow to one."""
+    rows = Function.objects.filter(tenant=tenant).order_by("name").values_list("id", "name")
+    return list(rows)
+
+
+def function_ids_existing(*, tenant_id: int, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are functions of the tenant still (a run may outlive one)."""
+    rows = Function.objects.filter(tenant_id=tenant_id, id__in=list(ids))
+    return set(rows.values_list("id", flat=True))
+
+
+def functions_with_live_release(*, tenant: Tenant, ids: Iterable[str]) -> dict[str, Function]:
+    """The tenant's functions among ``ids`` by id, each with its live release."""
+    rows = Function.objects.filter(tenant=tenant, pk__in=list(ids)).select_related("live_release")
+    return {function.pk: function for function in rows}
+
+
+def function_names_by_key(*, keys: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """(tenant id, function id) -> name, for the pairs whose function still exists."""
+    rows = Function.objects.filter(
+        tenant_id__in={tenant_id for tenant_id, _ in keys}, id__in={fid for _, fid in keys}
+    ).values_list("tenant_id", "id", "name")
+    return {(t, fid): name for t, fid, name in rows if (t, fid) in keys}
 
 
 def function_for_tenant(*, tenant: Tenant, id: str) -> Function:

@@ -21,7 +21,7 @@ from django.db.models import Max
 from apps.audit.models import AuditKind
 from apps.audit.services import audit_record
 from apps.core.actor import Actor
-from apps.core.errors import Conflict, ServiceError
+from apps.core.errors import Conflict, NotFound, ServiceError
 from apps.core.triggers import trigger_named
 from apps.pipelines.models import (
     DEFAULT_TIMEOUT_MS,
@@ -481,6 +481,17 @@ def function_rollback(
             extra={"from_version": version},
             checked=checked,
         )
+
+
+def function_test_payload_set(
+    *, tenant: Tenant, function: Function, payload: dict[str, Any]
+) -> None:
+    """Keeps the test panel's last payload. Not a draft change: no history revision, no
+    config bump, no audit event, ``updated_at`` untouched."""
+    if function.tenant_id != tenant.pk:
+        raise NotFound("No function with this id.", details={"id": function.pk})
+    function.test_payload = payload
+    function.save(update_fields=["test_payload"])
 
 
 def function_delete(*, function: Function, actor: Actor) -> None:

@@ -22,7 +22,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
-from apps.runs.models import Run, RunSource
+from apps.runs.models import Run, RunDecision, RunSource, RunStatus
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
@@ -318,3 +318,27 @@ def audit_events_page(
     """The tenant's configuration changes, newest first, one page at a time."""
     events = audit_events_filtered(tenant=tenant, filters=filters)
     return _newest_first_page(events, cursor, limit)
+
+
+def runs_recent_problems(*, tenant: Tenant, limit: int) -> list[Run]:
+    """The newest production runs that denied or failed (test and replay runs left out)."""
+    problems = Q(decision=RunDecision.DENY) | Q(
+        status__in=[RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.LOST]
+    )
+    runs = (
+        Run.objects.filter(tenant=tenant, source=RunSource.API)
+        .filter(problems)
+        .only(
+            "id",
+            "trigger",
+            "decision",
+            "status",
+            "error_code",
+            "error_function",
+            "user_email",
+            "user_id",
+            "created_at",
+        )
+        .order_by("-created_at")
+    )
+    return list(runs[:limit])
