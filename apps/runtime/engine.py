@@ -442,6 +442,11 @@ class Engine:
                 run.cpu_s += LEFTOVER_CHARGE_S
             self._release(run, isolate, keep=idle)
         self.load.add(str(job["tenant_id"]), run.cpu_s)
+        if any(_hit_data_limit(record) for record in run.records):
+            # The process reached its data limit: V8 threw this time, but what it allocates
+            # next in this process may fail where it cannot throw (seen as a SIGSEGV on the
+            # next run). Retired once its runs in flight are answered; a new worker serves on.
+            self.retire_requested = True
         result = shape_result(
             job, run.records, run.state, run.outcome, (time.perf_counter() - t0) * 1000
         )
@@ -736,6 +741,17 @@ _LEFTOVER_WARNING: dict[str, Any] = {
 
 class _StepDeadline(Exception):
     """A step's deadline passed while the worker waited for its timer."""
+
+
+def _hit_data_limit(record: dict[str, Any]) -> bool:
+    """A step stopped because the allocator refused memory (the worker's RLIMIT_DATA), not
+    by the prelude's own accounting (which throws before asking)."""
+    error = record.get("error") or {}
+    return error.get("name") == "RangeError" and error.get("message") in _ALLOCATOR_REFUSALS
+
+
+# V8's messages when the allocator returns nothing (what the worker's data limit makes it do).
+_ALLOCATOR_REFUSALS = frozenset({"Array buffer allocation failed"})
 
 
 def _crash_record(index: int, duration: float, exc: Exception, heap_mb: int) -> dict[str, Any]:

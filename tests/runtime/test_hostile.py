@@ -405,6 +405,25 @@ def test_buffers_made_by_copying_stop_at_the_workers_data_limit(run, assert_sand
     assert_sandbox_healthy()
 
 
+def test_a_worker_whose_run_reached_its_data_limit_is_replaced(run):
+    # V8 threw this time; the process's next allocations could fail where V8 cannot throw (a
+    # SIGSEGV was seen on the next run), so the worker retires once its runs are answered.
+    runtime.run_pipeline(make_job(PASS_THROUGH))
+    before = runtime._get_pool().worker_pids()
+    result = run(
+        "async function pipe(u, c, cb) { const a = new Uint8Array(2 ** 26).fill(1);"
+        " const keep = []; for (let i = 0; i < 64; i++) keep.push(a.slice()); cb(null, u, c); }",
+        timeout_ms=5000,
+    )
+    assert result["steps"][0]["error"]["message"] == "Array buffer allocation failed"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and before <= runtime._get_pool().worker_pids():
+        time.sleep(0.05)
+    assert not before <= runtime._get_pool().worker_pids()
+    for _ in range(3):  # and the runs that follow are served as usual
+        assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+
+
 def test_workers_run_under_a_data_limit_that_follows_the_isolates_they_hold():
     runtime.run_pipeline(make_job(PASS_THROUGH))
     pool = runtime._get_pool()
