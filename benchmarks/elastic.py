@@ -156,7 +156,7 @@ def row(name: str, values: list[float], base: list[float] | None = None) -> None
 
 def noisy() -> None:
     server = SlowServer(2.0)
-    runtime.configure(workers=2, http_allow=["127.0.0.1"])
+    runtime.configure(runtime.SandboxConfig(workers=2, http_allow=("127.0.0.1",)))
     for _ in range(200):
         timed(one(LOGIN, "t_b"))
     alone = b_latencies(8)
@@ -196,7 +196,7 @@ def b_throughput(seconds: float) -> float:
 def spinners(seconds: float, cycles: int = 5) -> None:
     """B alone and B beside the spinners, alternating (the machine is shared: its other load
     drifts), ``cycles`` times; the spinners run ``seconds`` in all."""
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     b_throughput(1)
     jobs = [one(code, "t_spin") for code in SPINNERS]
     alone: list[float] = []
@@ -244,7 +244,9 @@ def rss_mb(pids: set[int]) -> float:
 def tenants() -> None:
     counts = [1, 16, 256, 1000]
     # Room for 1,000 warm tenants on this host: 2 workers x ~1.2 GiB.
-    runtime.configure(workers=2, warm_memory_mb=1536, worker_rss_limit_mb=2048)
+    runtime.configure(
+        runtime.SandboxConfig(workers=2, warm_memory_mb=1536, worker_rss_limit_mb=2048)
+    )
     runtime.run_pipeline(three_function_job("t_0"))
     pids = runtime._get_pool().worker_pids()
     base_rss = rss_mb(pids)
@@ -270,7 +272,9 @@ def tenants() -> None:
 
 def concurrency() -> None:
     runtime.configure(
-        workers=2, max_runs_per_worker=256, warm_memory_mb=1024, worker_rss_limit_mb=1536
+        runtime.SandboxConfig(
+            workers=2, max_runs_per_worker=256, warm_memory_mb=1024, worker_rss_limit_mb=1536
+        )
     )
     # A generous timeout: the first wave builds 500 isolates on 2 cores before any timer runs.
     jobs = [one(TIMER % 1000, f"t_{n % 50}", timeout_ms=15000) for n in range(500)]
@@ -326,7 +330,7 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
 
 
 def crash() -> None:
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     under_load(500, 32, 0)  # warm
     calm, _, _ = under_load(3000, 32, 0)
     stormy, lost, crashed = under_load(3000, 32, 4)

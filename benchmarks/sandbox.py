@@ -206,13 +206,13 @@ def pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     rows = []
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     warm1 = latencies(3000)
     tput1 = throughput(2, 5.0)
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     warm2 = latencies(3000)
     tput2 = throughput(4, 5.0)
-    runtime.configure(workers=1, fresh_isolate_per_run=True)
+    runtime.configure(runtime.SandboxConfig(workers=1, fresh_isolate_per_run=True))
     fresh = latencies(300)
     # With time between runs the worker builds the next isolate while idle, off the request.
     fresh_paced = latencies(100, gap_s=0.05)

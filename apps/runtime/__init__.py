@@ -2,9 +2,7 @@
 
 Public API (plain data in, plain data out)::
 
-    configure(workers=None, fresh_isolate_per_run=False, heap_mb=64, warm_memory_mb=256,
-              worker_rss_limit_mb=512, max_runs_per_worker=64, max_warm_isolates=None,
-              http_allow=[])
+    configure(SandboxConfig(...))  (config.py; Django hands over the one its settings read)
     run_pipeline(job) -> result
     run_pipeline_metered(job) -> (result, cpu_ms)
     run_function(*, tenant_id, trigger, code, user, context, env, ...) -> result
@@ -27,7 +25,7 @@ Result semantics worth knowing:
 Layout: ``prelude.js``/``polyfills.js`` (globals and the JS driver), ``isolate.py`` (one isolate,
 cancellable eval, watchdog), ``engine.py`` (a job inside a worker), ``worker.py`` (the worker
 process), ``pool.py`` (supervision, deadlines), ``hostcalls.py`` (the outbound-HTTP seam),
-``results.py`` (shapes).
+``results.py`` (shapes), ``config.py`` (settings).
 """
 
 from __future__ import annotations
@@ -38,10 +36,12 @@ import threading
 import time
 from typing import Any
 
-from apps.runtime.pool import Pool, PoolConfig, WorkerLost
+from apps.runtime.config import SandboxConfig
+from apps.runtime.pool import Pool, WorkerLost
 from apps.runtime.results import DEFAULT_LIMITS, crashed_result, empty_state, shape_result
 
 __all__ = [
+    "SandboxConfig",
     "configure",
     "run_function",
     "run_pipeline",
@@ -58,68 +58,15 @@ VALIDATE_DEADLINE_S = 10.0
 
 _lock = threading.Lock()
 _pool: Pool | None = None
-_config: PoolConfig | None = None
+_config: SandboxConfig | None = None
 
 
-def _env_bool(name: str) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"{name} must be a boolean (1/0, true/false), got {value!r}")
-
-
-def _default_config() -> PoolConfig:
-    workers = os.environ.get("SANDBOX_WORKERS", "").strip()
-    return PoolConfig(
-        workers=int(workers) if workers else (os.cpu_count() or 1),
-        fresh_isolate_per_run=_env_bool("SANDBOX_FRESH_ISOLATE_PER_RUN"),
-    )
-
-
-def configure(
-    workers: int | None = None,
-    fresh_isolate_per_run: bool = False,
-    heap_mb: int = 64,
-    warm_memory_mb: int = 256,
-    worker_rss_limit_mb: int = 512,
-    max_runs_per_worker: int = 64,
-    max_warm_isolates: int | None = None,
-    http_allow: list[str] | None = None,
-) -> None:
-    """Set the sandbox settings; a running pool is replaced on next use.
-
-    ``max_warm_isolates`` defaults to what ``warm_memory_mb`` holds at ~2.3 MiB an isolate.
-    """
+def configure(config: SandboxConfig) -> None:
+    """Set the sandbox settings; a running pool is replaced on next use."""
     global _config
-    config = PoolConfig(
-        workers=workers if workers is not None else (os.cpu_count() or 1),
-        fresh_isolate_per_run=fresh_isolate_per_run,
-        heap_mb=heap_mb,
-        warm_memory_mb=warm_memory_mb,
-        max_warm_isolates=(
-            max_warm_isolates if max_warm_isolates is not None else warm_isolates(warm_memory_mb)
-        ),
-        worker_rss_limit_mb=worker_rss_limit_mb,
-        max_runs_per_worker=max_runs_per_worker,
-        http_allow=list(http_allow or []),
-    )
-    if config.workers < 1 or heap_mb < 8 or warm_memory_mb < 0 or max_runs_per_worker < 1:
-        raise ValueError(
-            "workers >= 1, heap_mb >= 8, warm_memory_mb >= 0 and max_runs_per_worker >= 1"
-            " are required"
-        )
     with _lock:
         _config = config
         _stop_locked()
-
-
-def warm_isolates(warm_memory_mb: int) -> int:
-    """How many warm isolates a memory budget holds: an isolate with our prelude and frozen
-    built-ins is ~2.3 MiB resident (benchmarks/tenants.py prints it), so 2 MiB each is the
-    most the budget could ever admit; the budget itself evicts before that."""
-    return max(8, warm_memory_mb // 2)
 
 
 def _get_pool() -> Pool:
@@ -128,7 +75,7 @@ def _get_pool() -> Pool:
         if _pool is not None and _pool.pid != os.getpid():
             _pool = None  # inherited through fork: its workers belong to the parent
         if _pool is None:
-            _pool = Pool(_config or _default_config())
+            _pool = Pool(_config or SandboxConfig())
         return _pool
 
 

@@ -6,6 +6,7 @@ sandbox; they are skipped while the sandbox has no working outbound HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from collections.abc import Iterator
@@ -44,17 +45,12 @@ def stub() -> Iterator[StubServer]:
     server.stop()
 
 
-def _sandbox_settings(*, extra_http_allow: list[str]) -> dict[str, Any]:
+def _sandbox_settings(*, extra_http_allow: tuple[str, ...]) -> Any:
     """The sandbox configuration the settings describe, plus allow-listed ranges."""
     from django.conf import settings
 
-    return {
-        "workers": settings.SANDBOX_WORKERS or None,
-        "fresh_isolate_per_run": settings.SANDBOX_FRESH_ISOLATE_PER_RUN,
-        "heap_mb": settings.SANDBOX_HEAP_MB,
-        "worker_rss_limit_mb": settings.SANDBOX_WORKER_RSS_MB,
-        "http_allow": [*settings.SANDBOX_HTTP_ALLOW, *extra_http_allow],
-    }
+    config = settings.SANDBOX
+    return dataclasses.replace(config, http_allow=(*config.http_allow, *extra_http_allow))
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +64,11 @@ def outbound_http_enabled(stub: StubServer) -> Iterator[bool]:
     if module is None:
         yield False
         return
-    module.configure(**_sandbox_settings(extra_http_allow=["127.0.0.0/8"]))
+    module.configure(_sandbox_settings(extra_http_allow=("127.0.0.0/8",)))
     try:
         yield _probe_http(module, stub)
     finally:
-        module.configure(**_sandbox_settings(extra_http_allow=[]))
+        module.configure(_sandbox_settings(extra_http_allow=()))
 
 
 def _probe_http(module: Any, stub: StubServer) -> bool:

@@ -12,7 +12,7 @@ import apps.runtime as runtime
 
 @pytest.fixture(scope="session", autouse=True)
 def sandbox_pool() -> Iterator[None]:
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     yield
     runtime.shutdown()
 
@@ -21,7 +21,7 @@ def sandbox_pool() -> Iterator[None]:
 def restore_pool() -> Iterator[None]:
     """For a test that configures a pool of its own: the suite's pool again afterwards."""
     yield
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
 
 
 def make_job(

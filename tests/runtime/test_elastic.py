@@ -34,7 +34,7 @@ def in_threads(count: int, job: dict[str, Any]) -> tuple[list[threading.Thread],
 
 
 def test_runs_awaiting_timers_are_in_flight_together_on_one_worker(restore_pool: None) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     job = make_job(AWAITS % 800, tenant_id="t_waits")
     for _ in range(2):  # the first wave builds the isolates; the second finds them warm
         threads, results = in_threads(12, job)
@@ -47,7 +47,7 @@ def test_runs_awaiting_timers_are_in_flight_together_on_one_worker(restore_pool:
 
 
 def test_a_tenant_awaiting_timers_does_not_hold_up_another_tenant(restore_pool: None) -> None:
-    runtime.configure(workers=1, max_runs_per_worker=32)
+    runtime.configure(runtime.SandboxConfig(workers=1, max_runs_per_worker=32))
     runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick"))  # warm
     threads, slow = in_threads(16, make_job(AWAITS % 1500, tenant_id="t_slow", timeout_ms=3000))
     time.sleep(0.2)
@@ -61,7 +61,7 @@ def test_a_tenant_awaiting_timers_does_not_hold_up_another_tenant(restore_pool: 
 
 
 def test_a_full_worker_queues_runs_instead_of_failing_them(restore_pool: None) -> None:
-    runtime.configure(workers=1, max_runs_per_worker=2)
+    runtime.configure(runtime.SandboxConfig(workers=1, max_runs_per_worker=2))
     threads, results = in_threads(6, make_job(AWAITS % 200, tenant_id="t_queue"))
     for thread in threads:
         thread.join(timeout=30)
@@ -72,7 +72,7 @@ def test_a_full_worker_queues_runs_instead_of_failing_them(restore_pool: None) -
 
 
 def test_a_worker_killed_with_runs_in_flight_answers_each_of_them(restore_pool: None) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_doomed"))
     (pid,) = runtime._get_pool().worker_pids()
     threads, results = in_threads(5, make_job(AWAITS % 2000, tenant_id="t_doomed"))
@@ -95,7 +95,7 @@ def test_a_worker_killed_with_runs_in_flight_answers_each_of_them(restore_pool: 
 def test_concurrent_runs_of_one_tenant_never_see_each_others_state(
     flavour: str, restore_pool: None
 ) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     code = (
         "%sfunction pipe(user, context, callback) {"
         "  globalThis.owner = user.id;"
@@ -135,7 +135,7 @@ BURNS_2S = (
 
 
 def test_a_run_that_burns_cpu_runs_at_a_lower_priority_while_it_does(restore_pool: None) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light"))
     (pid,) = runtime._get_pool().worker_pids()
     # One thread runs at nice 19 from the start: the one that builds isolates for hot tenants.
@@ -179,9 +179,9 @@ def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.Mo
 
 
 def test_isolates_for_a_hot_tenant_are_built_and_run_at_the_lower_priority() -> None:
-    from apps.runtime.engine import Engine, EngineConfig
+    from apps.runtime.engine import Engine
 
-    engine = Engine(EngineConfig(spare_isolates=0))
+    engine = Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
     cool = engine.provider.acquire("t_cool")
     hot = engine.provider.acquire("t_hot", hot=True)
     try:

@@ -283,7 +283,7 @@ def test_the_same_function_runs_concurrently_from_two_threads():
 def test_the_same_function_runs_concurrently_from_two_processes():
     script = (
         "import json, sys, apps.runtime as rt\n"
-        "rt.configure(workers=1)\n"
+        "rt.configure(rt.SandboxConfig(workers=1))\n"
         "code = 'async function pipe(u, c, cb) { u.n = u.n + 1; cb(null, u, c); }'\n"
         "job = {'tenant_id': 't', 'trigger': 'PRE_REGISTER', 'functions': [{'id': 'f', 'name': 'f', 'code': code, 'timeout_ms': 1000}],"
         " 'user': {'n': int(sys.argv[1])}, 'context': {}, 'env': {}}\n"

@@ -29,11 +29,15 @@ def servers() -> Iterator[tuple[LoopbackServer, LoopbackServer, LoopbackServer]]
     main, other = LoopbackServer().start(), LoopbackServer().start()
     untrusted = LoopbackServer(tls=self_signed_tls()).start()
     runtime.configure(
-        workers=2, http_allow=[f"127.0.0.1:{main.port}", f"127.0.0.1:{untrusted.port}"]
+        runtime.SandboxConfig(
+            workers=2, http_allow=(f"127.0.0.1:{main.port}", f"127.0.0.1:{untrusted.port}")
+        )
     )
     runtime.sandbox_ping()  # start the workers now, not inside a timed test
     yield main, other, untrusted
-    runtime.configure(workers=2)  # what tests/runtime/conftest.py set up for the session
+    runtime.configure(
+        runtime.SandboxConfig(workers=2)
+    )  # what tests/runtime/conftest.py set up for the session
     for server in (main, other, untrusted):
         server.stop()
 
