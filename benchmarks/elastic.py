@@ -60,24 +60,23 @@ SPINNERS = [
 ]
 
 
-def one(code: str, tenant: str, timeout_ms: int = 3000) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant,
-        "trigger": "PRE_AUTHENTICATION",
-        "user": {"id": "u_1", "email": "ann@example.com"},
-        "context": {"ip": "203.0.113.9"},
-        "env": {},
-        "functions": [
-            {"id": "fn", "name": "f", "version": 1, "code": code, "timeout_ms": timeout_ms}
-        ],
-    }
+def one(code: str, tenant: str, timeout_ms: int = 3000) -> runtime.PipelineJob:
+    return runtime.PipelineJob(
+        tenant_id=tenant,
+        trigger="PRE_AUTHENTICATION",
+        user={"id": "u_1", "email": "ann@example.com"},
+        context={"ip": "203.0.113.9"},
+        functions=(
+            runtime.FunctionJob(id="fn", name="f", version=1, code=code, timeout_ms=timeout_ms),
+        ),
+    )
 
 
-def timed(job: dict[str, Any]) -> float:
+def timed(job: runtime.PipelineJob) -> float:
     t0 = time.perf_counter()
     result = runtime.run_pipeline(job)
-    if result["decision"] != "allow":
-        raise SystemExit(f"unexpected result: {result['error']}")
+    if result.decision != "allow":
+        raise SystemExit(f"unexpected result: {result.error}")
     return (time.perf_counter() - t0) * 1000
 
 
@@ -94,7 +93,7 @@ def b_latencies(seconds: float) -> list[float]:
 class Background:
     """``clients`` threads sending ``job`` back to back until stopped."""
 
-    def __init__(self, clients: int, job: dict[str, Any]) -> None:
+    def __init__(self, clients: int, job: runtime.PipelineJob) -> None:
         self.job = job
         self.stopping = threading.Event()
         self.count = 0
@@ -283,7 +282,7 @@ def concurrency() -> None:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(500) as pool:
             results = list(pool.map(runtime.run_pipeline, jobs))
-        assert all(r["decision"] == "allow" for r in results), results[0]
+        assert all(r.decision == "allow" for r in results), results[0]
         return time.perf_counter() - t0
 
     cold = wave()
@@ -310,7 +309,7 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
     lock = threading.Lock()
     kill_at = {total * (k + 1) // (kills + 1) for k in range(kills)}
 
-    def send(job: dict[str, Any]) -> None:
+    def send(job: runtime.PipelineJob) -> None:
         nonlocal crashed, sent
         with lock:
             sent += 1
@@ -321,7 +320,7 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
         result = runtime.run_pipeline(job)
         with lock:
             latencies.append((time.perf_counter() - t0) * 1000)
-            if result["error"] and result["error"]["code"] == "sandbox_crashed":
+            if result.error and result.error["code"] == "sandbox_crashed":
                 crashed += 1
 
     with ThreadPoolExecutor(clients) as executor:

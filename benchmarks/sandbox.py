@@ -122,26 +122,26 @@ CONTEXT = {
 ENV = {"ALLOWED_DOMAINS": "example.com, example.org"}
 
 
-def job(tenant: str = "t_bench") -> dict:
-    return {
-        "tenant_id": tenant,
-        "trigger": "PRE_REGISTER",
-        "user": USER,
-        "context": CONTEXT,
-        "env": ENV,
-        "functions": [
-            {"id": f"fn_{i}", "name": n, "version": 1, "code": c, "timeout_ms": 3000}
+def job(tenant: str = "t_bench") -> runtime.PipelineJob:
+    return runtime.PipelineJob(
+        tenant_id=tenant,
+        trigger="PRE_REGISTER",
+        user=USER,
+        context=CONTEXT,
+        env=ENV,
+        functions=tuple(
+            runtime.FunctionJob(id=f"fn_{i}", name=n, version=1, code=c, timeout_ms=3000)
             for i, (n, c) in enumerate(
                 [("allow-list", ALLOW_LIST), ("enrich", ENRICH), ("risk", RISK)]
             )
-        ],
-    }
+        ),
+    )
 
 
 def latencies(n: int, gap_s: float = 0.0) -> list[float]:
     """Back to back, or with ``gap_s`` between runs (a login rate below saturation)."""
     j = job()
-    assert runtime.run_pipeline(j)["decision"] == "allow", runtime.run_pipeline(j)
+    assert runtime.run_pipeline(j).decision == "allow", runtime.run_pipeline(j)
     for _ in range(min(200, n)):
         runtime.run_pipeline(j)
     out = []

@@ -22,6 +22,7 @@ from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
 from apps.runs.models import AuditEvent, Run, RunSource
+from apps.runtime.jobs import FunctionJob
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
@@ -40,15 +41,15 @@ class PlannedFunction:
     terminate_on_timeout: bool
     is_async: bool
 
-    def job_entry(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "version": self.version,
-            "code": self.code,
-            "timeout_ms": self.timeout_ms,
-            "terminate_on_timeout": self.terminate_on_timeout,
-        }
+    def job_entry(self) -> FunctionJob:
+        return FunctionJob(
+            id=self.id,
+            name=self.name,
+            version=self.version,
+            code=self.code,
+            timeout_ms=self.timeout_ms,
+            terminate_on_timeout=self.terminate_on_timeout,
+        )
 
 
 class _VersionedLru:

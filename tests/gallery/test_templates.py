@@ -80,14 +80,14 @@ def _probe_http(module: Any, stub: StubServer) -> bool:
       callback(null, user, context);
     }"""
     result = module.run_function(
+        module.FunctionJob(code=code),
         tenant_id=TENANT,
         trigger="PRE_REGISTER",
-        code=code,
         user={},
         context={},
         env={"PROBE_URL": f"{stub.base_url}/probe"},
     )
-    return bool(result["decision"] == "allow" and result["custom_data"].get("probe") is True)
+    return bool(result.decision == "allow" and result.custom_data.get("probe") is True)
 
 
 def test_the_gallery_has_at_least_25_templates() -> None:
@@ -104,16 +104,16 @@ def test_the_template_behaves_as_its_manifest_says(
         pytest.skip("outbound HTTP from the sandbox is not available yet")
     stub.reset(outcome.get("http"))
     given = outcome_input(spec.sample, outcome, server=stub.base_url)
-    result = runtime().run_function(
+    module = runtime()
+    result = module.run_function(
+        module.FunctionJob(code=spec.code, name=spec.slug),
         tenant_id=TENANT,
         trigger=outcome.get("trigger", spec.triggers[0]),
-        code=spec.code,
         user=given["user"],
         context=given["context"],
         env={name: str(value) for name, value in given["env"].items()},
-        name=spec.slug,
     )
-    check_outcome(result, outcome["expect"], stub.requests)
+    check_outcome(result.to_wire(), outcome["expect"], stub.requests)
 
 
 @needs_runtime

@@ -727,7 +727,7 @@ def test_a_slow_request_does_not_hold_up_another_tenants_run(
             timeout_ms=3000,
             env={"BASE": server.base_url},
         )
-        slow_result.update(runtime.run_pipeline(job))
+        slow_result.update(runtime.run_pipeline(job).to_wire())
 
     thread = threading.Thread(target=slow)
     thread.start()

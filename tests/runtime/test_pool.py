@@ -24,7 +24,7 @@ def test_a_worker_over_its_memory_ceiling_is_recycled_and_runs_go_on(restore_poo
     )  # every worker is over this ceiling
     seen: set[int] = set()
     for _ in range(3):
-        assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+        assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
         seen |= idle_worker_pids()
     assert len(seen) >= 3
 
@@ -80,7 +80,7 @@ def test_a_worker_that_fails_in_python_answers_at_once_as_lost_and_is_replaced()
     with pytest.raises(WorkerLost, match="exited with status 70"):
         runtime._get_pool().request({"op": "run", "job": {}}, 10.0)  # no tenant_id: KeyError
     assert time.monotonic() - t0 < 2  # not the 10 s deadline
-    assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
 
 
 def test_the_spare_worker_builds_a_stock_of_fresh_isolates_and_the_others_do_not() -> None:
