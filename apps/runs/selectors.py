@@ -12,7 +12,7 @@ import base64
 import binascii
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,27 +29,12 @@ from apps.tenants.models import Tenant
 CACHE_SIZE = 1024
 
 
-@dataclass(frozen=True)
-class PlannedFunction:
-    """One function as a run executes it: a live release, or a draft for tests."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedFunction(FunctionJob):
+    """One function as a run executes it (a live release, or a draft for tests, whose
+    ``version`` is None): what the sandbox is handed, and whether it runs after the response."""
 
-    id: str
-    name: str
-    version: int | None  # None for a draft
-    code: str
-    timeout_ms: int
-    terminate_on_timeout: bool
-    is_async: bool
-
-    def job_entry(self) -> FunctionJob:
-        return FunctionJob(
-            id=self.id,
-            name=self.name,
-            version=self.version,
-            code=self.code,
-            timeout_ms=self.timeout_ms,
-            terminate_on_timeout=self.terminate_on_timeout,
-        )
+    is_async: bool = False
 
 
 class _VersionedLru:
@@ -128,7 +113,7 @@ def function_for_test(*, tenant: Tenant, id: str, code: str | None) -> tuple[Pla
     function = function_for_tenant(tenant=tenant, id=id)
     planned = _planned(function, draft=True)
     if code is not None:
-        planned = PlannedFunction(**{**planned.__dict__, "code": code})
+        planned = replace(planned, code=code)
     return planned, function.pipeline.trigger
 
 
@@ -148,15 +133,7 @@ def planned_function_at_version(
     release = function.releases.filter(version=version).first()
     if release is None:
         return None
-    return PlannedFunction(
-        id=function.id,
-        name=function.name,
-        version=release.version,
-        code=release.code,
-        timeout_ms=function.timeout_ms,
-        terminate_on_timeout=function.terminate_on_timeout,
-        is_async=function.is_async,
-    )
+    return replace(_planned(function, draft=True), version=release.version, code=release.code)
 
 
 def env_for_tenant(*, tenant: Tenant) -> tuple[dict[str, str], dict[str, str]]:

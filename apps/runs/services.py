@@ -290,7 +290,7 @@ def _sandbox_run(
     job = PipelineJob(
         tenant_id=tenant_id,
         trigger=trigger,
-        functions=tuple(f.job_entry() for f in functions),
+        functions=tuple(functions),
         user=user,
         context=context,
         env=env,
