@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from apps.core.cache import VersionedLru
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
@@ -37,35 +36,10 @@ class PlannedFunction(FunctionJob):
     is_async: bool = False
 
 
-class _VersionedLru:
-    """A small thread-safe LRU whose entries are valid for one config_version."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._data: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, version: int) -> Any | None:
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None or entry[0] != version:
-                return None
-            self._data.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: Any, version: int, value: Any) -> None:
-        with self._lock:
-            self._data[key] = (version, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-_live_functions = _VersionedLru(CACHE_SIZE)
+# (tenant id, tenant created_at, trigger) -> the live functions at the tenant's config_version.
+_live_functions: VersionedLru[tuple[Any, datetime, str], tuple[PlannedFunction, ...]] = (
+    VersionedLru(CACHE_SIZE)
+)
 
 
 def _planned(function: Function, *, draft: bool) -> PlannedFunction:
@@ -87,7 +61,7 @@ def live_functions_for_trigger(*, tenant: Tenant, trigger: str) -> tuple[Planned
     key = (tenant.pk, tenant.created_at, trigger)
     cached = _live_functions.get(key, tenant.config_version)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     functions = (
         Function.objects.filter(
             tenant=tenant, pipeline__trigger=trigger, enabled=True, live_release__isnull=False
