@@ -21,7 +21,7 @@ PORT ?= 8000
 help:
 	@echo "make run    set up and serve on http://127.0.0.1:$(PORT) (with a Celery worker; PORT=, DATABASE_URL= honoured)"
 	@echo "make test   set up and run the whole test suite (the reference IdP's too: make test-idp)"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff, mypy and the import contracts (lint-imports)"
 
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.12+ not found; pass PYTHON=/path/to/python3.12" >&2; exit 1; fi
@@ -78,6 +78,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	@$(DEV_ENV) $(VENV)/bin/mypy apps genauth_pipeline
 	$(VENV)/bin/mypy --config-file clients/python/pyproject.toml clients/python/genauth_pipeline_client
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	@$(DEV_ENV) $(PY) benchmarks/sandbox.py

@@ -23,6 +23,10 @@ app.conf.update(
             "task": "apps.runs.tasks.prune_runs_task",
             "schedule": crontab(hour=3, minute=17),
         },
+        "sweep-lost-runs": {
+            "task": "apps.runs.tasks.sweep_lost_runs_task",
+            "schedule": 60.0,
+        },
     },
 )
 app.autodiscover_tasks()

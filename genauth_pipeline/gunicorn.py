@@ -81,8 +81,15 @@ def post_fork(server: Any, worker: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Warm the worker's sandbox pool (spawned processes, never forked ones)."""
+    """Record what a dead predecessor left mid-run, then warm the worker's sandbox pool
+    (spawned processes, never forked ones)."""
+    from django.db import connections
+
+    from apps.runs.journal import sweep_quietly
     from apps.runtime import sandbox_ping
+
+    sweep_quietly()
+    connections.close_all()  # requests are served on other threads, with their own
 
     try:
         sandbox_ping()

@@ -27,6 +27,8 @@ _SANDBOX = SandboxConfig()  # the defaults
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Each process's journal of runs in flight (apps/runs/journal.py); local to the host.
+RUN_JOURNAL_DIR = Path(env_str("RUN_JOURNAL_DIR", str(VAR_DIR / "run-journal")))
 
 try:
     DEBUG = env_bool("DEBUG", False)
@@ -103,6 +105,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "reversion",
     "apps.core",
+    "apps.audit",
     "apps.tenants",
     "apps.pipelines",
     "apps.runs",

@@ -1,5 +1,5 @@
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.generic import RedirectView
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("api/", include("apps.api.urls")),
     path("admin/", include("apps.console.urls")),
+    # The configuration history's address before the audit app had its own (bookmarks).
+    re_path(
+        r"^admin/runs/auditevent/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/audit/auditevent/%(rest)s", query_string=True),
+    ),
     path("admin/", admin_site.urls),
 ]
 

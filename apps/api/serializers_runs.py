@@ -18,9 +18,10 @@ from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from apps.audit.models import AuditKind
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import MAX_CODE_BYTES
-from apps.runs.models import AuditKind, RunDecision, RunSource, RunStatus
+from apps.runs.models import RunDecision, RunSource, RunStatus
 from apps.runs.selectors import AuditFilters, RunFilters
 
 MAX_IDEMPOTENCY_KEY = 200

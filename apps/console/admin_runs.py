@@ -35,6 +35,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
+from apps.audit.models import AuditEvent, AuditKind
+from apps.audit.selectors import audit_event_for_tenant, audit_event_undoable
 from apps.console.admin_site import admin_site
 from apps.console.audit_objects import audit_object_links, audit_order_names, audit_summary
 from apps.console.audit_undo import can_undo, safe_next, undo_confirmation, undo_url, undone_ids
@@ -44,10 +46,8 @@ from apps.core.errors import NotFound, ServiceError
 from apps.core.triggers import TRIGGER_CHOICES
 from apps.pipelines.models import Function
 from apps.pipelines.undo import pipeline_change_undo, pipeline_change_undo_plan
-from apps.runs.audit import audit_event_undoable
-from apps.runs.models import AuditEvent, AuditKind, Run, RunSource
+from apps.runs.models import Run, RunSource
 from apps.runs.review import function_names, json_changes, runs_export_csv, runs_export_json
-from apps.runs.selectors import audit_event_for_tenant
 from apps.tenants.models import Role
 
 # --- Shared pieces --------------------------------------------------------------------
@@ -451,7 +451,7 @@ def run_detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
         "input_json": _pretty(run.input),
         "output_json": _pretty(output) if output else "",
         "api_url": f"/api/v1/runs/{run.id}",
-        "history_url": f"{reverse('admin:runs_auditevent_changelist')}?"
+        "history_url": f"{reverse('admin:audit_auditevent_changelist')}?"
         + urlencode({"until": timezone.localtime(run.created_at).strftime("%Y-%m-%dT%H:%M")}),
     }
 
@@ -610,7 +610,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def get_urls(self) -> list[URLPattern]:
         undo = self.admin_site.admin_view(self.undo_view)
         return [
-            path("<path:object_id>/undo/", undo, name="runs_auditevent_undo"),
+            path("<path:object_id>/undo/", undo, name="audit_auditevent_undo"),
             *super().get_urls(),
         ]
 
@@ -645,7 +645,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "event": event,
-            "event_url": reverse("admin:runs_auditevent_change", args=[event.id]),
+            "event_url": reverse("admin:audit_auditevent_change", args=[event.id]),
             "next": safe_next(request),
             "title": f"Undo: {event.get_kind_display().lower()}",
         }
@@ -656,7 +656,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         else:
             context.update(undo_confirmation(plan))
             context["title"] = context["undo_title"]
-        return TemplateResponse(request, "admin/runs/auditevent/undo_confirmation.html", context)
+        return TemplateResponse(request, "admin/audit/auditevent/undo_confirmation.html", context)
 
     @admin.display(description="object")
     def object_link(self, event: AuditEvent) -> str:

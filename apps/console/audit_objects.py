@@ -11,8 +11,8 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import ApiKey, Member, Tenant
 
 Link = tuple[str, str]  # (label, url or "")

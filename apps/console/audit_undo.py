@@ -10,11 +10,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_event_undoable
 from apps.console.scoping import console_principal
 from apps.pipelines.models import Function
 from apps.pipelines.undo import UndoPlan
-from apps.runs.audit import audit_event_undoable
-from apps.runs.models import AuditEvent
 
 
 def can_undo(request: HttpRequest) -> bool:
@@ -33,7 +33,7 @@ def undone_ids(events: Iterable[AuditEvent]) -> set[str]:
 
 
 def undo_url(event: AuditEvent) -> str:
-    return reverse("admin:runs_auditevent_undo", args=[event.id])
+    return reverse("admin:audit_auditevent_undo", args=[event.id])
 
 
 def safe_next(request: HttpRequest) -> str:
@@ -42,7 +42,7 @@ def safe_next(request: HttpRequest) -> str:
     allowed = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return target if target and allowed else reverse("admin:runs_auditevent_changelist")
+    return target if target and allowed else reverse("admin:audit_auditevent_changelist")
 
 
 def production_state(function: Function, *, enabled: bool) -> str:

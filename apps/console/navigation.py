@@ -28,7 +28,7 @@ NAV_ENTRIES: tuple[tuple[str, str, str, str], ...] = (
     ("gallery", "Gallery", "console-gallery", Role.VIEWER),
     ("dashboard", "Dashboard", "console-dashboard", Role.VIEWER),
     ("runs", "Runs", "admin:runs_run_changelist", Role.VIEWER),
-    ("history", "Configuration history", "admin:runs_auditevent_changelist", Role.VIEWER),
+    ("history", "Configuration history", "admin:audit_auditevent_changelist", Role.VIEWER),
     ("env", "Env & secrets", "console-env", Role.VIEWER),
     ("hooks", "IdP hooks", "console-hooks", Role.VIEWER),
     ("apikeys", "API keys", "admin:tenants_apikey_changelist", Role.OWNER),
@@ -56,7 +56,9 @@ def recent_problem_runs(*, tenant: Tenant) -> list[Any]:
     """The newest production runs that denied or failed (test and replay runs left out)."""
     from apps.runs.models import Run, RunDecision, RunSource, RunStatus
 
-    problems = Q(decision=RunDecision.DENY) | Q(status__in=[RunStatus.ERROR, RunStatus.TIMEOUT])
+    problems = Q(decision=RunDecision.DENY) | Q(
+        status__in=[RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.LOST]
+    )
     runs = (
         Run.objects.filter(tenant=tenant, source=RunSource.API)
         .filter(problems)

@@ -121,7 +121,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         query = urlencode(
             {"object_type": self.audit_object_type, "object_id": self.audit_object_id(obj)}
         )
-        return HttpResponseRedirect(f"{reverse('admin:runs_auditevent_changelist')}?{query}")
+        return HttpResponseRedirect(f"{reverse('admin:audit_auditevent_changelist')}?{query}")
 
     def current_tenant(self, request: HttpRequest) -> Tenant | None:
         principal = console_principal(request)

@@ -1,6 +1,6 @@
 """Hook secrets (set, verify, rotate) and the replay guard on deliveries.
 
-Secrets reuse the env secrets' encryption (``apps.secrets.crypto``): Fernet under
+Secrets reuse the env secrets' encryption (``apps.core.crypto``): Fernet under
 ``SECRETS_KEYS``, rotated by ``manage.py rotate_secrets`` with the rest.
 """
 
@@ -17,12 +17,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from apps.audit.models import AuditKind
+from apps.audit.services import audit_record
+from apps.core import crypto
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, ServiceError
 from apps.hooks.models import HookDelivery, HookKind, HookSecret
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditKind
-from apps.secrets import crypto
 from apps.tenants.models import Tenant
 
 # standardwebhooks refuses timestamps more than 5 minutes off; a delivery id is kept for

@@ -19,14 +19,14 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.audit.models import AuditKind
+from apps.audit.services import audit_record
 from apps.core.actor import Actor
 from apps.core.errors import ServiceError
 from apps.core.triggers import TRIGGERS, canonical_trigger
 from apps.pipelines import services
 from apps.pipelines.models import FUNCTION_SETTINGS, Function
 from apps.pipelines.selectors import functions_for_pipeline, pipeline_find
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditKind
 from apps.secrets.selectors import env_names
 from apps.tenants.models import Tenant
 

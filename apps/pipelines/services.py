@@ -18,6 +18,8 @@ import reversion
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from apps.audit.models import AuditKind
+from apps.audit.services import audit_record
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, ServiceError
 from apps.core.triggers import trigger_named
@@ -34,8 +36,6 @@ from apps.pipelines.models import (
     RevisionAuthor,
 )
 from apps.pipelines.selectors import pipeline_for_tenant, release_for_function
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditKind
 from apps.tenants.models import Tenant
 from apps.tenants.services import tenant_config_bump
 

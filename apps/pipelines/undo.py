@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import QuerySet
 
+from apps.audit.models import UNDOABLE_KINDS, AuditEvent, AuditKind
+from apps.audit.selectors import audit_event_for_tenant, audit_event_undoable
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, ServiceError
 from apps.pipelines import services
 from apps.pipelines.models import Function, Pipeline
-from apps.runs.audit import audit_event_undoable
-from apps.runs.models import UNDOABLE_KINDS, AuditEvent, AuditKind
-from apps.runs.selectors import audit_event_for_tenant
 from apps.tenants.models import Tenant
 
 

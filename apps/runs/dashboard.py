@@ -22,7 +22,7 @@ from apps.tenants.models import Tenant
 
 SAMPLE_SIZE = 2000
 TOP_DENY_CODES = 8
-_FAILED = (RunStatus.ERROR, RunStatus.TIMEOUT)
+_FAILED = (RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.LOST)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from apps.audit.models import AuditEvent
 from apps.core.cache import VersionedLru
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
-from apps.runs.models import AuditEvent, Run, RunSource
+from apps.runs.models import Run, RunSource
 from apps.runtime.jobs import FunctionJob
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
@@ -269,10 +270,3 @@ def audit_events_page(
     """The tenant's configuration changes, newest first, one page at a time."""
     events = audit_events_filtered(tenant=tenant, filters=filters)
     return _newest_first_page(events, cursor, limit)
-
-
-def audit_event_for_tenant(*, tenant: Tenant, id: str) -> AuditEvent:
-    event = AuditEvent.objects.filter(tenant=tenant, id=id).first()
-    if event is None:
-        raise NotFound("No such audit event.", details={"event_id": id})
-    return event

@@ -2,7 +2,9 @@
 the test endpoints and the Celery task that finishes async work.
 
 A run is written exactly once when its synchronous part ends (including denies,
-errors, timeouts and sandbox crashes), before the response leaves. Async functions
+errors, timeouts and sandbox crashes), before the response leaves. Before its code
+starts it is noted in the process's journal (``apps.runs.journal``), so a run whose
+process dies before that write is still recorded, as ``lost``, by the sweep. Async functions
 and async-mode runs are finished by ``run_continue`` in a Celery task, which is the
 only writer that updates a run, and runs each function at most once per run.
 """
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from celery import signature
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -28,6 +31,7 @@ from apps.core.errors import Conflict
 from apps.core.ids import new_id
 from apps.core.triggers import trigger_named
 from apps.runs import fairness
+from apps.runs.journal import journal, lost_run_entry
 from apps.runs.models import IdempotencyClaim, Run, RunDecision, RunMode, RunSource, RunStatus
 from apps.runs.selectors import (
     PlannedFunction,
@@ -219,6 +223,43 @@ def _execute_sync(
     inline_async: bool,
     mode: str,
 ) -> tuple[Run, dict[str, Any]]:
+    args = (origin, run_id, functions, user, context, inline_async, mode)
+    if not functions:  # no code runs: nothing to journal
+        return _run_and_record(*args)
+    entry = lost_run_entry(
+        run_id=run_id,
+        tenant=origin.tenant,
+        trigger=origin.trigger,
+        source=origin.source,
+        mode=mode,
+        caller=origin.caller,
+        client_ip=origin.client_ip,
+        idempotency_key=origin.idempotency_key,
+        user=user,
+        context=context,
+        planned_steps=[_planned_step(f) for f in functions],
+        search_columns=_search_columns(user, functions),
+    )
+    line = journal.started(entry)
+    recorded = False
+    try:
+        outcome = _run_and_record(*args)
+        recorded = True
+        return outcome
+    finally:
+        journal.finished(run_id, line, recorded=recorded)
+
+
+def _run_and_record(
+    origin: _Origin,
+    run_id: str,
+    functions: tuple[PlannedFunction, ...],
+    user: dict[str, Any],
+    context: dict[str, Any],
+    inline_async: bool,
+    mode: str,
+) -> tuple[Run, dict[str, Any]]:
+    """Run the synchronous part and store the run (``_execute_sync`` journals it)."""
     started = time.perf_counter()
     env, secrets = env_for_tenant(tenant=origin.tenant) if functions else ({}, {})
     sync_part = [f for f in functions if not f.is_async]
@@ -532,6 +573,11 @@ def _response_body(run: Run, result: PipelineResult, steps: list[dict[str, Any]]
     }
 
 
+# Named, not imported: the task (apps.runs.tasks) calls into this module. RunsConfig.ready
+# registers it, so an eager setting (CELERY_TASK_ALWAYS_EAGER, the tests) runs it in-process.
+RUN_CONTINUE_TASK = "apps.runs.tasks.run_continue_task"
+
+
 def _clean_ip(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(value or ""))
@@ -540,11 +586,9 @@ def _clean_ip(value: str | None) -> str | None:
 
 
 def _enqueue(run_id: str) -> None:
-    from apps.runs.tasks import run_continue_task
-
     def send() -> None:
         try:
-            run_continue_task.delay(run_id)
+            signature(RUN_CONTINUE_TASK, args=(run_id,)).delay()
         except Exception:
             # The run is recorded with its steps queued; the response must not fail.
             logger.exception("could not enqueue run %s", run_id)
@@ -617,6 +661,8 @@ def _idempotency_claim(
 
 
 def _claim_expired(claim: IdempotencyClaim, run: Run | None, now: datetime) -> bool:
+    if run is not None and run.status == RunStatus.LOST:
+        return True  # its caller got no answer: a retry with the key runs the pipeline again
     if run is None:
         return claim.created_at < now - IDEMPOTENCY_STALE_AFTER
     return claim.created_at < now - IDEMPOTENCY_WINDOW

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.runs.services import idempotency_claims_prune, run_continue
+from apps.runs.services import RUN_CONTINUE_TASK, idempotency_claims_prune, run_continue
 
 
-@shared_task(name="apps.runs.tasks.run_continue_task")
+@shared_task(name=RUN_CONTINUE_TASK)
 def run_continue_task(run_id: str) -> None:
     """Run the async functions (or the whole async-mode pipeline) of one run."""
     run_continue(run_id=run_id)
+
+
+@shared_task(name="apps.runs.tasks.sweep_lost_runs_task")
+def sweep_lost_runs_task() -> int:
+    """Every minute (Celery beat): record as lost the runs whose process died mid-run."""
+    from apps.runs.journal import sweep_lost_runs
+
+    return sweep_lost_runs()
 
 
 @shared_task(name="apps.runs.tasks.prune_runs_task")

@@ -209,7 +209,10 @@ class Isolate:
             born = _thread_ids() - before
         # The isolate's own thread runs all of its JavaScript: its CPU time is the isolate's.
         self.tid = int(born.pop()) if len(born) == 1 else None
-        self._stat_path = f"/proc/self/task/{self.tid}/schedstat" if self.tid else None
+        # Linux's CPU-time clock of one thread of this process (MAKE_THREAD_CPUCLOCK(tid,
+        # CPUCLOCK_SCHED)): read by clock_gettime in ~1 µs, where its /proc/self/task/<tid>/
+        # schedstat file takes ~25 µs to open and read, and it is read a few times per run.
+        self._cpu_clock = ((~self.tid) << 3) | 6 if self.tid else None
         self.nice = 0
         # Told, while an eval with a watchdog runs on, that it is still running.
         self.on_busy: Callable[[Isolate], None] | None = None
@@ -248,12 +251,11 @@ class Isolate:
 
     def cpu_s(self) -> float:
         """CPU seconds the isolate's thread has used (0 if it is not known)."""
-        if self._stat_path is None:
+        if self._cpu_clock is None:
             return 0.0
         try:
-            with open(self._stat_path, "rb") as f:
-                return int(f.read().split()[0]) / 1e9
-        except (OSError, ValueError, IndexError):
+            return time.clock_gettime(self._cpu_clock)
+        except OSError:  # the thread is gone
             return 0.0
 
     def set_nice(self, value: int) -> bool:
@@ -300,7 +302,7 @@ class Isolate:
         started_cpu, give_up = self.cpu_s(), time.monotonic() + QUIESCE_WALL_CAP_S
         ctx._dll.mr_eval(ctx._ctx, code_handle.raw, self._done_fd)
         while (handle := self._take_result(timeout_s)) is None:
-            spinning = self._stat_path is None or self.cpu_s() - started_cpu >= timeout_s
+            spinning = self._cpu_clock is None or self.cpu_s() - started_cpu >= timeout_s
             if spinning or time.monotonic() >= give_up:
                 self.broken = True
                 return False

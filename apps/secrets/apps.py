@@ -8,7 +8,7 @@ class SecretsConfig(AppConfig):
     verbose_name = "Env vars and secrets"
 
     def ready(self) -> None:
-        from apps.secrets.crypto import check_keys
+        from apps.core.crypto import check_keys
 
         # A bad key stops start-up here, like every other bad setting, instead of
         # failing the first login that runs a function needing a secret.

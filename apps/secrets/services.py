@@ -12,13 +12,13 @@ from datetime import datetime
 
 from django.db import transaction
 
+from apps.audit.models import AuditKind
+from apps.audit.services import audit_record
+from apps.core import crypto
 from apps.core.actor import Actor
 from apps.core.cache import VersionedLru
 from apps.core.errors import ServiceError
 from apps.hooks.services import hook_secrets_rotate
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditKind
-from apps.secrets import crypto
 from apps.secrets.models import NAME_PATTERN, EnvVar
 from apps.secrets.redaction import MIN_REDACTABLE_LENGTH
 from apps.secrets.selectors import env_var_for_tenant

@@ -11,10 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.audit.models import AuditKind
+from apps.audit.services import audit_record
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, NotFound, ServiceError
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditKind
 from apps.tenants.models import (
     ALL_SCOPES,
     ApiKey,

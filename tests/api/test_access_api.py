@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import ApiKey, Member
 from apps.tenants.services import api_key_create, member_invite
 from tests.conftest import Persona, assert_error

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from apps.audit.models import AuditEvent
 from apps.core.actor import Actor
-from apps.runs.models import AuditEvent
 from apps.tenants.services import api_key_create
 from tests.conftest import Persona, assert_error
 from tests.runs.helpers import csrf_session

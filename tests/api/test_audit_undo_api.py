@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.services import api_key_create
 from tests.conftest import Persona, assert_error
 from tests.runs.helpers import add_function, allow, csrf_session

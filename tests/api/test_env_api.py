@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.utils.crypto import get_random_string
 
-from apps.runs.models import AuditEvent, AuditKind
+from apps.audit.models import AuditEvent, AuditKind
 from apps.secrets.models import EnvVar
 from apps.secrets.selectors import MASK
 from apps.secrets.services import MAX_VALUE_BYTES

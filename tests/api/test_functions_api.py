@@ -8,9 +8,9 @@ import pytest
 from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.test import APIClient
 
+from apps.audit.models import AuditEvent
 from apps.core.actor import Actor
 from apps.pipelines.models import Function, Release
-from apps.runs.models import AuditEvent
 from apps.tenants.services import api_key_create
 from tests.conftest import Persona, assert_error
 from tests.pipelines.conftest import ALLOW, DENY, make_function, system, tagging

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, AuditKind
 from tests.api.test_functions_api import with_csrf
 from tests.conftest import Persona, assert_error
 from tests.pipelines.conftest import make_function, system

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from apps.runs.models import AuditEvent, AuditKind
+from apps.audit.models import AuditEvent, AuditKind
 from tests.conftest import Persona, assert_error
 from tests.runs.helpers import SPINS, add_function, allow, csrf_session, payload
 

@@ -63,7 +63,7 @@ def test_audit_details_read_as_json_with_links(alice: Persona, pages: Any) -> No
     api_key_create(tenant=alice.tenant, name="idp", scopes=["execute"], actor=actor)
     env_set(tenant=alice.tenant, name="ALLOWED_DOMAINS", value="x", secret=False, actor=actor)
     recording = pages()
-    page = login(recording, "alice", "/admin/runs/auditevent/")
+    page = login(recording, "alice", "/admin/audit/auditevent/")
     results = page.locator("#result_list")
     expect(results.get_by_role("link", name="email-domain-check")).to_have_count(1)
     expect(results.get_by_role("link", name="idp")).to_have_count(1)

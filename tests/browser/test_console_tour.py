@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.contrib.admin.utils import quote
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.gallery.services import templates_sync
 from apps.pipelines.services import pipeline_reorder
-from apps.runs.models import AuditEvent, AuditKind
 from apps.secrets.services import env_set
 from apps.tenants.models import ApiKey, Member
 from tests.browser.conftest import PHONE, login, screenshot_widths, scrolls_sideways
@@ -94,10 +94,10 @@ def _pages(persona: Persona) -> dict[str, str]:
         "dashboard": "/admin/dashboard/",
         "runs": "/admin/runs/run/",
         "run-detail": f"/admin/runs/run/{quote(run.id)}/change/",
-        "history": "/admin/runs/auditevent/",
-        "history-detail": f"/admin/runs/auditevent/{quote(event.id)}/change/",
-        "history-reorder": f"/admin/runs/auditevent/{quote(reorder.id)}/change/",
-        "history-undo": f"/admin/runs/auditevent/{quote(reorder.id)}/undo/",
+        "history": "/admin/audit/auditevent/",
+        "history-detail": f"/admin/audit/auditevent/{quote(event.id)}/change/",
+        "history-reorder": f"/admin/audit/auditevent/{quote(reorder.id)}/change/",
+        "history-undo": f"/admin/audit/auditevent/{quote(reorder.id)}/undo/",
         "env": "/admin/env/",
         "env-delete": "/admin/env/API_URL/delete/",
         "hooks": "/admin/hooks/",

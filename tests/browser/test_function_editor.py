@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.pipelines.models import Function, Pipeline
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import Tenant
 from tests.browser.conftest import login, screenshot
 from tests.conftest import Persona

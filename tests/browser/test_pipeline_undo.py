@@ -33,7 +33,7 @@ def test_a_reorder_undone_from_the_history_restores_the_old_order(
     page.click("#confirm-apply")
     expect(page.locator("#pipelines-status .undo-link")).to_have_text("Undo")
 
-    page.goto(recording.base_url + "/admin/runs/auditevent/")
+    page.goto(recording.base_url + "/admin/audit/auditevent/")
     row = page.locator("#result_list tbody tr", has_text="Pipeline reordered")
     row.get_by_role("link", name="Undo…").click()
     expect(page.locator("h1")).to_contain_text("Put PRE_REGISTER back in its previous order?")

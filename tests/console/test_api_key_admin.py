@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import ApiKey
 from apps.tenants.services import api_key_create
 from tests.conftest import Persona

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from apps.audit.models import AuditEvent, AuditKind
+from apps.audit.services import audit_record
 from apps.console.audit_objects import audit_object_links, audit_order_names, audit_summary
 from apps.core.actor import Actor
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import Tenant
 from tests.conftest import Persona
 from tests.runs.helpers import add_function

@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.pipelines import services
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, AuditKind
 from tests.conftest import Persona
 from tests.runs.helpers import add_function, allow
 
 pytestmark = pytest.mark.django_db
 
-HISTORY = "/admin/runs/auditevent/"
+HISTORY = "/admin/audit/auditevent/"
 
 
 def login(persona: Persona, csrf: bool = False) -> Client:
@@ -162,5 +162,5 @@ def test_a_reorder_event_names_its_functions_in_the_list_and_on_its_page(
     assert "Before: first → second" in page and "After: second → first" in page
     assert "/history/" not in page  # an event is history itself
     assert "<h1>Configuration change</h1>" in page
-    assert '<li><a href="/admin/runs/auditevent/">Configuration history</a></li>' in page
+    assert '<li><a href="/admin/audit/auditevent/">Configuration history</a></li>' in page
     assert '<li aria-current="page">Configuration history</li>' in listing

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from apps.runs.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.tenants.models import ApiKey, Member
 from tests.conftest import Persona
 from tests.console.test_tenant_admin import login
@@ -138,7 +138,7 @@ def test_history_on_a_key_member_or_tenant_opens_their_configuration_history(
     key = ApiKey.objects.filter(tenant=alice.tenant).first()
     assert key is not None
     member = Member.objects.get(user=alice.user)
-    history = "/admin/runs/auditevent/"
+    history = "/admin/audit/auditevent/"
     for url, query in (
         (f"/admin/tenants/apikey/{key.pk}/history/", f"object_type=api_key&object_id={key.prefix}"),
         (

@@ -14,9 +14,10 @@ from django.contrib.admin.templatetags.admin_list import result_headers
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from apps.audit.models import AuditEvent, AuditKind
+from apps.audit.services import audit_record
 from apps.core.actor import Actor
-from apps.runs.audit import audit_record
-from apps.runs.models import AuditEvent, AuditKind, Run
+from apps.runs.models import Run
 from tests.conftest import Persona
 from tests.console.runs_helpers import console, make_run, step
 from tests.runs.helpers import DENY, add_function, allow
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = "/admin/runs/run/"
 EVERY_SOURCE = {"source__exact": "all"}
-EVENTS = "/admin/runs/auditevent/"
+EVENTS = "/admin/audit/auditevent/"
 
 
 def listed(response: Any) -> set[str]:

@@ -109,7 +109,7 @@ def test_an_owner_adds_a_member_by_username(alice: Persona, django_user_model) -
     assert response.status_code == 302
     member = Member.objects.get(user__username="erin")
     assert member.tenant == alice.tenant and member.role == "developer"
-    from apps.runs.models import AuditEvent
+    from apps.audit.models import AuditEvent
 
     assert AuditEvent.objects.filter(tenant=alice.tenant, kind="member.added").exists()
 

@@ -5,68 +5,22 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from genauth_pipeline import gunicorn as config
-
-COMMAND = ["-c", "python:genauth_pipeline.gunicorn", "genauth_pipeline.wsgi"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.core.gunicorn_server import gunicorn, gunicorn_env
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as folder:
-        env = {
-            **os.environ,
-            "DEBUG": "True",
-            "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "1",
-            "GUNICORN_THREADS": "1",
-            "SANDBOX_WORKERS": "1",
-            "PYTHONPATH": str(settings.BASE_DIR),
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *COMMAND],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for(port, process)
-            yield "127.0.0.1", port
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start")
+    with tempfile.TemporaryDirectory() as folder, gunicorn(gunicorn_env(Path(folder))) as port:
+        yield "127.0.0.1", port
 
 
 def _exchange(server: tuple[str, int], raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:

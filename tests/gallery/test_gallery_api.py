@@ -8,10 +8,10 @@ import pytest
 from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.test import APIClient
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.gallery.loader import load_all
 from apps.pipelines.models import Function
-from apps.runs.models import AuditEvent, AuditKind
 from tests.conftest import Persona, assert_error
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from apps.core import crypto
 from apps.hooks.models import HookSecret
-from apps.secrets import crypto
 from tests.conftest import Persona
 from tests.hooks.helpers import new_secret
 

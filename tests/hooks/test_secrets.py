@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from apps.audit.models import AuditEvent
+from apps.core import crypto
 from apps.hooks.models import HookSecret
-from apps.runs.models import AuditEvent
-from apps.secrets import crypto
 from tests.conftest import Persona, assert_error
 from tests.hooks.helpers import new_secret
 

@@ -11,10 +11,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.pipelines import services
 from apps.pipelines.models import Function, Release
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import Tenant
 from apps.tenants.services import tenant_create
 from tests.pipelines.conftest import ALLOW, DENY, tagging

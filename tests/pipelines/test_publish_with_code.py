@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from reversion.models import Version
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, ServiceError
 from apps.pipelines import services
 from apps.pipelines.models import Function, Release
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import Tenant
 from tests.conftest import Persona, assert_error
 from tests.pipelines.conftest import ALLOW, DENY

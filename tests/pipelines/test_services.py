@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from reversion.models import Version
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, NotFound, ServiceError
 from apps.pipelines import services
@@ -17,7 +18,6 @@ from apps.pipelines.selectors import (
     functions_for_pipeline,
     pipeline_for_tenant,
 )
-from apps.runs.models import AuditEvent, AuditKind
 from apps.tenants.models import Tenant
 from tests.conftest import Persona
 from tests.pipelines.conftest import ALLOW, DENY, tagging

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
 from apps.core.errors import Conflict, NotFound, ServiceError
 from apps.pipelines import services
 from apps.pipelines.models import Function
 from apps.pipelines.undo import pipeline_change_undo
-from apps.runs.models import AuditEvent, AuditKind
 from apps.runs.selectors import live_functions_for_trigger
 from apps.tenants.models import Tenant
 

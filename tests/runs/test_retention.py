@@ -9,7 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from apps.runs.models import AuditEvent, Run
+from apps.audit.models import AuditEvent
+from apps.runs.models import Run
 from apps.runs.retention import runs_prune
 from apps.runs.tasks import prune_runs_task
 from apps.tenants.models import Tenant

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.audit.models import AuditEvent, AuditKind
 from apps.core.actor import Actor
-from apps.runs.models import AuditEvent, AuditKind
 from apps.secrets.models import EnvVar
 from apps.secrets.services import env_set
 from tests.conftest import Persona

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.core import crypto
 from apps.core.actor import Actor
-from apps.secrets import crypto
 from apps.secrets.models import EnvVar
 from apps.secrets.services import env_for_execution, env_set
 from apps.tenants.models import Tenant

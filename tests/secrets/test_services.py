@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.audit.models import AuditEvent, AuditKind
+from apps.core import crypto
 from apps.core.actor import Actor
 from apps.core.errors import NotFound, ServiceError
-from apps.runs.models import AuditEvent, AuditKind
-from apps.secrets import crypto
 from apps.secrets.models import EnvVar
 from apps.secrets.services import (
     MAX_VALUE_BYTES,

@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from apps.api.permissions import CanManage, CanReadAudit, principal_of
 from apps.api.serializers_runs import MAX_PAGE_SIZE, parse_audit_list_query
 from apps.api.views.runs import next_page_url
+from apps.audit.models import UNDOABLE_KINDS, AuditKind
+from apps.audit.selectors import audit_event_to_dict
 from apps.pipelines.undo import pipeline_change_undo
-from apps.runs.audit import audit_event_to_dict
-from apps.runs.models import UNDOABLE_KINDS, AuditKind
 from apps.runs.selectors import audit_events_page
 
 _FILTERS = [

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import apps.runs.models
+import apps.audit.models
 
 
 class Migration(migrations.Migration):
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.CharField(
-                        default=apps.runs.models._audit_id,
+                        default=apps.audit.models._audit_id,
                         editable=False,
                         max_length=40,
                         primary_key=True,

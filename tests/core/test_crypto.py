@@ -8,7 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.secrets import crypto
+from apps.core import crypto
 
 
 def test_a_value_round_trips_and_the_token_does_not_contain_it(settings: Any) -> None:

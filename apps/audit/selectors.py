@@ -1,32 +1,21 @@
-"""Recording configuration changes. Call inside the transaction that makes the change."""
+"""Reading the configuration history."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apps.core.actor import Actor
-from apps.runs.models import UNDOABLE_KINDS, AuditEvent, AuditKind
-from apps.tenants.models import Tenant
+from apps.audit.models import UNDOABLE_KINDS, AuditEvent
+from apps.core.errors import NotFound
+
+if TYPE_CHECKING:
+    from apps.tenants.models import Tenant
 
 
-def audit_record(
-    *,
-    tenant: Tenant,
-    actor: Actor,
-    kind: AuditKind,
-    object_type: str = "",
-    object_id: str | int = "",
-    details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    return AuditEvent.objects.create(
-        tenant=tenant,
-        actor_user=actor.user,
-        actor=actor.label[:150],
-        kind=kind,
-        object_type=object_type,
-        object_id=str(object_id),
-        details=details or {},
-    )
+def audit_event_for_tenant(*, tenant: Tenant, id: str) -> AuditEvent:
+    event = AuditEvent.objects.filter(tenant=tenant, id=id).first()
+    if event is None:
+        raise NotFound("No such audit event.", details={"event_id": id})
+    return event
 
 
 def audit_event_undoable(event: AuditEvent) -> bool:
