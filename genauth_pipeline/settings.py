@@ -22,7 +22,7 @@ from apps.core.env import (
 )
 from apps.runtime.config import SandboxConfig
 
-_SANDBOX = SandboxConfig()  # the defaults
+_sandbox_defaults = SandboxConfig()  # lower case: not a setting of its own
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -51,23 +51,30 @@ try:
     # The sandbox's settings, handed to apps.runtime at start-up (apps/core/apps.py); their
     # defaults are declared once, in apps/runtime/config.py.
     SANDBOX = SandboxConfig(
-        workers=env_int(
-            "SANDBOX_WORKERS", _SANDBOX.workers, minimum=0, maximum=64
-        ),  # 0: a core each
+        # 0: one per core.
+        workers=env_int("SANDBOX_WORKERS", _sandbox_defaults.workers, minimum=0, maximum=64),
         fresh_isolate_per_run=env_bool(
-            "SANDBOX_FRESH_ISOLATE_PER_RUN", _SANDBOX.fresh_isolate_per_run
+            "SANDBOX_FRESH_ISOLATE_PER_RUN", _sandbox_defaults.fresh_isolate_per_run
         ),
-        heap_mb=env_int("SANDBOX_HEAP_MB", _SANDBOX.heap_mb, minimum=16, maximum=1024),
+        heap_mb=env_int("SANDBOX_HEAP_MB", _sandbox_defaults.heap_mb, minimum=16, maximum=1024),
         worker_rss_limit_mb=env_int(
-            "SANDBOX_WORKER_RSS_MB", _SANDBOX.worker_rss_limit_mb, minimum=128, maximum=16384
+            "SANDBOX_WORKER_RSS_MB",
+            _sandbox_defaults.worker_rss_limit_mb,
+            minimum=128,
+            maximum=16384,
         ),
-        http_allow=tuple(env_hosts_or_networks("SANDBOX_HTTP_ALLOW", list(_SANDBOX.http_allow))),
+        http_allow=tuple(
+            env_hosts_or_networks("SANDBOX_HTTP_ALLOW", list(_sandbox_defaults.http_allow))
+        ),
         # Warm isolates each worker keeps (~2.3 MiB a tenant), and runs it serves at once.
         warm_memory_mb=env_int(
-            "SANDBOX_WARM_MEMORY_MB", _SANDBOX.warm_memory_mb, minimum=0, maximum=65536
+            "SANDBOX_WARM_MEMORY_MB", _sandbox_defaults.warm_memory_mb, minimum=0, maximum=65536
         ),
         max_runs_per_worker=env_int(
-            "SANDBOX_RUNS_PER_WORKER", _SANDBOX.max_runs_per_worker, minimum=1, maximum=1024
+            "SANDBOX_RUNS_PER_WORKER",
+            _sandbox_defaults.max_runs_per_worker,
+            minimum=1,
+            maximum=1024,
         ),
     )
     if SANDBOX.warm_memory_mb + 128 > SANDBOX.worker_rss_limit_mb:
