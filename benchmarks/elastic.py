@@ -60,24 +60,23 @@ SPINNERS = [
 ]
 
 
-def one(code: str, tenant: str, timeout_ms: int = 3000) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant,
-        "trigger": "PRE_AUTHENTICATION",
-        "user": {"id": "u_1", "email": "ann@example.com"},
-        "context": {"ip": "203.0.113.9"},
-        "env": {},
-        "functions": [
-            {"id": "fn", "name": "f", "version": 1, "code": code, "timeout_ms": timeout_ms}
-        ],
-    }
+def one(code: str, tenant: str, timeout_ms: int = 3000) -> runtime.PipelineJob:
+    return runtime.PipelineJob(
+        tenant_id=tenant,
+        trigger="PRE_AUTHENTICATION",
+        user={"id": "u_1", "email": "ann@example.com"},
+        context={"ip": "203.0.113.9"},
+        functions=(
+            runtime.FunctionJob(id="fn", name="f", version=1, code=code, timeout_ms=timeout_ms),
+        ),
+    )
 
 
-def timed(job: dict[str, Any]) -> float:
+def timed(job: runtime.PipelineJob) -> float:
     t0 = time.perf_counter()
     result = runtime.run_pipeline(job)
-    if result["decision"] != "allow":
-        raise SystemExit(f"unexpected result: {result['error']}")
+    if result.decision != "allow":
+        raise SystemExit(f"unexpected result: {result.error}")
     return (time.perf_counter() - t0) * 1000
 
 
@@ -94,7 +93,7 @@ def b_latencies(seconds: float) -> list[float]:
 class Background:
     """``clients`` threads sending ``job`` back to back until stopped."""
 
-    def __init__(self, clients: int, job: dict[str, Any]) -> None:
+    def __init__(self, clients: int, job: runtime.PipelineJob) -> None:
         self.job = job
         self.stopping = threading.Event()
         self.count = 0
@@ -156,7 +155,7 @@ def row(name: str, values: list[float], base: list[float] | None = None) -> None
 
 def noisy() -> None:
     server = SlowServer(2.0)
-    runtime.configure(workers=2, http_allow=["127.0.0.1"])
+    runtime.configure(runtime.SandboxConfig(workers=2, http_allow=("127.0.0.1",)))
     for _ in range(200):
         timed(one(LOGIN, "t_b"))
     alone = b_latencies(8)
@@ -196,7 +195,7 @@ def b_throughput(seconds: float) -> float:
 def spinners(seconds: float, cycles: int = 5) -> None:
     """B alone and B beside the spinners, alternating (the machine is shared: its other load
     drifts), ``cycles`` times; the spinners run ``seconds`` in all."""
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     b_throughput(1)
     jobs = [one(code, "t_spin") for code in SPINNERS]
     alone: list[float] = []
@@ -244,7 +243,9 @@ def rss_mb(pids: set[int]) -> float:
 def tenants() -> None:
     counts = [1, 16, 256, 1000]
     # Room for 1,000 warm tenants on this host: 2 workers x ~1.2 GiB.
-    runtime.configure(workers=2, warm_memory_mb=1536, worker_rss_limit_mb=2048)
+    runtime.configure(
+        runtime.SandboxConfig(workers=2, warm_memory_mb=1536, worker_rss_limit_mb=2048)
+    )
     runtime.run_pipeline(three_function_job("t_0"))
     pids = runtime._get_pool().worker_pids()
     base_rss = rss_mb(pids)
@@ -270,7 +271,9 @@ def tenants() -> None:
 
 def concurrency() -> None:
     runtime.configure(
-        workers=2, max_runs_per_worker=256, warm_memory_mb=1024, worker_rss_limit_mb=1536
+        runtime.SandboxConfig(
+            workers=2, max_runs_per_worker=256, warm_memory_mb=1024, worker_rss_limit_mb=1536
+        )
     )
     # A generous timeout: the first wave builds 500 isolates on 2 cores before any timer runs.
     jobs = [one(TIMER % 1000, f"t_{n % 50}", timeout_ms=15000) for n in range(500)]
@@ -279,7 +282,7 @@ def concurrency() -> None:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(500) as pool:
             results = list(pool.map(runtime.run_pipeline, jobs))
-        assert all(r["decision"] == "allow" for r in results), results[0]
+        assert all(r.decision == "allow" for r in results), results[0]
         return time.perf_counter() - t0
 
     cold = wave()
@@ -306,7 +309,7 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
     lock = threading.Lock()
     kill_at = {total * (k + 1) // (kills + 1) for k in range(kills)}
 
-    def send(job: dict[str, Any]) -> None:
+    def send(job: runtime.PipelineJob) -> None:
         nonlocal crashed, sent
         with lock:
             sent += 1
@@ -317,7 +320,7 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
         result = runtime.run_pipeline(job)
         with lock:
             latencies.append((time.perf_counter() - t0) * 1000)
-            if result["error"] and result["error"]["code"] == "sandbox_crashed":
+            if result.error and result.error["code"] == "sandbox_crashed":
                 crashed += 1
 
     with ThreadPoolExecutor(clients) as executor:
@@ -326,7 +329,7 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
 
 
 def crash() -> None:
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     under_load(500, 32, 0)  # warm
     calm, _, _ = under_load(3000, 32, 0)
     stormy, lost, crashed = under_load(3000, 32, 4)

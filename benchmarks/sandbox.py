@@ -122,26 +122,26 @@ CONTEXT = {
 ENV = {"ALLOWED_DOMAINS": "example.com, example.org"}
 
 
-def job(tenant: str = "t_bench") -> dict:
-    return {
-        "tenant_id": tenant,
-        "trigger": "PRE_REGISTER",
-        "user": USER,
-        "context": CONTEXT,
-        "env": ENV,
-        "functions": [
-            {"id": f"fn_{i}", "name": n, "version": 1, "code": c, "timeout_ms": 3000}
+def job(tenant: str = "t_bench") -> runtime.PipelineJob:
+    return runtime.PipelineJob(
+        tenant_id=tenant,
+        trigger="PRE_REGISTER",
+        user=USER,
+        context=CONTEXT,
+        env=ENV,
+        functions=tuple(
+            runtime.FunctionJob(id=f"fn_{i}", name=n, version=1, code=c, timeout_ms=3000)
             for i, (n, c) in enumerate(
                 [("allow-list", ALLOW_LIST), ("enrich", ENRICH), ("risk", RISK)]
             )
-        ],
-    }
+        ),
+    )
 
 
 def latencies(n: int, gap_s: float = 0.0) -> list[float]:
     """Back to back, or with ``gap_s`` between runs (a login rate below saturation)."""
     j = job()
-    assert runtime.run_pipeline(j)["decision"] == "allow", runtime.run_pipeline(j)
+    assert runtime.run_pipeline(j).decision == "allow", runtime.run_pipeline(j)
     for _ in range(min(200, n)):
         runtime.run_pipeline(j)
     out = []
@@ -206,13 +206,13 @@ def pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     rows = []
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     warm1 = latencies(3000)
     tput1 = throughput(2, 5.0)
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     warm2 = latencies(3000)
     tput2 = throughput(4, 5.0)
-    runtime.configure(workers=1, fresh_isolate_per_run=True)
+    runtime.configure(runtime.SandboxConfig(workers=1, fresh_isolate_per_run=True))
     fresh = latencies(300)
     # With time between runs the worker builds the next isolate while idle, off the request.
     fresh_paced = latencies(100, gap_s=0.05)

@@ -20,6 +20,9 @@ from apps.core.env import (
     env_str,
     env_url,
 )
+from apps.runtime.config import SandboxConfig
+
+_sandbox_defaults = SandboxConfig()  # lower case: not a setting of its own
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -45,15 +48,36 @@ try:
         "CELERY_BROKER_URL", "filesystem://", {"filesystem", "redis", "rediss", "amqp", "memory"}
     )
     RUN_RETENTION_DAYS = env_int("RUN_RETENTION_DAYS", 90, minimum=1, maximum=3650)
-    SANDBOX_WORKERS = env_int("SANDBOX_WORKERS", 0, minimum=0, maximum=64)  # 0: one per core
-    SANDBOX_FRESH_ISOLATE_PER_RUN = env_bool("SANDBOX_FRESH_ISOLATE_PER_RUN", False)
-    SANDBOX_HEAP_MB = env_int("SANDBOX_HEAP_MB", 64, minimum=16, maximum=1024)
-    SANDBOX_WORKER_RSS_MB = env_int("SANDBOX_WORKER_RSS_MB", 512, minimum=128, maximum=16384)
-    SANDBOX_HTTP_ALLOW = env_hosts_or_networks("SANDBOX_HTTP_ALLOW", [])
-    # Warm isolates each worker keeps (~2.3 MiB a tenant), and runs it serves at once.
-    SANDBOX_WARM_MEMORY_MB = env_int("SANDBOX_WARM_MEMORY_MB", 256, minimum=0, maximum=65536)
-    SANDBOX_RUNS_PER_WORKER = env_int("SANDBOX_RUNS_PER_WORKER", 64, minimum=1, maximum=1024)
-    if SANDBOX_WARM_MEMORY_MB + 128 > SANDBOX_WORKER_RSS_MB:
+    # The sandbox's settings, handed to apps.runtime at start-up (apps/core/apps.py); their
+    # defaults are declared once, in apps/runtime/config.py.
+    SANDBOX = SandboxConfig(
+        # 0: one per core.
+        workers=env_int("SANDBOX_WORKERS", _sandbox_defaults.workers, minimum=0, maximum=64),
+        fresh_isolate_per_run=env_bool(
+            "SANDBOX_FRESH_ISOLATE_PER_RUN", _sandbox_defaults.fresh_isolate_per_run
+        ),
+        heap_mb=env_int("SANDBOX_HEAP_MB", _sandbox_defaults.heap_mb, minimum=16, maximum=1024),
+        worker_rss_limit_mb=env_int(
+            "SANDBOX_WORKER_RSS_MB",
+            _sandbox_defaults.worker_rss_limit_mb,
+            minimum=128,
+            maximum=16384,
+        ),
+        http_allow=tuple(
+            env_hosts_or_networks("SANDBOX_HTTP_ALLOW", list(_sandbox_defaults.http_allow))
+        ),
+        # Warm isolates each worker keeps (~2.3 MiB a tenant), and runs it serves at once.
+        warm_memory_mb=env_int(
+            "SANDBOX_WARM_MEMORY_MB", _sandbox_defaults.warm_memory_mb, minimum=0, maximum=65536
+        ),
+        max_runs_per_worker=env_int(
+            "SANDBOX_RUNS_PER_WORKER",
+            _sandbox_defaults.max_runs_per_worker,
+            minimum=1,
+            maximum=1024,
+        ),
+    )
+    if SANDBOX.warm_memory_mb + 128 > SANDBOX.worker_rss_limit_mb:
         raise ImproperSetting(
             "SANDBOX_WARM_MEMORY_MB",
             "must leave at least 128 MiB below SANDBOX_WORKER_RSS_MB (workers would retire at once)",

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from apps.core.triggers import TRIGGERS, canonical_trigger
 from apps.pipelines.models import (
     DEFAULT_TIMEOUT_MS,
+    FUNCTION_SETTINGS,
     MAX_TIMEOUT_MS,
     MIN_TIMEOUT_MS,
     Function,
@@ -182,13 +183,8 @@ class FunctionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "trigger",
-            "name",
-            "description",
+            *FUNCTION_SETTINGS,
             "position",
-            "enabled",
-            "is_async",
-            "timeout_ms",
-            "terminate_on_timeout",
             "code",
             "live_version",
             "has_unpublished_changes",

@@ -12,12 +12,4 @@ class CoreConfig(AppConfig):
 
         from apps import runtime
 
-        runtime.configure(
-            workers=settings.SANDBOX_WORKERS or None,
-            fresh_isolate_per_run=settings.SANDBOX_FRESH_ISOLATE_PER_RUN,
-            heap_mb=settings.SANDBOX_HEAP_MB,
-            worker_rss_limit_mb=settings.SANDBOX_WORKER_RSS_MB,
-            warm_memory_mb=settings.SANDBOX_WARM_MEMORY_MB,
-            max_runs_per_worker=settings.SANDBOX_RUNS_PER_WORKER,
-            http_allow=settings.SANDBOX_HTTP_ALLOW,
-        )
+        runtime.configure(settings.SANDBOX)

@@ -25,14 +25,15 @@ from apps.core.actor import Actor
 from apps.core.errors import ServiceError
 from apps.core.triggers import TRIGGERS, canonical_trigger
 from apps.pipelines import services
-from apps.pipelines.models import Function
+from apps.pipelines.models import FUNCTION_SETTINGS, Function
 from apps.pipelines.selectors import functions_for_pipeline, pipeline_find
 from apps.secrets.selectors import env_names
 from apps.tenants.models import Tenant
 
 FORMAT = "genauth-pipeline/1"
-SETTINGS = ("description", "enabled", "is_async", "timeout_ms", "terminate_on_timeout")
-FUNCTION_KEYS = {"name", "code", "draft", *SETTINGS}
+# A function's entry: its settings (the name identifies it) and its live code or its draft.
+SETTINGS = tuple(field for field in FUNCTION_SETTINGS if field != "name")
+FUNCTION_KEYS = {*FUNCTION_SETTINGS, "code", "draft"}
 IMPORT_COMMENT = "Imported from configuration"
 
 
@@ -40,7 +41,7 @@ IMPORT_COMMENT = "Imported from configuration"
 
 
 def _function_entry(function: Function) -> dict[str, Any]:
-    entry: dict[str, Any] = {field: getattr(function, field) for field in ("name", *SETTINGS)}
+    entry: dict[str, Any] = {field: getattr(function, field) for field in FUNCTION_SETTINGS}
     live = function.live_release
     entry["code"] = live.code if live else None
     if live is None:
@@ -116,7 +117,7 @@ def _check_function(tenant: Tenant, where: str, entry: Any) -> dict[str, Any]:
     code, draft = entry.get("code"), entry.get("draft")
     if (code is None) == (draft is None):
         raise _refuse(where, 'needs either "code" (live) or "draft" (never published).')
-    fields = {key: value for key, value in entry.items() if key in ("name", *SETTINGS)}
+    fields = {key: value for key, value in entry.items() if key in FUNCTION_SETTINGS}
     fields["code"] = code if code is not None else draft
     try:
         cleaned = services.clean_function_fields(tenant=tenant, changes=fields)

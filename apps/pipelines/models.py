@@ -20,6 +20,20 @@ MAX_TIMEOUT_MS = 60_000
 DEFAULT_TIMEOUT_MS = 3_000
 MAX_CODE_BYTES = 100 * 1024
 MAX_FUNCTIONS_PER_PIPELINE = 20
+# A function's settings: what its owner sets besides the code (through the API, the console or
+# a configuration document), in the order they are shown and exported. The other lists of a
+# function's fields (what is versioned, what takes effect at once, what a document holds, what
+# the API returns) are derived from this one.
+FUNCTION_SETTINGS = (
+    "name",
+    "description",
+    "enabled",
+    "is_async",
+    "timeout_ms",
+    "terminate_on_timeout",
+)
+# The settings that change what executes at once, without a release: all but the description.
+LIVE_SETTINGS = tuple(field for field in FUNCTION_SETTINGS if field != "description")
 
 
 class Pipeline(models.Model):
@@ -43,18 +57,7 @@ def _function_id() -> str:
     return new_id("fn")
 
 
-@reversion.register(
-    fields=[
-        "name",
-        "description",
-        "position",
-        "enabled",
-        "is_async",
-        "timeout_ms",
-        "terminate_on_timeout",
-        "code",
-    ]
-)
+@reversion.register(fields=[*FUNCTION_SETTINGS, "position", "code"])
 class Function(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=_function_id, editable=False)
     # Denormalised from the pipeline so every lookup can be scoped by tenant directly.

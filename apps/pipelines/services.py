@@ -25,6 +25,7 @@ from apps.core.errors import Conflict, NotFound, ServiceError
 from apps.core.triggers import trigger_named
 from apps.pipelines.models import (
     DEFAULT_TIMEOUT_MS,
+    LIVE_SETTINGS,
     MAX_CODE_BYTES,
     MAX_FUNCTIONS_PER_PIPELINE,
     MAX_TIMEOUT_MS,
@@ -41,16 +42,8 @@ from apps.tenants.services import tenant_config_bump
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_COMMENT_LENGTH = 500
-SETTING_FIELDS = (
-    "name",
-    "description",
-    "enabled",
-    "is_async",
-    "timeout_ms",
-    "terminate_on_timeout",
-)
 # A draft or settings change of these fields alters what executes at once (not through a release).
-LIVE_SETTING_FIELDS = {"name", "enabled", "is_async", "timeout_ms", "terminate_on_timeout"}
+LIVE_SETTING_FIELDS = frozenset(LIVE_SETTINGS)
 MAX_SETTINGS_BYTES = 4096
 
 

@@ -10,77 +10,37 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from apps.audit.models import AuditEvent
+from apps.core.cache import VersionedLru
 from apps.core.errors import NotFound, ServiceError
 from apps.pipelines.models import Function
 from apps.pipelines.selectors import function_for_tenant
 from apps.runs.models import Run, RunDecision, RunSource, RunStatus
+from apps.runtime.jobs import FunctionJob
 from apps.secrets.services import env_for_execution
 from apps.tenants.models import Tenant
 
 CACHE_SIZE = 1024
 
 
-@dataclass(frozen=True)
-class PlannedFunction:
-    """One function as a run executes it: a live release, or a draft for tests."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedFunction(FunctionJob):
+    """One function as a run executes it (a live release, or a draft for tests, whose
+    ``version`` is None): what the sandbox is handed, and whether it runs after the response."""
 
-    id: str
-    name: str
-    version: int | None  # None for a draft
-    code: str
-    timeout_ms: int
-    terminate_on_timeout: bool
-    is_async: bool
-
-    def job_entry(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "version": self.version,
-            "code": self.code,
-            "timeout_ms": self.timeout_ms,
-            "terminate_on_timeout": self.terminate_on_timeout,
-        }
+    is_async: bool = False
 
 
-class _VersionedLru:
-    """A small thread-safe LRU whose entries are valid for one config_version."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._data: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, version: int) -> Any | None:
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None or entry[0] != version:
-                return None
-            self._data.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: Any, version: int, value: Any) -> None:
-        with self._lock:
-            self._data[key] = (version, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-_live_functions = _VersionedLru(CACHE_SIZE)
+# (tenant id, tenant created_at, trigger) -> the live functions at the tenant's config_version.
+_live_functions: VersionedLru[tuple[Any, datetime, str], tuple[PlannedFunction, ...]] = (
+    VersionedLru(CACHE_SIZE)
+)
 
 
 def _planned(function: Function, *, draft: bool) -> PlannedFunction:
@@ -102,7 +62,7 @@ def live_functions_for_trigger(*, tenant: Tenant, trigger: str) -> tuple[Planned
     key = (tenant.pk, tenant.created_at, trigger)
     cached = _live_functions.get(key, tenant.config_version)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     functions = (
         Function.objects.filter(
             tenant=tenant, pipeline__trigger=trigger, enabled=True, live_release__isnull=False
@@ -128,7 +88,7 @@ def function_for_test(*, tenant: Tenant, id: str, code: str | None) -> tuple[Pla
     function = function_for_tenant(tenant=tenant, id=id)
     planned = _planned(function, draft=True)
     if code is not None:
-        planned = PlannedFunction(**{**planned.__dict__, "code": code})
+        planned = replace(planned, code=code)
     return planned, function.pipeline.trigger
 
 
@@ -148,15 +108,7 @@ def planned_function_at_version(
     release = function.releases.filter(version=version).first()
     if release is None:
         return None
-    return PlannedFunction(
-        id=function.id,
-        name=function.name,
-        version=release.version,
-        code=release.code,
-        timeout_ms=function.timeout_ms,
-        terminate_on_timeout=function.terminate_on_timeout,
-        is_async=function.is_async,
-    )
+    return replace(_planned(function, draft=True), version=release.version, code=release.code)
 
 
 def env_for_tenant(*, tenant: Tenant) -> tuple[dict[str, str], dict[str, str]]:

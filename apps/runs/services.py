@@ -42,6 +42,7 @@ from apps.runs.selectors import (
     planned_function_at_version,
 )
 from apps.runtime import wire
+from apps.runtime.jobs import STEP_KEYS, PipelineJob, PipelineResult, StepResult
 from apps.secrets.redaction import redact
 from apps.tenants.models import Tenant
 
@@ -51,8 +52,6 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # A claim whose run never appeared (its process died mid-request) may be taken over.
 IDEMPOTENCY_STALE_AFTER = timedelta(seconds=60)
 IDEMPOTENCY_WAIT_SECONDS = 25.0  # the whole-run budget (20 s) plus a margin
-STEP_KEYS = ("function_id", "name", "version", "status", "duration_ms", "logs", "error")
-_EMPTY_CLAIMS: dict[str, Any] = {"set": {}, "remove": []}
 
 
 @dataclass(frozen=True)
@@ -266,8 +265,9 @@ def _run_and_record(
     sync_part = [f for f in functions if not f.is_async]
     result = _sandbox_run(origin.tenant, origin.trigger, sync_part, user, context, env)
     result = _redact(result, secrets)
-    allowed = result["decision"] == RunDecision.ALLOW
-    steps = _merge_steps([_planned_step(f) for f in functions], result["steps"], allowed=allowed)
+    allowed = result.decision == RunDecision.ALLOW
+    outcomes = [step.to_wire() for step in result.steps]
+    steps = _merge_steps([_planned_step(f) for f in functions], outcomes, allowed=allowed)
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     if inline_async:
         steps = _run_async_steps_inline(origin, functions, steps, result, env, secrets)
@@ -291,7 +291,7 @@ def _run_async_steps_inline(
     origin: _Origin,
     functions: tuple[PlannedFunction, ...],
     steps: list[dict[str, Any]],
-    result: dict[str, Any],
+    result: PipelineResult,
     env: dict[str, str],
     secrets: dict[str, str],
 ) -> list[dict[str, Any]]:
@@ -304,8 +304,8 @@ def _run_async_steps_inline(
                 origin.tenant,
                 origin.trigger,
                 by_id[step["function_id"]],
-                result["user"],
-                result["context"],
+                result.user,
+                result.context,
                 env,
                 secrets,
             )
@@ -321,23 +321,22 @@ def _sandbox_run(
     user: dict[str, Any],
     context: dict[str, Any],
     env: dict[str, str],
-) -> dict[str, Any]:
+) -> PipelineResult:
     """The sandbox's result; a sandbox that cannot answer becomes a recorded deny."""
     functions = list(functions)
     if not functions:
-        return _result(decision=RunDecision.ALLOW, error=None, user=user, context=context, steps=[])
-    job: dict[str, Any] = {
-        "tenant_id": str(tenant.pk),
-        "trigger": trigger,
-        "functions": [f.job_entry() for f in functions],
-        "user": user,
-        "context": context,
-        "env": env,
-    }
-    limits = {k: v for k, v in (tenant.limits or {}).items() if k not in fairness.FAIRNESS_LIMITS}
-    if limits:
-        job["limits"] = limits
+        return PipelineResult(decision=RunDecision.ALLOW, error=None, user=user, context=context)
     tenant_id = str(tenant.pk)
+    limits = {k: v for k, v in (tenant.limits or {}).items() if k not in fairness.FAIRNESS_LIMITS}
+    job = PipelineJob(
+        tenant_id=tenant_id,
+        trigger=trigger,
+        functions=tuple(functions),
+        user=user,
+        context=context,
+        env=env,
+        limits=limits,
+    )
     try:
         # Lazy: no V8 in a web process before it forks.
         from apps.runtime import run_pipeline_metered  # type: ignore[attr-defined,unused-ignore]
@@ -346,7 +345,7 @@ def _sandbox_run(
         with fairness.in_flight_slot(tenant_id, fairness.max_in_flight(tenant.limits or {})):
             result, cpu_ms = run_pipeline_metered(job)
         fairness.charge_cpu(tenant_id, cpu_ms)
-        return dict(result)
+        return result
     except fairness.TenantBusy as busy:
         return _refused(functions, user, context, "tenant_busy", busy.message)
     except Exception:
@@ -365,13 +364,22 @@ def _refused(
     context: dict[str, Any],
     code: str,
     message: str,
-) -> dict[str, Any]:
+) -> PipelineResult:
     # Fail closed: a blocking trigger must not let a login through unchecked.
     error = {"name": "SandboxError", "code": code, "message": message}
-    steps = [{**_planned_step(f), "status": "error", "error": error} for f in functions]
-    for step in steps:
-        step.pop("async", None)
-    return _result(
+    steps = tuple(
+        StepResult(
+            function_id=f.id,
+            name=f.name,
+            version=f.version,
+            status="error",
+            duration_ms=0,
+            logs=[],
+            error=error,
+        )
+        for f in functions
+    )
+    return PipelineResult(
         decision=RunDecision.DENY,
         error={"code": code, "message": message, "function": functions[0].name},
         user=user,
@@ -380,30 +388,11 @@ def _refused(
     )
 
 
-def _result(
-    *,
-    decision: str,
-    error: dict[str, Any] | None,
-    user: dict[str, Any],
-    context: dict[str, Any],
-    steps: list[dict[str, Any]],
-) -> dict[str, Any]:
-    return {
-        "decision": decision,
-        "error": error,
-        "user": user,
-        "context": context,
-        "custom_data": {},
-        "id_token_claims": dict(_EMPTY_CLAIMS),
-        "access_token_claims": dict(_EMPTY_CLAIMS),
-        "steps": steps,
-        "duration_ms": 0.0,
-    }
-
-
-def _redact(value: Any, secrets: dict[str, str]) -> Any:
+def _redact(result: PipelineResult, secrets: dict[str, str]) -> PipelineResult:
     """Secret values out of what is stored and returned (the seam to ``apps.secrets``)."""
-    return redact(value, secrets) if secrets else value
+    if not secrets:
+        return result
+    return PipelineResult.from_wire(redact(result.to_wire(), secrets))
 
 
 def _planned_step(function: PlannedFunction) -> dict[str, Any]:
@@ -446,25 +435,25 @@ def _insert_run(
     mode: str,
     user: dict[str, Any],
     context: dict[str, Any],
-    result: dict[str, Any],
+    result: PipelineResult,
     steps: list[dict[str, Any]],
     duration_ms: float,
     functions: tuple[PlannedFunction, ...],
 ) -> Run:
-    error = result.get("error") or {}
+    error = result.error or {}
     run = Run(
         id=run_id,
         tenant=origin.tenant,
         trigger=origin.trigger,
         source=origin.source,
         mode=mode,
-        decision=result["decision"],
-        status=_status_of(result["decision"], error, steps),
+        decision=result.decision,
+        status=_status_of(result.decision, error, steps),
         error_code=str(error.get("code") or "")[:100],
         error_message=str(error.get("message") or ""),
         error_function=str(error.get("function") or "")[:100],
         input={"user": user, "context": context},
-        output=_output_of(result),
+        output=result.output(),
         steps=steps,
         duration_ms=duration_ms,
         caller=origin.caller[:160],
@@ -548,11 +537,6 @@ def _record_queued(
     return run
 
 
-def _output_of(result: dict[str, Any]) -> dict[str, Any]:
-    keys = ("user", "context", "custom_data", "id_token_claims", "access_token_claims")
-    return {key: result.get(key) for key in keys}
-
-
 def _status_of(decision: str, error: dict[str, Any], steps: list[dict[str, Any]]) -> str:
     statuses = {step["status"] for step in steps}
     if "queued" in statuses:
@@ -576,18 +560,14 @@ def _search_columns(user: dict[str, Any], functions: tuple[PlannedFunction, ...]
     }
 
 
-def _response_body(run: Run, result: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
+def _response_body(run: Run, result: PipelineResult, steps: list[dict[str, Any]]) -> dict[str, Any]:
     """SPEC §6 sync response: the sandbox result plus run id and trigger."""
     return {
         "run_id": run.id,
         "trigger": run.trigger,
-        "decision": result["decision"],
-        "error": result.get("error"),
-        "user": result.get("user"),
-        "context": result.get("context"),
-        "custom_data": result.get("custom_data", {}),
-        "id_token_claims": result.get("id_token_claims", _EMPTY_CLAIMS),
-        "access_token_claims": result.get("access_token_claims", _EMPTY_CLAIMS),
+        "decision": result.decision,
+        "error": result.error,
+        **result.output(),
         "steps": [{key: step.get(key) for key in STEP_KEYS} for step in steps],
         "duration_ms": run.duration_ms,
     }
@@ -738,8 +718,18 @@ def _replay_response(run: Run) -> ExecuteOutcome:
     if run.mode == RunMode.ASYNC:
         return ExecuteOutcome(202, {"run_id": run.id, "status": "queued"})
     output = run.output or {}
-    result = {**output, "decision": run.decision, "error": run_error(run)}
+    result = PipelineResult(
+        decision=run.decision,
+        error=run_error(run),
+        user=output.get("user") or {},
+        context=output.get("context") or {},
+        **{key: output[key] for key in _RECORDED_EXTRAS if key in output},
+    )
     return ExecuteOutcome(200, _response_body(run, result, run.steps))
+
+
+# What a run's output holds besides the objects (absent from runs recorded without them).
+_RECORDED_EXTRAS = ("custom_data", "id_token_claims", "access_token_claims")
 
 
 # --- The asynchronous part (Celery) ---------------------------------------------------
@@ -784,11 +774,11 @@ def _functions_of_steps(tenant: Tenant, steps: list[dict[str, Any]]) -> list[Pla
     return functions
 
 
-def _record_pipeline_result(run_id: str, result: dict[str, Any], duration_ms: float) -> None:
+def _record_pipeline_result(run_id: str, result: PipelineResult, duration_ms: float) -> None:
     with transaction.atomic():
         run = _locked_run(run_id)
-        allowed = result["decision"] == RunDecision.ALLOW
-        outcomes = [{**step, "attempts": 1} for step in result["steps"]]
+        allowed = result.decision == RunDecision.ALLOW
+        outcomes = [{**step.to_wire(), "attempts": 1} for step in result.steps]
         run.steps = _merge_steps(run.steps, outcomes, allowed=allowed)
         _set_outcome(run, result)
         run.duration_ms = duration_ms
@@ -802,12 +792,11 @@ def _record_pipeline_lost(run: Run) -> None:
             step.update(status="error", error={"name": "WorkerLost", **error})
         elif step["status"] == "queued":
             step["status"] = "skipped"
-    result = _result(
+    result = PipelineResult(
         decision=RunDecision.DENY,
         error={**error, "function": None},
         user=run.input["user"],
         context=run.input["context"],
-        steps=[],
     )
     _set_outcome(run, result)
     run.save(update_fields=[*_OUTCOME_FIELDS, "steps"])
@@ -816,13 +805,13 @@ def _record_pipeline_lost(run: Run) -> None:
 _OUTCOME_FIELDS = ["decision", "status", "error_code", "error_message", "error_function", "output"]
 
 
-def _set_outcome(run: Run, result: dict[str, Any]) -> None:
-    error = result.get("error") or {}
-    run.decision = result["decision"]
+def _set_outcome(run: Run, result: PipelineResult) -> None:
+    error = result.error or {}
+    run.decision = result.decision
     run.error_code = str(error.get("code") or "")[:100]
     run.error_message = str(error.get("message") or "")
     run.error_function = str(error.get("function") or "")[:100]
-    run.output = _output_of(result)
+    run.output = result.output()
     run.status = _status_of(run.decision, error, run.steps)
 
 
@@ -865,8 +854,10 @@ def _run_one(
 ) -> dict[str, Any]:
     """An async function on its own: its outcome is recorded, never acted upon."""
     result = _redact(_sandbox_run(tenant, trigger, [function], user, context, env), secrets)
-    steps = result["steps"] or [{**_planned_step(function), "status": "skipped"}]
-    return {key: steps[0].get(key) for key in STEP_KEYS}
+    if result.steps:
+        return result.steps[0].to_wire()
+    skipped = {**_planned_step(function), "status": "skipped"}
+    return {key: skipped[key] for key in STEP_KEYS}
 
 
 def _lost_step(step: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,11 @@
 """The V8 sandbox: run tenants' ``pipe(user, context, callback)`` functions. No Django here.
 
-Public API (plain data in, plain data out)::
+Public API (typed objects in and out, see jobs.py; plain data inside the sandbox)::
 
-    configure(workers=None, fresh_isolate_per_run=False, heap_mb=64, warm_memory_mb=256,
-              worker_rss_limit_mb=512, max_runs_per_worker=64, max_warm_isolates=None,
-              http_allow=[])
-    run_pipeline(job) -> result
-    run_pipeline_metered(job) -> (result, cpu_ms)
-    run_function(*, tenant_id, trigger, code, user, context, env, ...) -> result
+    configure(SandboxConfig(...))  (config.py; Django hands over the one its settings read)
+    run_pipeline(PipelineJob) -> PipelineResult
+    run_pipeline_metered(PipelineJob) -> (PipelineResult, cpu_ms)
+    run_function(FunctionJob, *, tenant_id, trigger, user, context, env, limits) -> PipelineResult
     validate_code(code) -> None | {"message", "line", "column"}
     sandbox_ping() -> float (ms)
     shutdown()
@@ -27,7 +25,8 @@ Result semantics worth knowing:
 Layout: ``prelude.js``/``polyfills.js`` (globals and the JS driver), ``isolate.py`` (one isolate,
 cancellable eval, watchdog), ``engine.py`` (a job inside a worker), ``worker.py`` (the worker
 process), ``pool.py`` (supervision, deadlines), ``hostcalls.py`` (the outbound-HTTP seam),
-``results.py`` (shapes).
+``jobs.py`` (the typed job and result), ``results.py`` (their wire shapes inside the sandbox),
+``config.py`` (settings).
 """
 
 from __future__ import annotations
@@ -36,12 +35,27 @@ import atexit
 import os
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from apps.runtime.pool import Pool, PoolConfig, WorkerLost
+from apps.runtime.config import SandboxConfig
+from apps.runtime.jobs import (
+    DEFAULT_TIMEOUT_MS,
+    FunctionJob,
+    PipelineJob,
+    PipelineResult,
+    StepResult,
+)
+from apps.runtime.pool import Pool, WorkerLost
 from apps.runtime.results import DEFAULT_LIMITS, crashed_result, empty_state, shape_result
 
 __all__ = [
+    "DEFAULT_TIMEOUT_MS",
+    "FunctionJob",
+    "PipelineJob",
+    "PipelineResult",
+    "SandboxConfig",
+    "StepResult",
     "configure",
     "run_function",
     "run_pipeline",
@@ -51,75 +65,21 @@ __all__ = [
     "validate_code",
 ]
 
-DEFAULT_TIMEOUT_MS = 3000
 # Beyond the functions' own timeouts: starting a fresh isolate, compiling, shipping the result.
 DEADLINE_GRACE_S = 3.0
 VALIDATE_DEADLINE_S = 10.0
 
 _lock = threading.Lock()
 _pool: Pool | None = None
-_config: PoolConfig | None = None
+_config: SandboxConfig | None = None
 
 
-def _env_bool(name: str) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"{name} must be a boolean (1/0, true/false), got {value!r}")
-
-
-def _default_config() -> PoolConfig:
-    workers = os.environ.get("SANDBOX_WORKERS", "").strip()
-    return PoolConfig(
-        workers=int(workers) if workers else (os.cpu_count() or 1),
-        fresh_isolate_per_run=_env_bool("SANDBOX_FRESH_ISOLATE_PER_RUN"),
-    )
-
-
-def configure(
-    workers: int | None = None,
-    fresh_isolate_per_run: bool = False,
-    heap_mb: int = 64,
-    warm_memory_mb: int = 256,
-    worker_rss_limit_mb: int = 512,
-    max_runs_per_worker: int = 64,
-    max_warm_isolates: int | None = None,
-    http_allow: list[str] | None = None,
-) -> None:
-    """Set the sandbox settings; a running pool is replaced on next use.
-
-    ``max_warm_isolates`` defaults to what ``warm_memory_mb`` holds at ~2.3 MiB an isolate.
-    """
+def configure(config: SandboxConfig) -> None:
+    """Set the sandbox settings; a running pool is replaced on next use."""
     global _config
-    config = PoolConfig(
-        workers=workers if workers is not None else (os.cpu_count() or 1),
-        fresh_isolate_per_run=fresh_isolate_per_run,
-        heap_mb=heap_mb,
-        warm_memory_mb=warm_memory_mb,
-        max_warm_isolates=(
-            max_warm_isolates if max_warm_isolates is not None else warm_isolates(warm_memory_mb)
-        ),
-        worker_rss_limit_mb=worker_rss_limit_mb,
-        max_runs_per_worker=max_runs_per_worker,
-        http_allow=list(http_allow or []),
-    )
-    if config.workers < 1 or heap_mb < 8 or warm_memory_mb < 0 or max_runs_per_worker < 1:
-        raise ValueError(
-            "workers >= 1, heap_mb >= 8, warm_memory_mb >= 0 and max_runs_per_worker >= 1"
-            " are required"
-        )
     with _lock:
         _config = config
         _stop_locked()
-
-
-def warm_isolates(warm_memory_mb: int) -> int:
-    """How many warm isolates a memory budget holds: an isolate with our prelude and frozen
-    built-ins is ~2.3 MiB resident (benchmarks/tenants.py prints it), so 2 MiB each is the
-    most the budget could ever admit; the budget itself evicts before that."""
-    return max(8, warm_memory_mb // 2)
 
 
 def _get_pool() -> Pool:
@@ -128,7 +88,7 @@ def _get_pool() -> Pool:
         if _pool is not None and _pool.pid != os.getpid():
             _pool = None  # inherited through fork: its workers belong to the parent
         if _pool is None:
-            _pool = Pool(_config or _default_config())
+            _pool = Pool(_config or SandboxConfig())
         return _pool
 
 
@@ -148,70 +108,56 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def _deadline_s(job: dict[str, Any]) -> float:
-    limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}
-    total_ms = sum(
-        int(fn.get("timeout_ms") or DEFAULT_TIMEOUT_MS) for fn in job.get("functions") or []
-    )
-    return min(total_ms, int(limits["run_timeout_ms"])) / 1000.0 + DEADLINE_GRACE_S
+def _deadline_s(job: PipelineJob) -> float:
+    run_timeout_ms = int(job.limits.get("run_timeout_ms", DEFAULT_LIMITS["run_timeout_ms"]))
+    total_ms = sum(fn.timeout_ms or DEFAULT_TIMEOUT_MS for fn in job.functions)
+    return min(total_ms, run_timeout_ms) / 1000.0 + DEADLINE_GRACE_S
 
 
-def run_pipeline(job: dict[str, Any]) -> dict[str, Any]:
+def run_pipeline(job: PipelineJob) -> PipelineResult:
     """Run the job's functions in order for one trigger; see the module docstring."""
     return run_pipeline_metered(job)[0]
 
 
-def run_pipeline_metered(job: dict[str, Any]) -> tuple[dict[str, Any], float]:
+def run_pipeline_metered(job: PipelineJob) -> tuple[PipelineResult, float]:
     """``run_pipeline``'s result and the CPU milliseconds the run's JavaScript used. A run
     whose worker died is charged its wall time: what it used is not known."""
-    if not job.get("functions"):
-        state = empty_state(job.get("user") or {}, job.get("context") or {})
-        return shape_result(job, [], state, None, 0.0), 0.0
+    wire_job = job.to_wire()
+    if not job.functions:
+        state = empty_state(job.user, job.context)
+        return PipelineResult.from_wire(shape_result(wire_job, [], state, None, 0.0)), 0.0
     deadline = _deadline_s(job)
     t0 = time.perf_counter()
     try:
-        reply = _get_pool().request({"op": "run", "job": job}, deadline, str(job["tenant_id"]))
+        reply = _get_pool().request({"op": "run", "job": wire_job}, deadline, job.tenant_id)
     except WorkerLost as lost:
         wall_ms = (time.perf_counter() - t0) * 1000
-        return crashed_result(job, lost.step_index, deadline * 1000, lost.why), wall_ms
-    return dict(reply["result"]), float(reply.get("cpu_ms") or 0.0)
+        crashed = crashed_result(wire_job, lost.step_index, deadline * 1000, lost.why)
+        return PipelineResult.from_wire(crashed), wall_ms
+    return PipelineResult.from_wire(reply["result"]), float(reply.get("cpu_ms") or 0.0)
 
 
 def run_function(
+    function: FunctionJob,
     *,
     tenant_id: str,
     trigger: str,
-    code: str,
     user: dict[str, Any],
     context: dict[str, Any],
-    env: dict[str, str],
-    timeout_ms: int = DEFAULT_TIMEOUT_MS,
-    terminate_on_timeout: bool = False,
-    name: str = "function",
-    function_id: str = "",
-    version: int | None = None,
-    limits: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    env: Mapping[str, str],
+    limits: Mapping[str, Any] | None = None,
+) -> PipelineResult:
     """Run a single function; the result has the shape of ``run_pipeline``'s, with one step."""
-    fn = {
-        "id": function_id,
-        "name": name,
-        "version": version,
-        "code": code,
-        "timeout_ms": timeout_ms,
-        "terminate_on_timeout": terminate_on_timeout,
-    }
-    return run_pipeline(
-        {
-            "tenant_id": tenant_id,
-            "trigger": trigger,
-            "functions": [fn],
-            "user": user,
-            "context": context,
-            "env": env,
-            "limits": limits or {},
-        }
+    job = PipelineJob(
+        tenant_id=tenant_id,
+        trigger=trigger,
+        functions=(function,),
+        user=user,
+        context=context,
+        env=env,
+        limits=limits or {},
     )
+    return run_pipeline(job)
 
 
 def validate_code(code: str) -> dict[str, Any] | None:

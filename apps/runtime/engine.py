@@ -30,6 +30,7 @@ from typing import Any
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException
 
 from apps.runtime import flavour, hostcalls, wire
+from apps.runtime.config import EngineConfig
 from apps.runtime.fairshare import HOT_NICE, LONG_RUN_CPU_S, TenantLoad
 from apps.runtime.isolate import EvalCut, Isolate, IsolateWedged, Watchdog
 from apps.runtime.results import (
@@ -51,24 +52,6 @@ HOT_QUIESCE_TIMEOUT_S = 0.005
 # What a run that left code running is charged on top of what it measurably used.
 LEFTOVER_CHARGE_S = QUIESCE_TIMEOUT_S
 _PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
-
-
-@dataclass
-class EngineConfig:
-    heap_mb: int = 64
-    fresh_isolate_per_run: bool = False
-    # Warm isolates are kept while the worker's resident memory stays under this much above
-    # what it used once ready (isolates in use count too); the least recently used go first.
-    warm_memory_mb: int = 256
-    # And at most this many (each ~2.3 MiB resident, ~13 MiB of address space that the
-    # worker's data limit makes room for as isolates are created).
-    max_warm_isolates: int = 128
-    # Fresh isolates kept built ahead of need, so that a cold tenant rarely waits for one.
-    spare_isolates: int = 2
-    # And built once, at start-up, in the background (the pool asks it of its spare worker:
-    # a worker that takes over from a lost one meets that one's tenants, all cold, at once).
-    boot_spare_isolates: int = 0
-    http_allow: list[str] = field(default_factory=list)
 
 
 class IsolateProvider:

@@ -39,7 +39,7 @@ class HostCallError(Exception):
 class RunCalls:
     """What the host calls of one run share."""
 
-    http_allow: list[str] = field(default_factory=list)
+    http_allow: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     max_http_requests: int = 10
     http_requests: int = 0

@@ -29,12 +29,12 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from apps.runtime import wire
 from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size, slot_offset
+from apps.runtime.config import SandboxConfig
 from apps.runtime.fairshare import TenantLoad
 
 READY_TIMEOUT_S = 60.0
@@ -45,30 +45,6 @@ WARM_SPREAD = 2
 # A retiring worker is ended at the latest this long after it asked (the whole-run budget).
 RETIRE_GRACE_S = 25.0
 _ROOT = str(Path(__file__).resolve().parents[2])
-
-
-@dataclass(frozen=True)
-class PoolConfig:
-    workers: int = 2
-    fresh_isolate_per_run: bool = False
-    heap_mb: int = 64
-    warm_memory_mb: int = 256
-    max_warm_isolates: int = 128
-    spare_isolates: int = 2
-    # Fresh isolates the pool's spare worker builds ahead (see EngineConfig).
-    spare_worker_isolates: int = 16
-    worker_rss_limit_mb: int = 512
-    # Requests one worker serves at once (each on a thread of its own, in an isolate of its
-    # own): runs that wait on a timer or an outbound request cost a slot, not a worker.
-    max_runs_per_worker: int = 64
-    http_allow: list[str] = field(default_factory=list)
-
-    def worker_config(self, *, spare: bool = False) -> dict[str, Any]:
-        config = asdict(self)
-        config.pop("workers")
-        boot = config.pop("spare_worker_isolates")
-        config["boot_spare_isolates"] = boot if spare else 0
-        return config
 
 
 class WorkerLost(Exception):
@@ -98,7 +74,7 @@ class _Pending:
 
 
 class _Worker:
-    def __init__(self, config: PoolConfig, *, spare: bool = False) -> None:
+    def __init__(self, config: SandboxConfig, *, spare: bool = False) -> None:
         parent_sock, child_sock = socket.socketpair()
         slots = max(1, config.max_runs_per_worker)
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
@@ -195,8 +171,8 @@ class _Worker:
 
 
 class Pool:
-    def __init__(self, config: PoolConfig) -> None:
-        self.config = config
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config.resolved()
         self.pid = os.getpid()
         self._cond = threading.Condition()
         self._workers: list[_Worker] = []
@@ -204,7 +180,7 @@ class Pool:
         self._closed = False
         self._ids = itertools.count(1)
         self.load = TenantLoad()
-        starting = [self._start_worker() for _ in range(max(1, config.workers))]
+        starting = [self._start_worker() for _ in range(self.config.workers)]
         for worker in starting:
             worker.wait_ready(READY_TIMEOUT_S)
             if worker.failed:

@@ -28,7 +28,8 @@ from typing import Any
 
 from apps.runtime import wire
 from apps.runtime.channel import Channel, mirror_size, slot_offset
-from apps.runtime.engine import Engine, EngineConfig
+from apps.runtime.config import EngineConfig
+from apps.runtime.engine import Engine
 from apps.runtime.isolate import live_isolates, watch_live_isolates
 
 # Request threads run our Python only (tenant code runs on the isolates' own threads); a small
@@ -183,10 +184,10 @@ class Server:
 def main(argv: list[str]) -> None:
     config = json.loads(argv[1])
     conn = Channel.from_fd(int(argv[2]))
-    rss_limit_mb = int(config.pop("worker_rss_limit_mb", 512))
-    threads = int(config.pop("max_runs_per_worker", 64))
+    rss_limit_mb = int(config["worker_rss_limit_mb"])
+    threads = int(config["max_runs_per_worker"])
     mirror = Mirror(int(argv[3]), threads)
-    engine = Engine(EngineConfig(**config))
+    engine = Engine(EngineConfig.from_json(config["engine"]))
     engine.refill()
     threading.stack_size(THREAD_STACK_BYTES)
     # At most every warm isolate, the spares, and two per run in flight (one more for a run

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from datetime import datetime
 
 from django.db import transaction
@@ -17,6 +16,7 @@ from apps.audit.models import AuditKind
 from apps.audit.services import audit_record
 from apps.core import crypto
 from apps.core.actor import Actor
+from apps.core.cache import VersionedLru
 from apps.core.errors import ServiceError
 from apps.hooks.services import hook_secrets_rotate
 from apps.secrets.models import NAME_PATTERN, EnvVar
@@ -127,16 +127,15 @@ def _changed(*, tenant: Tenant) -> None:
     tenant_config_bump(tenant=tenant)
     tenant.refresh_from_db(fields=["config_version"])
     # This process learns of the change at once; others through config_version.
-    with _EXECUTION_CACHE_LOCK:
-        _EXECUTION_CACHE.pop(tenant.pk, None)
+    _execution_env.discard((tenant.pk, tenant.created_at))
 
 
-# tenant id -> ((created_at, config_version), env, secrets). Decrypted values stay in this
-# process's memory only; a change bumps config_version, which makes entries stale. created_at
-# too: a deleted tenant's id may be reused (SQLite) by a new tenant at the same version.
-_EXECUTION_CACHE: dict[int, tuple[tuple[datetime, int], EnvMapping, EnvMapping]] = {}
-_EXECUTION_CACHE_SIZE = 1024
-_EXECUTION_CACHE_LOCK = threading.Lock()  # web workers serve requests on several threads
+# (tenant id, created_at) -> (env, secrets) at the tenant's config_version. Decrypted values
+# stay in this process's memory only. created_at too: a deleted tenant's id may be reused
+# (SQLite) by a new tenant at the same version.
+_execution_env: VersionedLru[tuple[int, datetime], tuple[EnvMapping, EnvMapping]] = VersionedLru(
+    1024
+)
 
 
 def env_for_execution(*, tenant: Tenant) -> tuple[EnvMapping, EnvMapping]:
@@ -145,16 +144,12 @@ def env_for_execution(*, tenant: Tenant) -> tuple[EnvMapping, EnvMapping]:
     One query on a miss; cached per process on the tenant's ``config_version``.
     Callers get fresh dicts they may change.
     """
-    version = (tenant.created_at, tenant.config_version)
-    cached = _EXECUTION_CACHE.get(tenant.pk)
-    if cached is None or cached[0] != version:
-        env, secrets = _load_for_execution(tenant=tenant)
-        cached = (version, env, secrets)
-        with _EXECUTION_CACHE_LOCK:
-            if len(_EXECUTION_CACHE) >= _EXECUTION_CACHE_SIZE:
-                _EXECUTION_CACHE.pop(next(iter(_EXECUTION_CACHE)), None)
-            _EXECUTION_CACHE[tenant.pk] = cached
-    return dict(cached[1]), dict(cached[2])
+    key = (tenant.pk, tenant.created_at)
+    cached = _execution_env.get(key, tenant.config_version)
+    if cached is None:
+        cached = _load_for_execution(tenant=tenant)
+        _execution_env.put(key, tenant.config_version, cached)
+    return dict(cached[0]), dict(cached[1])
 
 
 def _load_for_execution(*, tenant: Tenant) -> tuple[EnvMapping, EnvMapping]:

@@ -6,6 +6,7 @@ sandbox; they are skipped while the sandbox has no working outbound HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from collections.abc import Iterator
@@ -44,17 +45,12 @@ def stub() -> Iterator[StubServer]:
     server.stop()
 
 
-def _sandbox_settings(*, extra_http_allow: list[str]) -> dict[str, Any]:
+def _sandbox_settings(*, extra_http_allow: tuple[str, ...]) -> Any:
     """The sandbox configuration the settings describe, plus allow-listed ranges."""
     from django.conf import settings
 
-    return {
-        "workers": settings.SANDBOX_WORKERS or None,
-        "fresh_isolate_per_run": settings.SANDBOX_FRESH_ISOLATE_PER_RUN,
-        "heap_mb": settings.SANDBOX_HEAP_MB,
-        "worker_rss_limit_mb": settings.SANDBOX_WORKER_RSS_MB,
-        "http_allow": [*settings.SANDBOX_HTTP_ALLOW, *extra_http_allow],
-    }
+    config = settings.SANDBOX
+    return dataclasses.replace(config, http_allow=(*config.http_allow, *extra_http_allow))
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +64,11 @@ def outbound_http_enabled(stub: StubServer) -> Iterator[bool]:
     if module is None:
         yield False
         return
-    module.configure(**_sandbox_settings(extra_http_allow=["127.0.0.0/8"]))
+    module.configure(_sandbox_settings(extra_http_allow=("127.0.0.0/8",)))
     try:
         yield _probe_http(module, stub)
     finally:
-        module.configure(**_sandbox_settings(extra_http_allow=[]))
+        module.configure(_sandbox_settings(extra_http_allow=()))
 
 
 def _probe_http(module: Any, stub: StubServer) -> bool:
@@ -84,14 +80,14 @@ def _probe_http(module: Any, stub: StubServer) -> bool:
       callback(null, user, context);
     }"""
     result = module.run_function(
+        module.FunctionJob(code=code),
         tenant_id=TENANT,
         trigger="PRE_REGISTER",
-        code=code,
         user={},
         context={},
         env={"PROBE_URL": f"{stub.base_url}/probe"},
     )
-    return bool(result["decision"] == "allow" and result["custom_data"].get("probe") is True)
+    return bool(result.decision == "allow" and result.custom_data.get("probe") is True)
 
 
 def test_the_gallery_has_at_least_25_templates() -> None:
@@ -108,16 +104,16 @@ def test_the_template_behaves_as_its_manifest_says(
         pytest.skip("outbound HTTP from the sandbox is not available yet")
     stub.reset(outcome.get("http"))
     given = outcome_input(spec.sample, outcome, server=stub.base_url)
-    result = runtime().run_function(
+    module = runtime()
+    result = module.run_function(
+        module.FunctionJob(code=spec.code, name=spec.slug),
         tenant_id=TENANT,
         trigger=outcome.get("trigger", spec.triggers[0]),
-        code=spec.code,
         user=given["user"],
         context=given["context"],
         env={name: str(value) for name, value in given["env"].items()},
-        name=spec.slug,
     )
-    check_outcome(result, outcome["expect"], stub.requests)
+    check_outcome(result.to_wire(), outcome["expect"], stub.requests)
 
 
 @needs_runtime

@@ -44,16 +44,16 @@ def kinds(tenant: Tenant) -> list[str]:
 
 
 def run_live(function: Function) -> dict[str, Any]:
-    from apps.runtime import run_function
+    from apps.runtime import FunctionJob, run_function
 
     return run_function(
+        FunctionJob(code=live_code(function)),
         tenant_id=str(function.tenant_id),
         trigger="PRE_REGISTER",
-        code=live_code(function),
         user={"email": "a@example.com"},
         context={},
         env={},
-    )
+    ).to_wire()
 
 
 def test_a_new_function_is_a_draft_at_the_end_of_its_pipeline(

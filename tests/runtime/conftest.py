@@ -12,7 +12,7 @@ import apps.runtime as runtime
 
 @pytest.fixture(scope="session", autouse=True)
 def sandbox_pool() -> Iterator[None]:
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     yield
     runtime.shutdown()
 
@@ -21,7 +21,7 @@ def sandbox_pool() -> Iterator[None]:
 def restore_pool() -> Iterator[None]:
     """For a test that configures a pool of its own: the suite's pool again afterwards."""
     yield
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
 
 
 def make_job(
@@ -34,32 +34,33 @@ def make_job(
     context: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     limits: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "trigger": trigger,
-        "functions": [
-            {
-                "id": f"fn_{i}",
-                "name": f"step-{i}",
-                "version": i + 1,
-                "code": code,
-                "timeout_ms": timeout_ms,
-                "terminate_on_timeout": terminate_on_timeout,
-            }
+) -> runtime.PipelineJob:
+    return runtime.PipelineJob(
+        tenant_id=tenant_id,
+        trigger=trigger,
+        functions=tuple(
+            runtime.FunctionJob(
+                id=f"fn_{i}",
+                name=f"step-{i}",
+                version=i + 1,
+                code=code,
+                timeout_ms=timeout_ms,
+                terminate_on_timeout=terminate_on_timeout,
+            )
             for i, code in enumerate(codes)
-        ],
-        "user": {"email": "ann@example.com", "id": "u_1"} if user is None else user,
-        "context": {"ip": "10.0.0.1", "app": "web"} if context is None else context,
-        "env": env or {},
-        "limits": limits or {},
-    }
+        ),
+        user={"email": "ann@example.com", "id": "u_1"} if user is None else user,
+        context={"ip": "10.0.0.1", "app": "web"} if context is None else context,
+        env=env or {},
+        limits=limits or {},
+    )
 
 
 @pytest.fixture
 def run() -> Callable[..., dict[str, Any]]:
     def _run(*codes: str, **kwargs: Any) -> dict[str, Any]:
-        return runtime.run_pipeline(make_job(*codes, **kwargs))
+        # The result as the execute API shapes it: what these tests check.
+        return runtime.run_pipeline(make_job(*codes, **kwargs)).to_wire()
 
     return _run
 

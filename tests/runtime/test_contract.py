@@ -277,29 +277,25 @@ def test_state_of_a_failed_step_is_discarded(run):
 def test_an_empty_pipeline_allows_with_the_input_unchanged():
     job = make_job()
     result = runtime.run_pipeline(job)
-    assert result["decision"] == "allow"
-    assert result["user"] == job["user"]
-    assert result["steps"] == []
+    assert result.decision == "allow"
+    assert result.user == job.user
+    assert result.steps == ()
 
 
 def test_run_function_runs_one_function():
     result = runtime.run_function(
+        runtime.FunctionJob(code=PASS_THROUGH, name="solo", id="fn_9", version=4),
         tenant_id="t_acme",
         trigger="PRE_REGISTER",
-        code=PASS_THROUGH,
         user={"a": 1},
         context={},
         env={},
-        name="solo",
-        function_id="fn_9",
-        version=4,
     )
-    assert result["decision"] == "allow"
-    assert result["steps"][0]["name"] == "solo"
-    assert result["steps"][0]["function_id"] == "fn_9"
-    assert result["steps"][0]["version"] == 4
-    assert result["user"] == {"a": 1, "touched": True}
-    assert isinstance(result["duration_ms"], float)
+    assert result.decision == "allow"
+    assert (result.steps[0].name, result.steps[0].function_id) == ("solo", "fn_9")
+    assert result.steps[0].version == 4
+    assert result.user == {"a": 1, "touched": True}
+    assert isinstance(result.duration_ms, float)
 
 
 def test_a_non_async_function_may_call_back_later(run):

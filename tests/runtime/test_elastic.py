@@ -6,7 +6,6 @@ import os
 import signal
 import threading
 import time
-from typing import Any
 
 import pytest
 
@@ -22,10 +21,10 @@ AWAITS = (
 )
 
 
-def in_threads(count: int, job: dict[str, Any]) -> tuple[list[threading.Thread], list[dict]]:
+def in_threads(count: int, job: runtime.PipelineJob) -> tuple[list[threading.Thread], list[dict]]:
     results: list[dict] = []
     threads = [
-        threading.Thread(target=lambda: results.append(runtime.run_pipeline(job)))
+        threading.Thread(target=lambda: results.append(runtime.run_pipeline(job).to_wire()))
         for _ in range(count)
     ]
     for thread in threads:
@@ -34,7 +33,7 @@ def in_threads(count: int, job: dict[str, Any]) -> tuple[list[threading.Thread],
 
 
 def test_runs_awaiting_timers_are_in_flight_together_on_one_worker(restore_pool: None) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     job = make_job(AWAITS % 800, tenant_id="t_waits")
     for _ in range(2):  # the first wave builds the isolates; the second finds them warm
         threads, results = in_threads(12, job)
@@ -47,11 +46,14 @@ def test_runs_awaiting_timers_are_in_flight_together_on_one_worker(restore_pool:
 
 
 def test_a_tenant_awaiting_timers_does_not_hold_up_another_tenant(restore_pool: None) -> None:
-    runtime.configure(workers=1, max_runs_per_worker=32)
+    runtime.configure(runtime.SandboxConfig(workers=1, max_runs_per_worker=32))
     runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick"))  # warm
     threads, slow = in_threads(16, make_job(AWAITS % 1500, tenant_id="t_slow", timeout_ms=3000))
     time.sleep(0.2)
-    quick = [runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick")) for _ in range(50)]
+    quick = [
+        runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick")).to_wire()
+        for _ in range(50)
+    ]
     # All of the other tenant's runs were answered while the slow ones still waited.
     assert slow == []
     assert all(r["decision"] == "allow" and r["user"]["touched"] for r in quick)
@@ -61,7 +63,7 @@ def test_a_tenant_awaiting_timers_does_not_hold_up_another_tenant(restore_pool: 
 
 
 def test_a_full_worker_queues_runs_instead_of_failing_them(restore_pool: None) -> None:
-    runtime.configure(workers=1, max_runs_per_worker=2)
+    runtime.configure(runtime.SandboxConfig(workers=1, max_runs_per_worker=2))
     threads, results = in_threads(6, make_job(AWAITS % 200, tenant_id="t_queue"))
     for thread in threads:
         thread.join(timeout=30)
@@ -72,7 +74,7 @@ def test_a_full_worker_queues_runs_instead_of_failing_them(restore_pool: None) -
 
 
 def test_a_worker_killed_with_runs_in_flight_answers_each_of_them(restore_pool: None) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_doomed"))
     (pid,) = runtime._get_pool().worker_pids()
     threads, results = in_threads(5, make_job(AWAITS % 2000, tenant_id="t_doomed"))
@@ -87,7 +89,7 @@ def test_a_worker_killed_with_runs_in_flight_answers_each_of_them(restore_pool: 
         assert result["error"]["code"] == "sandbox_crashed"
         assert "killed by SIGKILL" in result["steps"][0]["error"]["message"]
     # A spare took its place.
-    assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
     assert pid not in runtime._get_pool().worker_pids()
 
 
@@ -95,7 +97,7 @@ def test_a_worker_killed_with_runs_in_flight_answers_each_of_them(restore_pool: 
 def test_concurrent_runs_of_one_tenant_never_see_each_others_state(
     flavour: str, restore_pool: None
 ) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     code = (
         "%sfunction pipe(user, context, callback) {"
         "  globalThis.owner = user.id;"
@@ -105,7 +107,7 @@ def test_concurrent_runs_of_one_tenant_never_see_each_others_state(
 
     def one(n: int) -> None:
         job = make_job(code, tenant_id="t_shared", user={"id": f"u{n}"})
-        results.append(runtime.run_pipeline(job))
+        results.append(runtime.run_pipeline(job).to_wire())
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -135,7 +137,7 @@ BURNS_2S = (
 
 
 def test_a_run_that_burns_cpu_runs_at_a_lower_priority_while_it_does(restore_pool: None) -> None:
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light"))
     (pid,) = runtime._get_pool().worker_pids()
     # One thread runs at nice 19 from the start: the one that builds isolates for hot tenants.
@@ -156,7 +158,7 @@ def test_a_run_that_burns_cpu_runs_at_a_lower_priority_while_it_does(restore_poo
     load = fairshare.TenantLoad()
     load.add("t_heavy", fairshare.HOT_CPU_S + 0.5)
     assert load.hot("t_heavy") and not load.hot("t_light")
-    assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light"))["decision"] == "allow"
+    assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_light")).decision == "allow"
 
 
 def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,9 +181,9 @@ def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.Mo
 
 
 def test_isolates_for_a_hot_tenant_are_built_and_run_at_the_lower_priority() -> None:
-    from apps.runtime.engine import Engine, EngineConfig
+    from apps.runtime.engine import Engine
 
-    engine = Engine(EngineConfig(spare_isolates=0))
+    engine = Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
     cool = engine.provider.acquire("t_cool")
     hot = engine.provider.acquire("t_hot", hot=True)
     try:

@@ -277,17 +277,18 @@ def test_the_same_function_runs_concurrently_from_two_threads():
     jobs = [make_job(code, user={"n": i}) for i in range(40)]
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(runtime.run_pipeline, jobs))
-    assert [r["user"]["n"] for r in results] == [i * 2 for i in range(40)]
+    assert [r.user["n"] for r in results] == [i * 2 for i in range(40)]
 
 
 def test_the_same_function_runs_concurrently_from_two_processes():
     script = (
         "import json, sys, apps.runtime as rt\n"
-        "rt.configure(workers=1)\n"
+        "rt.configure(rt.SandboxConfig(workers=1))\n"
         "code = 'async function pipe(u, c, cb) { u.n = u.n + 1; cb(null, u, c); }'\n"
-        "job = {'tenant_id': 't', 'trigger': 'PRE_REGISTER', 'functions': [{'id': 'f', 'name': 'f', 'code': code, 'timeout_ms': 1000}],"
-        " 'user': {'n': int(sys.argv[1])}, 'context': {}, 'env': {}}\n"
-        "print(json.dumps([rt.run_pipeline(job)['user']['n'] for _ in range(20)]))\n"
+        "job = rt.PipelineJob(tenant_id='t', trigger='PRE_REGISTER',"
+        " functions=(rt.FunctionJob(id='f', name='f', code=code, timeout_ms=1000),),"
+        " user={'n': int(sys.argv[1])}, context={}, env={})\n"
+        "print(json.dumps([rt.run_pipeline(job).user['n'] for _ in range(20)]))\n"
         "rt.shutdown()\n"
     )
     procs = [
@@ -421,7 +422,7 @@ def test_a_worker_whose_run_reached_its_data_limit_is_replaced(run):
         time.sleep(0.05)
     assert not before <= runtime._get_pool().worker_pids()
     for _ in range(3):  # and the runs that follow are served as usual
-        assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+        assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
 
 
 def test_workers_run_under_a_data_limit_that_follows_the_isolates_they_hold():

@@ -29,11 +29,15 @@ def servers() -> Iterator[tuple[LoopbackServer, LoopbackServer, LoopbackServer]]
     main, other = LoopbackServer().start(), LoopbackServer().start()
     untrusted = LoopbackServer(tls=self_signed_tls()).start()
     runtime.configure(
-        workers=2, http_allow=[f"127.0.0.1:{main.port}", f"127.0.0.1:{untrusted.port}"]
+        runtime.SandboxConfig(
+            workers=2, http_allow=(f"127.0.0.1:{main.port}", f"127.0.0.1:{untrusted.port}")
+        )
     )
     runtime.sandbox_ping()  # start the workers now, not inside a timed test
     yield main, other, untrusted
-    runtime.configure(workers=2)  # what tests/runtime/conftest.py set up for the session
+    runtime.configure(
+        runtime.SandboxConfig(workers=2)
+    )  # what tests/runtime/conftest.py set up for the session
     for server in (main, other, untrusted):
         server.stop()
 
@@ -723,7 +727,7 @@ def test_a_slow_request_does_not_hold_up_another_tenants_run(
             timeout_ms=3000,
             env={"BASE": server.base_url},
         )
-        slow_result.update(runtime.run_pipeline(job))
+        slow_result.update(runtime.run_pipeline(job).to_wire())
 
     thread = threading.Thread(target=slow)
     thread.start()

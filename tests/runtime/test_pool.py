@@ -19,10 +19,12 @@ def idle_worker_pids() -> set[int]:
 
 
 def test_a_worker_over_its_memory_ceiling_is_recycled_and_runs_go_on(restore_pool: None) -> None:
-    runtime.configure(workers=1, worker_rss_limit_mb=1)  # every worker is over this ceiling
+    runtime.configure(
+        runtime.SandboxConfig(workers=1, worker_rss_limit_mb=1)
+    )  # every worker is over this ceiling
     seen: set[int] = set()
     for _ in range(3):
-        assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+        assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
         seen |= idle_worker_pids()
     assert len(seen) >= 3
 
@@ -31,7 +33,7 @@ def test_workers_do_not_inherit_the_hosts_environment(
     restore_pool: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GENAUTH_TEST_SECRET", "must-not-leak")
-    runtime.configure(workers=1)
+    runtime.configure(runtime.SandboxConfig(workers=1))
     runtime.run_pipeline(make_job(PASS_THROUGH))
     (pid,) = idle_worker_pids()
     with open(f"/proc/{pid}/environ", "rb") as f:
@@ -45,9 +47,9 @@ def test_killing_a_starting_worker_waits_for_its_reader_before_freeing_the_socke
     thread steals that worker's "ready" message, hanging the pool that waits for it."""
     import threading
 
-    from apps.runtime.pool import PoolConfig, _Worker
+    from apps.runtime.pool import _Worker
 
-    worker = _Worker(PoolConfig(workers=1))
+    worker = _Worker(runtime.SandboxConfig(workers=1))
     real_poll, real_close = worker.conn.poll, worker.close
     reader_done_at_close: list[bool] = []
 
@@ -78,22 +80,21 @@ def test_a_worker_that_fails_in_python_answers_at_once_as_lost_and_is_replaced()
     with pytest.raises(WorkerLost, match="exited with status 70"):
         runtime._get_pool().request({"op": "run", "job": {}}, 10.0)  # no tenant_id: KeyError
     assert time.monotonic() - t0 < 2  # not the 10 s deadline
-    assert runtime.run_pipeline(make_job(PASS_THROUGH))["decision"] == "allow"
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
 
 
 def test_the_spare_worker_builds_a_stock_of_fresh_isolates_and_the_others_do_not() -> None:
-    from apps.runtime.pool import PoolConfig
-
-    config = PoolConfig(workers=1, spare_worker_isolates=12)
-    assert config.worker_config(spare=True)["boot_spare_isolates"] == 12
-    assert config.worker_config()["boot_spare_isolates"] == 0
-    assert "spare_worker_isolates" not in config.worker_config()
+    config = runtime.SandboxConfig(workers=1, spare_worker_isolates=12)
+    assert config.worker_config(spare=True)["engine"]["boot_spare_isolates"] == 12
+    assert config.worker_config()["engine"]["boot_spare_isolates"] == 0
+    assert "spare_worker_isolates" not in config.worker_config()["engine"]
 
 
 def test_the_start_up_stock_is_used_up_and_then_kept_at_the_usual_size() -> None:
-    from apps.runtime.engine import Engine, EngineConfig
+    from apps.runtime.engine import Engine
 
-    engine = Engine(EngineConfig(spare_isolates=1, boot_spare_isolates=3))
+    config = runtime.SandboxConfig(spare_isolates=1, spare_worker_isolates=3)
+    engine = Engine(config.engine_config(spare=True))
     while engine.provider.spares_wanted(0):
         engine.refill()
     built = [engine.provider.fresh() for _ in range(3)]
@@ -123,7 +124,7 @@ def test_warm_isolates_are_evicted_a_batch_at_a_time_at_most_once_a_second() -> 
 def test_a_run_goes_to_an_idle_worker_rather_than_queue_behind_its_warm_one(
     restore_pool: None,
 ) -> None:
-    runtime.configure(workers=2)
+    runtime.configure(runtime.SandboxConfig(workers=2))
     pool = runtime._get_pool()
     runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_sticky"))
     with pool._cond:

@@ -195,7 +195,7 @@ def test_an_isolate_wedged_while_compiling_fails_the_step_not_the_worker(monkeyp
     from apps.runtime import engine as engine_module
     from apps.runtime.isolate import Isolate, IsolateWedged
 
-    engine = engine_module.Engine(engine_module.EngineConfig(spare_isolates=0))
+    engine = engine_module.Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
     real_eval = Isolate.eval
 
     def wedged_when_parsing(self, code, **kwargs):

@@ -77,21 +77,24 @@ class Command(BaseCommand):
             code = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise _usage_error(f"Cannot read {path}: {exc}.") from None
-        from apps.runtime import run_function  # type: ignore[attr-defined,unused-ignore]
+        from apps.runtime import FunctionJob, run_function
 
+        function = FunctionJob(
+            code=code,
+            name=path.stem,
+            timeout_ms=options["timeout_ms"],
+            terminate_on_timeout=options["terminate_on_timeout"],
+        )
         result = run_function(
+            function,
             tenant_id="local",
             trigger=trigger,
-            code=code,
             user=_read_object(options["user"], "user"),
             context=_read_object(options["context"], "context"),
             env=_parse_env(options["env"]),
-            timeout_ms=options["timeout_ms"],
-            terminate_on_timeout=options["terminate_on_timeout"],
-            name=path.stem,
         )
         # The execute API's shape; nothing is recorded locally, so there is no run id.
-        output = {"run_id": None, "trigger": trigger, **result}
+        output = {"run_id": None, "trigger": trigger, **result.to_wire()}
         self.stdout.write(json.dumps(output, indent=2, ensure_ascii=False))
         if output.get("decision") != "allow":
             raise SystemExit(1)
