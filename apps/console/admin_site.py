@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from apps.console.navigation import console_nav, recent_problem_runs
+from apps.console.overview import pipelines_overview
 from apps.tenants.access import tenants_for_user
 
 
@@ -62,7 +63,6 @@ class GenAuthAdminSite(admin.AdminSite):
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """The console home: the tenant's pipelines at a glance and its recent problems."""
         from apps.console.scoping import console_principal
-        from apps.console.views_editor import pipelines_overview
 
         principal = console_principal(request)
         home: dict[str, Any] = {"title": "Home"}

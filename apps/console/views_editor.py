@@ -16,17 +16,17 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.console.admin_site import admin_site
+from apps.console.overview import pipelines_overview
 from apps.console.pages import console_page, json_error, tenant_object_or_404
 from apps.core.json_input import UnstorableJSON, loads_storable
 from apps.core.triggers import TRIGGERS
 from apps.pipelines.models import Function
-from apps.pipelines.selectors import function_for_tenant, pipelines_by_trigger, tenant_functions
+from apps.pipelines.selectors import function_for_tenant
 from apps.pipelines.services import function_test_payload_set
-from apps.runs.selectors import last_step_outcomes, run_sources
 from apps.runtime.flavour import describe_flavour
 from apps.secrets.selectors import env_names
 from apps.tenants.access import Principal
-from apps.tenants.models import Role, Tenant
+from apps.tenants.models import Role
 
 MAX_TEST_PAYLOAD_BYTES = 64 * 1024
 
@@ -48,27 +48,6 @@ def _optional_url(name: str) -> str:
         return reverse(name)
     except NoReverseMatch:
         return ""
-
-
-def pipelines_overview(*, tenant: Tenant, include_tests: bool = False) -> list[dict[str, Any]]:
-    pipelines = pipelines_by_trigger(tenant=tenant)
-    functions = tenant_functions(tenant=tenant)
-    outcomes = last_step_outcomes(
-        tenant=tenant,
-        function_ids={f.id for f in functions},
-        sources=run_sources(include_tests=include_tests),
-    )
-    overview = []
-    for trigger in TRIGGERS.values():
-        pipeline = pipelines.get(trigger.name)
-        members = [f for f in functions if pipeline is not None and f.pipeline_id == pipeline.pk]
-        overview.append(
-            {
-                "trigger": trigger,
-                "functions": [{"function": f, "last_run": outcomes.get(f.id)} for f in members],
-            }
-        )
-    return overview
 
 
 @require_GET
