@@ -86,6 +86,7 @@ class RunJournal:
         self._in_flight = 0
         self._written = 0
         self._unrecorded: dict[str, bytes] = {}
+        self._quiet_until = 0.0  # write failures are logged at most once a minute
 
     def _open(self) -> None:
         """(Re)open after a fork or when the configured directory changed."""
@@ -102,28 +103,45 @@ class RunJournal:
         self._pid, self._path, self._setting = pid, path, setting
         self._in_flight, self._written, self._unrecorded = 0, 0, {}
 
-    def started(self, lost_run: dict[str, Any]) -> bytes:
+    def started(self, lost_run: dict[str, Any]) -> bytes | None:
         """Note a run about to execute: ``lost_run`` holds the columns of its lost record.
-        Returns the line written, for ``finished``."""
+        Returns the line written, for ``finished``; None if the journal could not be written
+        (a full or read-only disk must not stop logins: the run goes on, unjournaled)."""
         line = b"+" + wire.dumps(lost_run) + b"\n"
         with self._lock:
-            self._open()
+            try:
+                self._open()
+                self._written += os.write(self._fd, line)
+            except OSError as exc:
+                self._complain(exc)
+                return None
             self._in_flight += 1
-            self._written += os.write(self._fd, line)
         return line
 
-    def finished(self, run_id: str, line: bytes, *, recorded: bool) -> None:
+    def finished(self, run_id: str, line: bytes | None, *, recorded: bool) -> None:
         """The run is over; ``recorded`` says whether its own record was stored."""
+        if line is None:
+            return
         with self._lock:
-            self._open()
             self._in_flight = max(0, self._in_flight - 1)
-            if recorded:
+            if not recorded:
+                if len(self._unrecorded) < MAX_UNRECORDED:
+                    self._unrecorded[run_id] = line
+                return
+            try:
+                self._open()
                 self._written += os.write(self._fd, f"-{run_id}\n".encode())
-            elif len(self._unrecorded) < MAX_UNRECORDED:
-                self._unrecorded[run_id] = line
-            if self._in_flight == 0 and self._written > COMPACT_AT_BYTES:
-                os.ftruncate(self._fd, 0)
-                self._written = sum(os.write(self._fd, x) for x in self._unrecorded.values())
+                if self._in_flight == 0 and self._written > COMPACT_AT_BYTES:
+                    os.ftruncate(self._fd, 0)
+                    self._written = sum(os.write(self._fd, x) for x in self._unrecorded.values())
+            except OSError as exc:  # the sweep finds the run recorded: nothing is lost
+                self._complain(exc)
+
+    def _complain(self, exc: OSError) -> None:
+        now = time.monotonic()
+        if now >= self._quiet_until:
+            self._quiet_until = now + 60
+            logger.error("run journal in %s cannot be written: %s", journal_dir(), exc)
 
     def forget_unrecorded(self, run_ids: set[str]) -> None:
         """Entries a sweep has stored need not survive the next compaction."""

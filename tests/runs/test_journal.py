@@ -186,3 +186,22 @@ def test_the_journal_is_compacted_when_no_run_is_in_flight(
     path = journal.path
     assert path is not None
     assert path.stat().st_size == 0  # emptied after each run: nothing was in flight
+
+
+def test_a_journal_that_cannot_be_written_does_not_stop_runs(
+    alice: Persona,
+    settings: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(journal, "_quiet_until", 0.0)  # not silenced by an earlier failure
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings.RUN_JOURNAL_DIR = blocker / "journal"  # under a file: cannot be created
+    add_function(alice.tenant, "one", allow("one"))
+    response = execute(alice)
+    assert response.status_code == 200
+    assert response.json()["decision"] == "allow"
+    assert Run.objects.get().status == RunStatus.OK
+    assert "run journal" in caplog.text and "cannot be written" in caplog.text
