@@ -235,8 +235,11 @@ def lost_run_entry(
 ) -> dict[str, Any]:
     """The record a run gets if its process dies before the outcome is stored."""
     error = {"name": "RunLost", "code": LOST_CODE, "message": LOST_MESSAGE}
+    # Synchronous steps may have run; async ones were never queued (as for a lost worker).
     steps = [
-        {**step, "status": "error", "error": error} if not step.get("async") else step
+        {**step, "status": "skipped"}
+        if step.get("async")
+        else {k: v for k, v in step.items() if k != "async"} | {"status": "error", "error": error}
         for step in planned_steps
     ]
     return {

@@ -37,7 +37,10 @@ def _entry(persona: Persona, run_id: str, **extra: Any) -> dict[str, Any]:
         idempotency_key=extra.pop("idempotency_key", None),
         user={"id": "u_1", "email": "ann@example.com", "big": 2**70 + 1},
         context={"ip": "203.0.113.9"},
-        planned_steps=[{"function_id": "fn_1", "name": "notify", "version": 1}],
+        planned_steps=[
+            {"function_id": "fn_1", "name": "notify", "version": 1, "async": False},
+            {"function_id": "fn_2", "name": "later", "version": 1, "async": True},
+        ],
         search_columns={
             "user_id": "u_1",
             "user_email": "ann@example.com",
@@ -94,6 +97,8 @@ def test_a_run_whose_process_died_is_swept_into_a_lost_run(
     assert run.user_email == "ann@example.com"
     assert run.steps[0]["status"] == "error"
     assert run.steps[0]["error"]["code"] == "run_lost"
+    assert "async" not in run.steps[0]
+    assert run.steps[1]["status"] == "skipped"  # an async step is never queued by a lost run
     assert not files[0].exists()  # the dead process's journal is gone
     assert sweep_lost_runs() == 0  # and nothing is recorded twice
 
