@@ -12,7 +12,9 @@ beside this file, for a fixed number of requests per case:
 - ``3 functions``: the execute endpoint running three realistic functions (~20 lines
   each, ~1 KB of user and context) in the sandbox;
 
-each at 1, 8 and 32 concurrent clients. It prints throughput, p50/p95/p99, errors,
+each at 1, 8 and 32 concurrent clients. With ``--kills N`` the 3-function case runs again at
+each client count above one while N sandbox worker processes are SIGKILLed, spread over its
+duration; its p99 is compared with the calm case's of the same round. It prints throughput, p50/p95/p99, errors,
 whether every request sent produced exactly one run, the CPU share of the load generator
 and of the server (gunicorn and its sandbox processes) and the machine's idle share. The
 cases of one client count run back to back in each round; the targets are judged on the
@@ -20,12 +22,14 @@ median over rounds of the ratios taken within a round (load from elsewhere on a 
 machine drifts between rounds more than within one).
 
     DEBUG=True .venv/bin/python benchmarks/execute.py [--requests 2000] [--db sqlite,postgres]
+        [--clients 1,8,32] [--rounds 3] [--kills N]
         [--threads N]   (0: sync workers, for comparison)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -37,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -351,6 +356,58 @@ def _cpu_ticks_of_tree(root_pid: int) -> int:
     return sum(ticks.get(pid, 0) for pid in tree)
 
 
+def _sandbox_workers(root_pid: int) -> dict[int, int]:
+    """The sandbox worker processes under the server, with their CPU ticks so far."""
+    procs: dict[int, tuple[int, int, bytes]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        procs[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), cmdline)
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, (parent, _, _) in procs.items() if parent == pid]
+        tree.update(children)
+        frontier.extend(children)
+    return {
+        pid: procs[pid][1]
+        for pid in tree
+        if pid in procs and b"apps.runtime.worker" in procs[pid][2]
+    }
+
+
+def kill_sandbox_workers(
+    root_pid: int, kills: int, duration_s: float, killed: list[int]
+) -> threading.Thread:
+    """SIGKILL ``kills`` sandbox workers of the server, spread evenly over ``duration_s``
+    (after 1/(kills+1), 2/(kills+1), ... of it): each time the busiest over the last 0.1 s
+    (a serving worker, not an idle spare). Each pid killed is appended to ``killed``."""
+
+    def killer() -> None:
+        started = time.monotonic()
+        for k in range(kills):
+            time.sleep(
+                max(started + duration_s * (k + 1) / (kills + 1) - 0.1 - time.monotonic(), 0)
+            )
+            before = _sandbox_workers(root_pid)
+            time.sleep(0.1)
+            after = _sandbox_workers(root_pid)
+            busy = sorted(after, key=lambda pid: after[pid] - before.get(pid, after[pid]))
+            if busy:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(busy[-1], signal.SIGKILL)
+                    killed.append(busy[-1])
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    return thread
+
+
 def _idle_ticks() -> int:
     """Idle + iowait ticks of the whole machine (first line of /proc/stat)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
@@ -418,6 +475,8 @@ def run_wrk(
 
 # --- The benchmark --------------------------------------------------------------------
 
+KILLED = "3 fn, kills"
+
 HEADER = (
     f"{'db':<9}{'endpoint':<13}{'round':>6}{'clients':>8}{'reqs':>7}{'req/s':>9}{'p50 ms':>8}"
     f"{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}{'runs=req':>9}{'wrk cpu':>8}{'srv cpu':>8}{'idle':>6}"
@@ -463,6 +522,7 @@ def measure(
         "product": (free_port(), "genauth_pipeline.settings"),
     }
     cases = [("reference", "reference"), ("empty", "product"), ("3 functions", "product")]
+    # With --kills: the 3-function case again while sandbox workers are SIGKILLed.
     slugs = {"reference": "reference", "empty": "empty", "3 functions": "three"}
     processes = {
         name: start_server(env, module, port, args.threads)
@@ -489,6 +549,23 @@ def measure(
                     )
                     print(row(db, label, clients, result, round_no), flush=True)
                     rounds[-1][(label, clients)] = result
+                if args.kills and clients > 1:
+                    calm = rounds[-1][("3 functions", clients)]
+                    port, pid = servers["product"][0], processes["product"].pid
+                    tag = f"threek{clients}r{round_no}"
+                    killed: list[int] = []
+                    duration = args.requests / calm["rps"]
+                    killer = kill_sandbox_workers(pid, args.kills, duration, killed)
+                    result = run_wrk(
+                        wrk, port, keys["three"], body_file, clients, args.requests, pid, tag
+                    )
+                    killer.join()
+                    result["killed"] = len(killed)
+                    result["exact"] = exactly_one_run_each(
+                        result.pop("answered_ids"), settled_runs(database_url, "three", tag), args
+                    )
+                    print(row(db, KILLED, clients, result, round_no), flush=True)
+                    rounds[-1][(KILLED, clients)] = result
     finally:
         for process in processes.values():
             stop_server(process)
@@ -530,6 +607,14 @@ def targets(
             (r[("3 functions", 1)]["p50_us"] - r[("empty", 1)]["p50_us"]) / 1000 for r in rounds
         ]
         print(f"  3 functions add to p50 at 1 client: {_per_round(added, ' ms')}  (<= 1.5 ms)")
+    for n in [c for c in clients if c > 1]:
+        if all((KILLED, n) in r for r in rounds):
+            ratios = [r[(KILLED, n)]["p99_us"] / r[("3 functions", n)]["p99_us"] for r in rounds]
+            killed = [r[(KILLED, n)]["killed"] for r in rounds]
+            print(
+                f"  p99 with sandbox workers killed / without at {n:>2} clients: "
+                f"{_per_round(ratios)}  (<= 3.00); workers killed per round: {killed}"
+            )
     every = [result for r in rounds for result in r.values()]
     errors = sum(r["non2xx"] + r["socket_errors"] for r in every)
     exact = all(r["exact"] for r in every)
@@ -557,6 +642,12 @@ def main() -> None:
         type=int,
         default=None,
         help="threads per gunicorn worker (default: genauth_pipeline/gunicorn.py's; 0: sync)",
+    )
+    parser.add_argument(
+        "--kills",
+        type=int,
+        default=0,
+        help="also run the 3-function case while this many sandbox workers are SIGKILLed",
     )
     parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
