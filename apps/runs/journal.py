@@ -95,7 +95,11 @@ class RunJournal:
         if self._fd >= 0 and self._pid == pid and self._setting is setting:
             return
         if self._fd >= 0 and self._pid == pid:
-            os.close(self._fd)
+            # Forgotten before anything can fail, so that it is never closed twice (its number
+            # may by then belong to something else, a database connection).
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+        self._fd = -1  # after a fork: the parent's, left open for the parent
         folder = Path(setting)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{_host()}~{pid}~{_start_ticks(pid) or 0}.jsonl"

@@ -77,6 +77,7 @@ class _Worker:
     def __init__(self, config: SandboxConfig, *, spare: bool = False) -> None:
         parent_sock, child_sock = socket.socketpair()
         slots = max(1, config.max_runs_per_worker)
+        self._close_lock = threading.Lock()
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
         os.ftruncate(self._mirror_fd, mirror_size(slots))
         self._mirror = mmap.mmap(self._mirror_fd, mirror_size(slots))
@@ -153,12 +154,18 @@ class _Worker:
             self.read_lock.release()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
-        with contextlib.suppress(Exception):
-            self._mirror.close()
-        with contextlib.suppress(OSError):
-            os.close(self._mirror_fd)
+        """Close the socket and the shared memory, once: a descriptor number closed twice may
+        by then belong to something else of this process (a database connection)."""
+        with self._close_lock:
+            mirror_fd, self._mirror_fd = self._mirror_fd, -1
+            if mirror_fd < 0:
+                return
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            with contextlib.suppress(Exception):
+                self._mirror.close()
+            with contextlib.suppress(OSError):
+                os.close(mirror_fd)
 
     def exit_reason(self) -> str:
         code = self.proc.poll()

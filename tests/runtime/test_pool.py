@@ -76,10 +76,11 @@ def test_killing_a_starting_worker_waits_for_its_reader_before_freeing_the_socke
 def test_a_worker_that_fails_in_python_answers_at_once_as_lost_and_is_replaced() -> None:
     from apps.runtime.pool import WorkerLost
 
+    pool = runtime._get_pool()  # started first: its start-up is not what is timed
     t0 = time.monotonic()
     with pytest.raises(WorkerLost, match="exited with status 70"):
-        runtime._get_pool().request({"op": "run", "job": {}}, 10.0)  # no tenant_id: KeyError
-    assert time.monotonic() - t0 < 2  # not the 10 s deadline
+        pool.request({"op": "run", "job": {}}, 10.0)  # no tenant_id: KeyError
+    assert time.monotonic() - t0 < 5  # not the 10 s deadline (a loaded machine is slow)
     assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
 
 
