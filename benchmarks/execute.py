@@ -334,30 +334,9 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _cpu_ticks_of_tree(root_pid: int) -> int:
-    """utime+stime of a process and all its descendants (gunicorn workers, sandboxes)."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == pid]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(ticks.get(pid, 0) for pid in tree)
-
-
-def _sandbox_workers(root_pid: int) -> dict[int, int]:
-    """The sandbox worker processes under the server, with their CPU ticks so far."""
+def _process_tree(root_pid: int) -> dict[int, tuple[int, bytes]]:
+    """A process and all its descendants (gunicorn workers, sandboxes): each one's
+    utime+stime ticks and command line."""
     procs: dict[int, tuple[int, int, bytes]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -374,10 +353,20 @@ def _sandbox_workers(root_pid: int) -> dict[int, int]:
         children = [child for child, (parent, _, _) in procs.items() if parent == pid]
         tree.update(children)
         frontier.extend(children)
+    return {pid: procs[pid][1:] for pid in tree if pid in procs}
+
+
+def _cpu_ticks_of_tree(root_pid: int) -> int:
+    """utime+stime of a process and all its descendants."""
+    return sum(ticks for ticks, _ in _process_tree(root_pid).values())
+
+
+def _sandbox_workers(root_pid: int) -> dict[int, int]:
+    """The sandbox worker processes under the server, with their CPU ticks so far."""
     return {
-        pid: procs[pid][1]
-        for pid in tree
-        if pid in procs and b"apps.runtime.worker" in procs[pid][2]
+        pid: ticks
+        for pid, (ticks, cmdline) in _process_tree(root_pid).items()
+        if b"apps.runtime.worker" in cmdline
     }
 
 
