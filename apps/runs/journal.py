@@ -222,6 +222,20 @@ def _lost_runs(entries: list[dict[str, Any]]) -> list[Run]:
     return runs
 
 
+def lost_steps(steps: list[dict[str, Any]], error: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of a run whose process was lost: each synchronous one may have run, so it
+    is an ``error`` naming the loss (without the ``async`` flag, as a finished run's steps
+    are); an async one still queued will never run (``skipped``); others stay as they were."""
+    return [
+        {k: v for k, v in step.items() if k != "async"} | {"status": "error", "error": error}
+        if not step.get("async")
+        else {**step, "status": "skipped"}
+        if step["status"] == "queued"
+        else step
+        for step in steps
+    ]
+
+
 def lost_run_entry(
     *,
     run_id: str,
@@ -239,13 +253,7 @@ def lost_run_entry(
 ) -> dict[str, Any]:
     """The record a run gets if its process dies before the outcome is stored."""
     error = {"name": "RunLost", "code": LOST_CODE, "message": LOST_MESSAGE}
-    # Synchronous steps may have run; async ones were never queued (as for a lost worker).
-    steps = [
-        {**step, "status": "skipped"}
-        if step.get("async")
-        else {k: v for k, v in step.items() if k != "async"} | {"status": "error", "error": error}
-        for step in planned_steps
-    ]
+    steps = lost_steps(planned_steps, error)
     return {
         "id": run_id,
         "tenant_id": tenant.pk,

@@ -31,7 +31,7 @@ from apps.core.errors import Conflict
 from apps.core.ids import new_id
 from apps.core.triggers import trigger_named
 from apps.runs import fairness
-from apps.runs.journal import journal, lost_run_entry
+from apps.runs.journal import journal, lost_run_entry, lost_steps
 from apps.runs.models import IdempotencyClaim, Run, RunDecision, RunMode, RunSource, RunStatus
 from apps.runs.selectors import (
     PlannedFunction,
@@ -787,11 +787,7 @@ def _record_pipeline_result(run_id: str, result: PipelineResult, duration_ms: fl
 
 def _record_pipeline_lost(run: Run) -> None:
     error = {"code": "worker_lost", "message": "The worker running this pipeline was lost."}
-    for step in run.steps:
-        if not step.get("async"):
-            step.update(status="error", error={"name": "WorkerLost", **error})
-        elif step["status"] == "queued":
-            step["status"] = "skipped"
+    run.steps = lost_steps(run.steps, {"name": "WorkerLost", **error})
     result = PipelineResult(
         decision=RunDecision.DENY,
         error={**error, "function": None},

@@ -38,8 +38,20 @@ def _entry(persona: Persona, run_id: str, **extra: Any) -> dict[str, Any]:
         user={"id": "u_1", "email": "ann@example.com", "big": 2**70 + 1},
         context={"ip": "203.0.113.9"},
         planned_steps=[
-            {"function_id": "fn_1", "name": "notify", "version": 1, "async": False},
-            {"function_id": "fn_2", "name": "later", "version": 1, "async": True},
+            {
+                "function_id": "fn_1",
+                "name": "notify",
+                "version": 1,
+                "status": "queued",
+                "async": False,
+            },
+            {
+                "function_id": "fn_2",
+                "name": "later",
+                "version": 1,
+                "status": "queued",
+                "async": True,
+            },
         ],
         search_columns={
             "user_id": "u_1",
