@@ -107,6 +107,23 @@ def _thread_ids() -> set[str]:
     return set(os.listdir("/proc/self/task"))
 
 
+def _isolate_thread(born: set[str]) -> int | None:
+    """The isolate's thread among the threads born while its context was created. Python
+    threads the worker started meanwhile (its run threads start on demand) are born too:
+    they are told apart by their native ids, which a starting thread sets within moments,
+    or by having ended already (the isolate's thread lives as long as the isolate). None if
+    it cannot be told (its CPU then reads as 0, and its runs go uncharged)."""
+    for _ in range(50):
+        if len(born) <= 1:
+            break
+        born = (born & _thread_ids()) - {
+            str(t.native_id) for t in threading.enumerate() if t.native_id
+        }
+        if len(born) > 1:
+            time.sleep(0.001)
+    return int(born.pop()) if len(born) == 1 else None
+
+
 def init_v8() -> ctypes.CDLL:
     """Initialise V8 once per process (concurrent first initialisations abort the process);
     return mini-racer's library."""
@@ -208,7 +225,7 @@ class Isolate:
             self._ctx_id = ctx_id
             born = _thread_ids() - before
         # The isolate's own thread runs all of its JavaScript: its CPU time is the isolate's.
-        self.tid = int(born.pop()) if len(born) == 1 else None
+        self.tid = _isolate_thread(born)
         # Linux's CPU-time clock of one thread of this process (MAKE_THREAD_CPUCLOCK(tid,
         # CPUCLOCK_SCHED)): read by clock_gettime in ~1 µs, where its /proc/self/task/<tid>/
         # schedstat file takes ~25 µs to open and read, and it is read a few times per run.

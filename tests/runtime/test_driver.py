@@ -118,3 +118,38 @@ def test_the_watchdog_cuts_at_the_running_steps_own_deadline():
     remaining = watchdog.remaining([7.0, 2.0, started * 1000])
     assert -0.6 < remaining < -0.4  # step 2 may take 3 s from its start
     assert progress == [2]
+
+
+def test_an_isolate_knows_its_thread_while_python_threads_are_being_started() -> None:
+    # A worker starts its run threads on demand, possibly while an isolate is being built:
+    # the isolate must still find its own thread, or its CPU reads as 0 and goes uncharged.
+    import threading
+
+    stop = threading.Event()
+
+    def start_threads() -> None:
+        while not stop.is_set():
+            threads = [threading.Thread(target=time.sleep, args=(0.002,)) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+    starter = threading.Thread(target=start_threads)
+    starter.start()
+    isolates = []
+    try:
+        for _ in range(10):
+            isolates.append(Isolate(heap_mb=64))
+    finally:
+        stop.set()
+        starter.join()
+    try:
+        assert all(isolate.tid is not None for isolate in isolates)
+        busy = isolates[-1]
+        before = busy.cpu_s()
+        busy.eval("let x = 0; for (let i = 0; i < 2e7; i++) x = (x + i) % 7; x", timeout_s=10)
+        assert busy.cpu_s() - before > 0.005
+    finally:
+        for isolate in isolates:
+            isolate.close()
