@@ -51,6 +51,9 @@ QUIESCE_TIMEOUT_S = 0.05
 HOT_QUIESCE_TIMEOUT_S = 0.005
 # What a run that left code running is charged on top of what it measurably used.
 LEFTOVER_CHARGE_S = QUIESCE_TIMEOUT_S
+# Freeing an isolate that runs JavaScript between tasks takes a few milliseconds; one that
+# takes longer is held by a built-in V8 cannot interrupt.
+FREE_WEDGED_WAIT_S = 0.25
 _PARSE_LINE = re.compile(r"^(?:gp-[0-9a-f]+\.js|<anonymous>):(\d+): (.*)$")
 
 
@@ -480,14 +483,15 @@ class Engine:
             isolate.close()
 
     def _abandon(self, run: _Run, isolate: Isolate) -> None:
-        """An isolate that did not stop when told to runs a built-in V8 cannot interrupt
-        (``new Array(2**27).fill(1.5)``): freeing it waits for that to end, and what it
-        allocates may yet take the process down. Free it on the side, so that this run is
-        answered at its deadline, and ask to be retired: the caller sends no more work here
-        and ends the process once the runs in flight are answered."""
+        """Free an isolate that did not stop when its eval was cancelled. Most often it runs
+        code between tasks, where cancelling cannot reach (a loop after ``await``): freeing
+        stops that at once. A built-in V8 cannot interrupt (``new Array(2**27).fill(1.5)``)
+        holds the free until it ends, and what it allocates may yet take the process down:
+        this run is answered all the same, and the process asks to be retired (the caller
+        sends no more work here and ends it once the runs in flight are answered)."""
         run.cpu_s += isolate.cpu_since_mark() + isolate.build_cpu_s
-        self.retire_requested = True
-        threading.Thread(target=isolate.close, daemon=True, name="free-wedged").start()
+        if not isolate.free_within(FREE_WEDGED_WAIT_S):
+            self.retire_requested = True
 
     def _new_run(self, job: dict[str, Any], on_progress: Callable[[int], None]) -> _Run:
         limits = {**DEFAULT_LIMITS, **(job.get("limits") or {})}

@@ -83,6 +83,30 @@ def test_a_spinning_step_keeps_its_result_and_the_chain_goes_on(run):
     assert result["duration_ms"] < 1000
 
 
+SPIN_BETWEEN_TASKS = {
+    "loop after await, before callback": (
+        "async function pipe(u, c, cb) { await null; while (true) {} }"
+    ),
+    "loop after callback, not the last step": SPIN_AFTER_CALLBACK["loop after await"],
+}
+
+
+@pytest.mark.parametrize("code", SPIN_BETWEEN_TASKS.values(), ids=SPIN_BETWEEN_TASKS.keys())
+def test_code_spinning_between_tasks_is_stopped_without_losing_the_worker(run, code):
+    """Microtasks run between the worker's tasks, where cancelling a task cannot reach:
+    freeing the isolate stops them. The worker process serves on (it used to retire)."""
+    run(PASS_THROUGH, tenant_id="t_spin_between")  # the pool is up and serving
+    before = _workers()
+    t0 = time.monotonic()
+    result = run(code, PASS_THROUGH, tenant_id="t_spin_between", timeout_ms=300)
+    elapsed = time.monotonic() - t0
+    assert result["steps"][1]["status"] == "ok", result
+    assert result["user"]["touched"] is True
+    assert elapsed < 1.0
+    time.sleep(0.1)
+    assert _workers() == before
+
+
 def test_a_deny_from_a_timer_is_waited_for_after_pipes_promise_settles(run):
     result = run(
         "async function pipe(u, c, cb) {  setTimeout(() => cb(new Error('blocked later')), 30);}"
