@@ -1,11 +1,15 @@
 """Runs one pipeline job inside a sandbox worker process (see worker.py).
 
-The whole chain runs in one eval (``__gp.start``) while every function settles synchronously,
-which is the common case; functions that await something cost one more eval per turn of the
-event loop (``__gp.pump``). A step is cut at its own deadline (its start + its timeout, read by
-the watchdog from marks the driver writes), never at the run budget. After a cut the isolate is
-discarded and, unless the function has ``terminate_on_timeout``, the chain continues in a fresh
-isolate from the state committed before the timed-out step.
+A run is one chain of tasks queued on the isolate at once (``Isolate.eval_chain``):
+``__gp.start`` runs the first step, one ``__gp.next`` per later step starts it once the
+previous step and every microtask it queued are done, and ``__gp.finish`` hands back the state.
+While every function settles synchronously, which is the common case, that is the whole run,
+and ``finish`` also proves that nothing of it still runs. Functions that await something cost
+one more eval per turn of the event loop (``__gp.pump``). A step is cut at its own deadline
+(its start + its timeout, read by the watchdog from marks the driver writes), never at the run
+budget. After a cut the isolate is discarded and, unless the function has
+``terminate_on_timeout``, the chain continues in a fresh isolate from the state committed
+before the timed-out step.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ COMPILE_TIMEOUT_S = 5.0
 VALIDATE_TIMEOUT_S = 1.0
 # Before a run's result is taken, an idle isolate answers a trivial eval in well under a
 # millisecond; one that does not within this time is still running the run's leftover code (a
-# loop after callback()) and is freed, which terminates that code.
+# loop after callback()) and is freed, which terminates that code. Most runs need no such
+# eval: the driver's finish entry, queued behind the steps, is the proof (its wait for a
+# finished step's leftover code is the watchdog's, Watchdog.LEFTOVER_GRACE_S).
 QUIESCE_TIMEOUT_S = 0.05
 # For a hot tenant (fairshare.py) the proof gets much less time: code left running after
 # callback() then burns 5 ms, not 50, and a slow answer only costs that tenant a new isolate.
@@ -356,6 +362,8 @@ class _Run:
     outcome: dict[str, Any] | None = None
     calls: hostcalls.RunCalls = field(default_factory=hostcalls.RunCalls)
     cpu_s: float = 0.0
+    # The driver's finish entry proved the last isolate idle (no quiesce needed).
+    idle: bool = False
 
     @property
     def functions(self) -> list[dict[str, Any]]:
@@ -421,7 +429,7 @@ class Engine:
             # Only a failed proof means code was left running; an isolate already broken (a
             # cut, a refused compile) is freed whatever the proof says.
             usable = not isolate.broken
-            idle = isolate.quiesce(wait)
+            idle = (usable and run.idle) or isolate.quiesce(wait)
             if usable and not idle:
                 # Code left running costs the host more than its measured CPU (the isolate
                 # freed, a new one built): charged as if it had used its whole allowance.
@@ -451,7 +459,7 @@ class Engine:
         if self._drive(run, isolate) is not isolate or run.outcome != {"kind": "ok"}:
             isolate.close()  # never expected: the plain isolate path still works
             return
-        if isolate.quiesce(QUIESCE_TIMEOUT_S * 10):
+        if run.idle or isolate.quiesce(QUIESCE_TIMEOUT_S * 10):
             self.provider.put_spare(isolate)
         else:
             isolate.close()
@@ -529,14 +537,18 @@ class Engine:
             "limits": run.limits,
             "env": run.job.get("env") or {},
             "entropy": list(os.urandom(64)),
+            "chained": True,
         }
         watchdog = Watchdog(run.seq, start_index, run.deadline_for, run.on_progress)
         last: dict[str, Any] | None = None
+        # The start, one entry per later step and the finish, queued at once: a chain whose
+        # functions settle synchronously costs one hand-off each way (see eval_chain).
+        chain = [isolate.driver("start", wire.js_string_literal(payload))]
+        chain += [isolate.driver("next")] * (len(steps) - start_index - 1)
+        chain.append(isolate.driver("finish"))
         try:
-            raw = isolate.eval(
-                isolate.driver("start", wire.js_string_literal(payload)), watchdog=watchdog
-            )
-            last = wire.loads(raw)
+            last = wire.loads(isolate.eval_chain(chain, watchdog=watchdog))
+            run.idle = bool(last.get("idle"))
             while not last["done"]:
                 watchdog.fallback_index = (
                     last["running"] if last["running"] is not None else last["next"]
@@ -605,6 +617,8 @@ class Engine:
         """Record the step that was cut or crashed; decide whether the chain goes on."""
         index, started = watchdog.last_running(isolate.marks)
         leftover = watchdog.idle_since(isolate.marks) is not None
+        if leftover:
+            run.cpu_s += LEFTOVER_CHARGE_S  # as for a failed idle proof (run_job)
         committed = self._latest_state(isolate, run.seq, last)
         if isolate.wedged:
             self._abandon(run, isolate)

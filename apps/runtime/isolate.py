@@ -99,8 +99,8 @@ def _count_live(delta: int) -> None:
 
 # mini-racer calls ``callback(callback_id, value_handle)`` when a task ends; as
 # ``eventfd_write(fd, value)`` that adds the handle's address to the eventfd named by the id.
-# An eventfd sums what is written, so at most one task per isolate may be in flight (eval and
-# its cancel are the same task).
+# An eventfd sums what is written, so at most one task per eventfd may be in flight (eval and
+# its cancel are the same task): a chain of tasks (eval_chain) gives each its own eventfd.
 _EVENTFD_CALLBACK = MR_CALLBACK(
     ctypes.cast(ctypes.CDLL(None).eventfd_write, ctypes.c_void_p).value  # type: ignore[arg-type]
 )
@@ -218,9 +218,10 @@ class Isolate:
             raise
 
     def _setup(self, dll: ctypes.CDLL, heap_mb: int) -> None:
-        self._done_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-        self._done = select.poll()
-        self._done.register(self._done_fd, select.POLLIN)
+        # One eventfd per task that may be in flight at once; more are made when a chain
+        # needs them. The first also serves single evals.
+        self._lanes: list[tuple[int, select.poll]] = []
+        self._done_fd = self._lane(0)[0]
         # mini-racer crashes when contexts are created and freed concurrently.
         with _lifecycle_lock:
             before = _thread_ids()
@@ -364,12 +365,74 @@ class Isolate:
         del code_handle
         return ctx._value_handle_to_python(value_handle)
 
-    def _take_result(self, wait_s: float | None) -> Any:
-        """The finished task's value handle, or None if none came within ``wait_s``."""
-        if not self._done.poll(-1 if wait_s is None else poll_timeout_ms(wait_s)):
+    def _lane(self, index: int) -> tuple[int, select.poll]:
+        """The eventfd (and a poll on it) that the ``index``-th task of a chain reports to."""
+        while len(self._lanes) <= index:
+            fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+            done = select.poll()
+            done.register(fd, select.POLLIN)
+            self._lanes.append((fd, done))
+        return self._lanes[index]
+
+    def _take_result(self, wait_s: float | None, lane: int = 0) -> Any:
+        """The value handle of the task that reports to ``lane``, or None if none came
+        within ``wait_s``."""
+        fd, done = self._lanes[lane]
+        if not done.poll(-1 if wait_s is None else poll_timeout_ms(wait_s)):
             return None
-        address = os.eventfd_read(self._done_fd)
+        address = os.eventfd_read(fd)
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
+
+    def eval_chain(self, codes: list[str], *, watchdog: Watchdog) -> Any:
+        """Evaluate ``codes`` as consecutive tasks, all queued at once; return the last one's
+        value, or raise the first failure as ``eval`` would.
+
+        Each is a task of its own, so V8 runs the microtasks one queued before the next
+        begins, and the isolate's thread goes from one to the next without waiting for this
+        thread: one hand-off each way for the whole chain, where an eval each costs one per
+        task. The driver's chained entries do nothing once an earlier entry failed or the
+        chain was cut (mark 6), so nothing runs past the point where the chain stopped.
+        """
+        ctx = self._ctx
+        lanes = range(len(codes))
+        handles = [ctx._python_to_value_handle(code) for code in codes]
+        task_ids = [
+            ctx._dll.mr_eval(ctx._ctx, handle.raw, self._lane(lane)[0])
+            for lane, handle in zip(lanes, handles, strict=True)
+        ]
+        while True:
+            wait = self._next_wait(None, watchdog)
+            if wait is not None and wait <= 0:
+                self._cancel_chain(task_ids)
+            last = self._take_result(wait, lanes[-1])
+            if last is not None:
+                break
+            if self.on_busy is not None:
+                self.on_busy(self)
+        # Tasks run in order: every earlier one has reported already.
+        values = [self._take_result(0, lane) for lane in lanes[:-1]] + [last]
+        del handles
+        for value in values[:-1]:
+            ctx._value_handle_to_python(value)  # raises if that task failed
+        return ctx._value_handle_to_python(last)
+
+    def _cancel_chain(self, task_ids: list[int]) -> None:
+        """Stop a chain: the tasks not started yet will not start, the running one is
+        terminated. Raises ``EvalCut``, or ``IsolateWedged`` if a task does not answer."""
+        self.marks[6] = 1
+        ctx = self._ctx
+        for task_id in reversed(task_ids):
+            ctx._dll.mr_cancel_task(ctx._ctx, task_id)
+        give_up = time.monotonic() + CANCEL_GRACE_S
+        self.broken = True
+        for lane in range(len(task_ids)):
+            handle = self._take_result(max(give_up - time.monotonic(), 0), lane)
+            if handle is None:
+                self.wedged = True
+                raise IsolateWedged
+            with contextlib.suppress(JSEvalException):
+                ctx._value_handle_to_python(handle)
+        raise EvalCut
 
     def _next_wait(self, hard_deadline: float | None, watchdog: Watchdog | None) -> float | None:
         waits: list[float] = []
@@ -411,5 +474,6 @@ class Isolate:
             return
         with _lifecycle_lock:
             self._ctx._dll.mr_free_context(ctx_id)
-        os.close(self._done_fd)
+        for fd, _done in self._lanes:
+            os.close(fd)
         _count_live(-1)

@@ -44,7 +44,9 @@
   const checkpoint = new Uint8Array(buffer, HEADER_DOUBLES * 8);
   // marks[0] run seq, [1] running step index, [2] its start (epoch ms),
   // [3] checkpoint length, [4] checkpoint seq (== run seq when valid),
-  // [5] run seq once the checkpoint holds the finished run with nothing left to hand over.
+  // [5] run seq once the checkpoint holds the finished run with nothing left to hand over,
+  // [6] 1 from the start of a host entry until it returns normally, and while the worker has
+  // cut the run: a chained entry (next, finish) that finds it set does nothing.
   // [2] is 0 while a step is starting and -(epoch ms) once a step has ended and none runs:
   // an eval that finds the isolate in that state for long is running a finished step's
   // leftover code (see engine.py), never a step of its own.
@@ -1402,9 +1404,18 @@
 
   function hostEntry(fn) {
     inHostCall = true;
-    try { return fn(); } finally { inHostCall = false; }
+    marks[6] = 1;
+    try {
+      const out = fn();
+      // Not reached when the entry throws or is terminated: the chained entries queued
+      // behind it then leave the run as it is for the worker to look at.
+      marks[6] = 0;
+      return out;
+    } finally { inHostCall = false; }
   }
 
+  // payload.chained: the worker has queued `next` entries and a `finish` behind this one
+  // and reads the state from `finish`, so this one returns nothing (and hands over nothing).
   function start(payloadJson) {
     return hostEntry(() => {
       const p = jsonParse(payloadJson);
@@ -1425,8 +1436,25 @@
       marks[3] = 0;
       marks[5] = 0;
       runChain();
-      return stateJson(true);
+      if (!p.chained) return stateJson(true);
+      // No answer goes back from here: code a step left running may keep the next entry
+      // from ever starting, and the worker then reads what was committed from the checkpoint.
+      if (R.records.length) writeCheckpoint();
+      return "";
     });
+  }
+
+  // One turn with nothing to deliver: a stalled step is settled, due timers run, and the
+  // next step starts if the last one has ended. Everything queued by earlier entries has
+  // run by now, so "nothing pending" is final. Returns the number of steps it started.
+  function advance() {
+    if (S && !S.done) {
+      settleStalled();
+      if (S && !S.done) runDueTimers();
+    }
+    const before = R.next;
+    runChain();
+    return R.next - before + (S && !S.done ? 1 : 0);
   }
 
   function pump(resultsJson) {
@@ -1435,13 +1463,36 @@
       if (resultsJson) {
         // Resolving promises queues microtasks that run after this call: look again next turn.
         deliverHostResults(jsonParse(resultsJson));
-      } else if (S && !S.done) {
-        // Everything queued by earlier calls has run by now, so "nothing pending" is final.
-        settleStalled();
-        if (S && !S.done) runDueTimers();
+        runChain();
+      } else {
+        advance();
       }
-      runChain();
       return stateJson(true);
+    });
+  }
+
+  // Chained behind start(): each `next` is a separate entry, so V8 runs every microtask the
+  // previous one queued before it begins (a step's leftover code never runs in the next).
+  function next() {
+    if (marks[6] || !R) return;
+    hostEntry(() => {
+      const recorded = R.records.length;
+      advance();
+      if (R.records.length > recorded) writeCheckpoint();
+    });
+  }
+
+  // The last chained entry: the state, like pump(). When the run is done and this entry
+  // started no step, nothing of the run can still execute (every microtask queued before it
+  // has run, and its timers and host calls are dropped with it): it is also the idle proof.
+  function finish() {
+    if (marks[6] || !R) return "null";
+    return hostEntry(() => {
+      const started = advance();
+      const state = stateJson(true);
+      if (!R.done || started || R.hostCalls.length) return state;
+      R = null; S = null; marks[2] = 0;
+      return `${state.slice(0, -1)},"idle":true}`;
     });
   }
 
@@ -1489,6 +1540,8 @@
     }),
     start: host(start),
     pump: host(pump),
+    next: host(next),
+    finish: host(finish),
     // After a run: answering at all proves that nothing of it is still running; drop it.
     idle: host(() => { R = null; S = null; marks[2] = 0; return true; }),
     buffer: host(() => buffer),

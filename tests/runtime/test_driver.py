@@ -22,6 +22,8 @@ def test_tenant_code_cannot_drive_the_driver(run):
       const tries = {
         start: () => __gp.start("guess", "{}"),
         pump: () => __gp.pump(undefined, null),
+        next: () => __gp.next(),
+        finish: () => __gp.finish("0".repeat(32)),
         buffer: () => new Float64Array(__gp.buffer("0".repeat(32)))[2] = 1,
         define: () => __gp.define(null, "k", () => () => 1),
         check: () => __gp.check("", "k"),
@@ -37,7 +39,7 @@ def test_tenant_code_cannot_drive_the_driver(run):
     """
     result = run(probe, "async function pipe(u, c, cb) { u.after = true; cb(null, u, c); }")
     user = result["user"]
-    for name in ("start", "pump", "buffer", "define", "check", "snapshot"):
+    for name in ("start", "pump", "next", "finish", "buffer", "define", "check", "snapshot"):
         assert user[name] == RESERVED, name
     assert user["seal"] == "__gp is already sealed"
     assert "hostCall" not in user["keys"]
@@ -52,7 +54,8 @@ def isolate() -> Iterator[Isolate]:
     isolate.close()
 
 
-def _start(isolate: Isolate, seq: int, codes: list[str]) -> dict:
+def _payload(isolate: Isolate, seq: int, codes: list[str], **extra: object) -> str:
+    """The start's argument for a run of ``codes`` (compiled into ``isolate`` here)."""
     steps = []
     for code in codes:
         key = code_key(code)
@@ -66,8 +69,13 @@ def _start(isolate: Isolate, seq: int, codes: list[str]) -> dict:
         "state": empty_state({"id": "u"}, {}),
         "limits": DEFAULT_LIMITS,
         "env": {},
+        **extra,
     }
-    return json.loads(isolate.eval(isolate.driver("start", json.dumps(json.dumps(payload)))))
+    return json.dumps(json.dumps(payload))
+
+
+def _start(isolate: Isolate, seq: int, codes: list[str]) -> dict:
+    return json.loads(isolate.eval(isolate.driver("start", _payload(isolate, seq, codes))))
 
 
 def test_a_new_run_never_shows_the_previous_runs_step_start_under_its_own_seq(isolate):
@@ -81,6 +89,77 @@ def test_a_new_run_never_shows_the_previous_runs_step_start_under_its_own_seq(is
     _start(isolate, 2, [])
     assert isolate.marks[0] == 2
     assert isolate.marks[2] == 0
+
+
+def _chain(isolate: Isolate, seq: int, codes: list[str], start: str | None = None) -> list[str]:
+    """The start (or ``start``), a next per later step and the finish, as the engine queues them."""
+    payload = _payload(isolate, seq, codes, chained=True)
+    first = start or isolate.driver("start", payload)
+    nexts = [isolate.driver("next")] * (len(codes) - 1)
+    return [first, *nexts, isolate.driver("finish")]
+
+
+def _no_deadline() -> Watchdog:
+    return Watchdog(-1, 0, lambda index, started: started + 60, lambda index: None)
+
+
+def test_a_chain_of_synchronous_steps_is_one_hand_off_and_its_own_idle_proof(isolate):
+    codes = [
+        f"function pipe(u, c, cb) {{ u.n = (u.n || 0) + {i}; cb(null, u, c); }}" for i in (1, 2, 3)
+    ]
+    state = json.loads(isolate.eval_chain(_chain(isolate, 20, codes), watchdog=_no_deadline()))
+    assert state["done"] and state["outcome"] == {"kind": "ok"}
+    assert [r["status"] for r in state["records"]] == ["ok", "ok", "ok"]
+    assert state["user"]["n"] == 6
+    # The finish started no step itself: every microtask of the run had run before it.
+    assert state["idle"] is True
+
+
+def test_a_finish_that_had_to_start_a_step_is_no_idle_proof(isolate):
+    # The first step settles only in a timer: the next entries find it pending and the run
+    # goes on in pumps; the finish proves nothing, the engine's quiesce does.
+    codes = [
+        "function pipe(u, c, cb) { setTimeout(() => cb(null, u, c), 5); }",
+        "function pipe(u, c, cb) { cb(null, u, c); }",
+    ]
+    state = json.loads(isolate.eval_chain(_chain(isolate, 21, codes), watchdog=_no_deadline()))
+    assert not state["done"] and state["running"] == 0
+    assert "idle" not in state
+
+
+def test_a_chain_stops_at_the_entry_that_failed(isolate):
+    from py_mini_racer import JSEvalException
+
+    # A run left in flight (a step waiting on its timer), then a start that throws: the
+    # next and finish entries queued behind it must not move the old run on.
+    pending = [
+        "function pipe(u, c, cb) { setTimeout(() => cb(null, u, c), 1000); }",
+        "function pipe(u, c, cb) { u.moved = 1; cb(null, u, c); }",
+    ]
+    isolate.eval_chain(_chain(isolate, 22, pending), watchdog=_no_deadline())
+    broken = _chain(isolate, 23, pending, start=isolate.driver("start", '"not json"'))
+    with pytest.raises(JSEvalException):
+        isolate.eval_chain(broken, watchdog=_no_deadline())
+    assert isolate.marks[6] == 1
+    state = json.loads(isolate.eval(isolate.driver("snapshot")))
+    assert state["seq"] == 22 and state["running"] == 0 and state["records"] == []
+
+
+def test_a_cut_chain_runs_none_of_the_tasks_behind_the_one_cut() -> None:
+    from apps.runtime.isolate import EvalCut
+
+    isolate = Isolate(heap_mb=64)
+    try:
+        watchdog = Watchdog(-1, 0, lambda index, started: started + 0.1, lambda index: None)
+        with pytest.raises(EvalCut):
+            isolate.eval_chain(
+                ["globalThis.a = 1", "while (true) {}", "globalThis.b = 1"], watchdog=watchdog
+            )
+        assert isolate.broken and not isolate.wedged
+        # A terminated isolate still answers: the task behind the loop never ran.
+        assert isolate.eval("[globalThis.a, typeof globalThis.b].join()") == "1,undefined"
+    finally:
+        isolate.close()
 
 
 def test_the_driver_refuses_a_wrong_token_from_the_host_too(isolate):

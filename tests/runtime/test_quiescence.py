@@ -15,7 +15,7 @@ import pytest
 
 import apps.runtime as runtime
 
-from .conftest import PASS_THROUGH
+from .conftest import PASS_THROUGH, make_job
 
 SPIN_AFTER_CALLBACK = {
     "loop after await": (
@@ -248,3 +248,38 @@ def test_an_isolate_wedged_while_compiling_fails_the_step_not_the_worker(monkeyp
     monkeypatch.setattr(Isolate, "eval", real_eval)
     result, _cpu = engine.run_job(job, lambda index: None)
     assert result["decision"] == "allow"
+
+
+def test_a_synchronous_run_needs_no_separate_idle_proof_and_an_async_one_gets_it(monkeypatch):
+    """The driver's finish entry proves a synchronous run idle; a run whose last step ended
+    in a pump still gets its quiesce, and leftover code after it is still stopped."""
+    from apps.runtime import engine as engine_module
+    from apps.runtime.isolate import Isolate
+
+    engine = engine_module.Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
+    proofs: list[bool] = []
+    real_quiesce = Isolate.quiesce
+
+    def counted(self, timeout_s):
+        proofs.append(real_quiesce(self, timeout_s))
+        return proofs[-1]
+
+    monkeypatch.setattr(Isolate, "quiesce", counted)
+
+    def job(*codes: str) -> dict:
+        return make_job(*codes, tenant_id="t_idle_proof").to_wire()
+
+    result, _cpu = engine.run_job(job(PASS_THROUGH, PASS_THROUGH, PASS_THROUGH), lambda i: None)
+    assert [s["status"] for s in result["steps"]] == ["ok", "ok", "ok"]
+    assert proofs == []
+
+    timer = "function pipe(u, c, cb) { setTimeout(() => cb(null, u, c), 5); }"
+    result, _cpu = engine.run_job(job(PASS_THROUGH, timer), lambda i: None)
+    assert result["decision"] == "allow" and proofs == [True]
+
+    timer_then_spin = (
+        "function pipe(u, c, cb) { setTimeout(() => { cb(null, u, c);"
+        " Promise.resolve().then(() => { while (true) {} }); }, 5); }"
+    )
+    result, _cpu = engine.run_job(job(timer_then_spin), lambda i: None)
+    assert result["decision"] == "allow" and proofs == [True, False]
