@@ -547,7 +547,13 @@ class Engine:
         chain += [isolate.driver("next")] * (len(steps) - start_index - 1)
         chain.append(isolate.driver("finish"))
         try:
-            last = wire.loads(isolate.eval_chain(chain, watchdog=watchdog))
+            try:
+                last = wire.loads(isolate.eval_chain(chain, watchdog=watchdog)[-1])
+            except (EvalCut, IsolateWedged, JSEvalException) as exc:
+                # The newest state an entry answered before the chain stopped.
+                states = [answer for answer in getattr(exc, "answers", ()) if answer]
+                last = wire.loads(states[-1]) if states else None
+                raise
             run.idle = bool(last.get("idle"))
             while not last["done"]:
                 watchdog.fallback_index = (

@@ -53,9 +53,14 @@ _MIB = 1024 * 1024
 class EvalCut(Exception):
     """The watchdog terminated the eval at the running step's deadline."""
 
+    # In a chain (Isolate.eval_chain): what the tasks before the one cut answered.
+    answers: tuple[Any, ...] = ()
+
 
 class IsolateWedged(Exception):
     """The isolate's thread is stuck in JS that cannot be terminated (a microtask loop)."""
+
+    answers: tuple[Any, ...] = ()
 
 
 def _read_source(name: str) -> str:
@@ -383,15 +388,16 @@ class Isolate:
         address = os.eventfd_read(fd)
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
 
-    def eval_chain(self, codes: list[str], *, watchdog: Watchdog) -> Any:
-        """Evaluate ``codes`` as consecutive tasks, all queued at once; return the last one's
-        value, or raise the first failure as ``eval`` would.
+    def eval_chain(self, codes: list[str], *, watchdog: Watchdog) -> list[Any]:
+        """Evaluate ``codes`` as consecutive tasks, all queued at once; return their values,
+        or raise the first failure as ``eval`` would.
 
         Each is a task of its own, so V8 runs the microtasks one queued before the next
         begins, and the isolate's thread goes from one to the next without waiting for this
         thread: one hand-off each way for the whole chain, where an eval each costs one per
         task. The driver's chained entries do nothing once an earlier entry failed or the
-        chain was cut (mark 6), so nothing runs past the point where the chain stopped.
+        chain was cut (mark 6), so nothing runs past the point where the chain stopped. The
+        exception raised carries what the tasks before the failure answered (``answers``).
         """
         ctx = self._ctx
         lanes = range(len(codes))
@@ -410,11 +416,16 @@ class Isolate:
             if self.on_busy is not None:
                 self.on_busy(self)
         # Tasks run in order: every earlier one has reported already.
-        values = [self._take_result(0, lane) for lane in lanes[:-1]] + [last]
+        results = [self._take_result(0, lane) for lane in lanes[:-1]] + [last]
         del handles
-        for value in values[:-1]:
-            ctx._value_handle_to_python(value)  # raises if that task failed
-        return ctx._value_handle_to_python(last)
+        answers: list[Any] = []
+        for handle in results:
+            try:
+                answers.append(ctx._value_handle_to_python(handle))
+            except JSEvalException as exc:
+                exc.answers = tuple(answers)  # type: ignore[attr-defined]
+                raise
+        return answers
 
     def _cancel_chain(self, task_ids: list[int]) -> None:
         """Stop a chain: the tasks not started yet will not start, the running one is
@@ -425,14 +436,20 @@ class Isolate:
             ctx._dll.mr_cancel_task(ctx._ctx, task_id)
         give_up = time.monotonic() + CANCEL_GRACE_S
         self.broken = True
+        answers: list[Any] = []
         for lane in range(len(task_ids)):
             handle = self._take_result(max(give_up - time.monotonic(), 0), lane)
             if handle is None:
                 self.wedged = True
-                raise IsolateWedged
+                wedged = IsolateWedged()
+                wedged.answers = tuple(answers)
+                raise wedged
+            # A task that ended before the cut answered; the others answer "terminated".
             with contextlib.suppress(JSEvalException):
-                ctx._value_handle_to_python(handle)
-        raise EvalCut
+                answers.append(ctx._value_handle_to_python(handle))
+        cut = EvalCut()
+        cut.answers = tuple(answers)
+        raise cut
 
     def _next_wait(self, hard_deadline: float | None, watchdog: Watchdog | None) -> float | None:
         waits: list[float] = []

@@ -1414,8 +1414,8 @@
     } finally { inHostCall = false; }
   }
 
-  // payload.chained: the worker has queued `next` entries and a `finish` behind this one
-  // and reads the state from `finish`, so this one returns nothing (and hands over nothing).
+  // payload.chained: the worker has queued `next` entries and a `finish` behind this one,
+  // and the host calls are handed over by `finish`.
   function start(payloadJson) {
     return hostEntry(() => {
       const p = jsonParse(payloadJson);
@@ -1436,11 +1436,10 @@
       marks[3] = 0;
       marks[5] = 0;
       runChain();
-      if (!p.chained) return stateJson(true);
-      // No answer goes back from here: code a step left running may keep the next entry
-      // from ever starting, and the worker then reads what was committed from the checkpoint.
-      if (R.records.length) writeCheckpoint();
-      return "";
+      // Chained, the state handed over comes from finish; this one is what the worker reads
+      // if code a step left running keeps the entries behind it from ever starting (it
+      // reaches the worker before V8 runs the microtasks this entry queued).
+      return stateJson(!p.chained);
     });
   }
 
@@ -1474,11 +1473,10 @@
   // Chained behind start(): each `next` is a separate entry, so V8 runs every microtask the
   // previous one queued before it begins (a step's leftover code never runs in the next).
   function next() {
-    if (marks[6] || !R) return;
-    hostEntry(() => {
-      const recorded = R.records.length;
+    if (marks[6] || !R) return "";
+    return hostEntry(() => {
       advance();
-      if (R.records.length > recorded) writeCheckpoint();
+      return stateJson(false);  // as start's, for a chain stopped behind this entry
     });
   }
 

@@ -107,7 +107,11 @@ def test_a_chain_of_synchronous_steps_is_one_hand_off_and_its_own_idle_proof(iso
     codes = [
         f"function pipe(u, c, cb) {{ u.n = (u.n || 0) + {i}; cb(null, u, c); }}" for i in (1, 2, 3)
     ]
-    state = json.loads(isolate.eval_chain(_chain(isolate, 20, codes), watchdog=_no_deadline()))
+    answers = isolate.eval_chain(_chain(isolate, 20, codes), watchdog=_no_deadline())
+    # The start and each next answer the state so far (what the worker reads if the chain
+    # stops behind them); the finish hands over the final one.
+    assert [len(json.loads(a)["records"]) for a in answers[:-1]] == [1, 2, 3]
+    state = json.loads(answers[-1])
     assert state["done"] and state["outcome"] == {"kind": "ok"}
     assert [r["status"] for r in state["records"]] == ["ok", "ok", "ok"]
     assert state["user"]["n"] == 6
@@ -122,7 +126,7 @@ def test_a_finish_that_had_to_start_a_step_is_no_idle_proof(isolate):
         "function pipe(u, c, cb) { setTimeout(() => cb(null, u, c), 5); }",
         "function pipe(u, c, cb) { cb(null, u, c); }",
     ]
-    state = json.loads(isolate.eval_chain(_chain(isolate, 21, codes), watchdog=_no_deadline()))
+    state = json.loads(isolate.eval_chain(_chain(isolate, 21, codes), watchdog=_no_deadline())[-1])
     assert not state["done"] and state["running"] == 0
     assert "idle" not in state
 
@@ -138,8 +142,9 @@ def test_a_chain_stops_at_the_entry_that_failed(isolate):
     ]
     isolate.eval_chain(_chain(isolate, 22, pending), watchdog=_no_deadline())
     broken = _chain(isolate, 23, pending, start=isolate.driver("start", '"not json"'))
-    with pytest.raises(JSEvalException):
+    with pytest.raises(JSEvalException) as failed:
         isolate.eval_chain(broken, watchdog=_no_deadline())
+    assert failed.value.answers == ()  # the start was the first task
     assert isolate.marks[6] == 1
     state = json.loads(isolate.eval(isolate.driver("snapshot")))
     assert state["seq"] == 22 and state["running"] == 0 and state["records"] == []
@@ -151,10 +156,11 @@ def test_a_cut_chain_runs_none_of_the_tasks_behind_the_one_cut() -> None:
     isolate = Isolate(heap_mb=64)
     try:
         watchdog = Watchdog(-1, 0, lambda index, started: started + 0.1, lambda index: None)
-        with pytest.raises(EvalCut):
+        with pytest.raises(EvalCut) as cut:
             isolate.eval_chain(
                 ["globalThis.a = 1", "while (true) {}", "globalThis.b = 1"], watchdog=watchdog
             )
+        assert cut.value.answers == (1,)
         assert isolate.broken and not isolate.wedged
         # A terminated isolate still answers: the task behind the loop never ran.
         assert isolate.eval("[globalThis.a, typeof globalThis.b].join()") == "1,undefined"
