@@ -1445,7 +1445,8 @@
 
   // One turn with nothing to deliver: a stalled step is settled, due timers run, and the
   // next step starts if the last one has ended. Everything queued by earlier entries has
-  // run by now, so "nothing pending" is final. Returns the number of steps it started.
+  // run by now, so "nothing pending" is final. Returns how many steps this entry ended or
+  // left running: nonzero when code of the run ran here (and may have queued microtasks).
   function advance() {
     if (S && !S.done) {
       settleStalled();
@@ -1480,15 +1481,15 @@
     });
   }
 
-  // The last chained entry: the state, like pump(). When the run is done and this entry
-  // started no step, nothing of the run can still execute (every microtask queued before it
-  // has run, and its timers and host calls are dropped with it): it is also the idle proof.
+  // The last chained entry: the state, like pump(). When the run is done and no code of it
+  // ran in this entry, nothing of the run can still execute (every microtask queued before
+  // it has run, and its timers and host calls are dropped with it): it is also the idle proof.
   function finish() {
     if (marks[6] || !R) return "null";
     return hostEntry(() => {
-      const started = advance();
+      const ranSteps = advance();
       const state = stateJson(true);
-      if (!R.done || started || R.hostCalls.length) return state;
+      if (!R.done || ranSteps) return state;
       R = null; S = null; marks[2] = 0;
       return `${state.slice(0, -1)},"idle":true}`;
     });
