@@ -75,9 +75,23 @@ def _write_json_error(sock: Any, status: int, reason: str, detail: str) -> None:
     util.write_nonblock(sock, _json_error(status, reason, detail))
 
 
+def sandbox_workers_per_process(cores: int, web_workers: int) -> int:
+    """Sandbox processes for each web worker, so that a host runs about one per core in all.
+
+    One sandbox process already uses every core (each isolate runs on a V8 thread of its
+    own); more processes than cores only add hand-offs between them. Measured with
+    ``benchmarks/execute.py`` on 2 cores and 2 web workers (README, "Execute performance")."""
+    return max(1, cores // max(1, web_workers))
+
+
 def post_fork(server: Any, worker: Any) -> None:
-    """gunicorn writes its refusals through ``util.write_error``; in the worker, in JSON."""
+    """gunicorn writes its refusals through ``util.write_error``; in the worker, in JSON.
+
+    Runs before the worker loads Django, so the sandbox's default process count set here
+    (unless ``SANDBOX_WORKERS`` is set) is what the worker's settings read."""
     util.write_error = _write_json_error
+    default = sandbox_workers_per_process(os.cpu_count() or 1, server.num_workers)
+    os.environ.setdefault("SANDBOX_WORKERS", str(default))
 
 
 def post_worker_init(worker: Any) -> None:
