@@ -11,8 +11,10 @@ per fixed minute (the window's key expires with it).
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -65,16 +67,20 @@ def cpu_key(tenant_id: str, now: float | None = None) -> str:
     return f"gp:cpu:{tenant_id}:{window}"
 
 
+def _cpu_spent(limit_ms: int) -> TenantBusy:
+    left = CPU_WINDOW_S - time.time() % CPU_WINDOW_S
+    return TenantBusy(
+        limit_ms,
+        f"This tenant's functions used their CPU time allowance ({limit_ms} ms per minute); "
+        f"the run was denied. Runs are accepted again in {left:.0f} s.",
+    )
+
+
 def check_cpu(tenant_id: str, limit_ms: int) -> None:
     """``TenantBusy`` if the tenant's code has used its CPU allowance in this minute."""
     used = cache.get(cpu_key(tenant_id)) or 0
     if used >= limit_ms:
-        left = CPU_WINDOW_S - time.time() % CPU_WINDOW_S
-        raise TenantBusy(
-            limit_ms,
-            f"This tenant's functions used their CPU time allowance ({limit_ms} ms per minute); "
-            f"the run was denied. Runs are accepted again in {left:.0f} s.",
-        )
+        raise _cpu_spent(limit_ms)
 
 
 def charge_cpu(tenant_id: str, cpu_ms: float) -> None:
@@ -113,3 +119,51 @@ def in_flight_slot(tenant_id: str, limit: int) -> Iterator[None]:
 def _release(key: str) -> None:
     with contextlib.suppress(ValueError):
         cache.decr(key)
+
+
+@contextlib.contextmanager
+def admission(tenant_id: str, limits: dict[str, object]) -> Iterator[Callable[[float], None]]:
+    """Admit one run of the tenant (``TenantBusy`` over its CPU allowance or its runs in
+    flight) and hold its slot; the caller charges what the run's code used through the
+    function it is given, and the slot is given back at the end, the charge with it.
+
+    With Redis: one round trip to admit and one to give back, on one client per process
+    (Django's cache makes a client per operation: six operations cost ~1.5 ms of CPU, see
+    ``benchmarks/fairness.py``). Elsewhere: the cache's own operations."""
+    cpu_limit, slot_limit = cpu_ms_per_minute(limits), max_in_flight(limits)
+    client = _redis_client()
+    charged: list[float] = []
+    if client is None:
+        check_cpu(tenant_id, cpu_limit)
+        with in_flight_slot(tenant_id, slot_limit):
+            yield charged.append
+        charge_cpu(tenant_id, sum(charged))
+        return
+    slot = cache.make_and_validate_key(in_flight_key(tenant_id))
+    cpu = cache.make_and_validate_key(cpu_key(tenant_id))
+    count, _, used = (
+        client.pipeline(transaction=False)
+        .incr(slot)
+        .expire(slot, IN_FLIGHT_TTL_S)
+        .get(cpu)
+        .execute()
+    )
+    if count > slot_limit or int(used or 0) >= cpu_limit:
+        client.decr(slot)
+        raise _cpu_spent(cpu_limit) if int(used or 0) >= cpu_limit else TenantBusy(slot_limit)
+    try:
+        yield charged.append
+    finally:
+        back = client.pipeline(transaction=False).decr(slot)
+        amount = max(1, round(sum(charged))) if sum(charged) > 0 else 0
+        if amount:
+            back.incrby(cpu, amount).expire(cpu, CPU_WINDOW_S * 2)
+        back.execute()
+
+
+@functools.cache
+def _redis_client() -> Any:
+    """The Redis client behind the default cache, made once per process (it is thread-safe
+    and its connection pool starts afresh in a forked child); None for other caches."""
+    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    return get_client(write=True) if get_client is not None else None

@@ -341,10 +341,9 @@ def _sandbox_run(
         # Lazy: no V8 in a web process before it forks.
         from apps.runtime import run_pipeline_metered  # type: ignore[attr-defined,unused-ignore]
 
-        fairness.check_cpu(tenant_id, fairness.cpu_ms_per_minute(tenant.limits or {}))
-        with fairness.in_flight_slot(tenant_id, fairness.max_in_flight(tenant.limits or {})):
+        with fairness.admission(tenant_id, tenant.limits or {}) as charge:
             result, cpu_ms = run_pipeline_metered(job)
-        fairness.charge_cpu(tenant_id, cpu_ms)
+            charge(cpu_ms)
         return result
     except fairness.TenantBusy as busy:
         return _refused(functions, user, context, "tenant_busy", busy.message)

@@ -124,3 +124,43 @@ def test_a_tenant_past_its_cpu_allowance_gets_tenant_busy_and_others_run(
     assert Run.objects.get(id=body["run_id"]).error_code == "tenant_busy"
     # Another tenant, running the same code, is not affected.
     assert execute(charlie).json()["decision"] == "allow"
+
+
+def test_admission_holds_a_slot_charges_what_the_run_used_and_gives_the_slot_back() -> None:
+    """The execute path's single entry point, on whichever cache the suite runs with (the
+    local-memory one, or Redis through one client and two round trips per run)."""
+    slot, cpu = fairness.in_flight_key("t_adm"), fairness.cpu_key("t_adm")
+    limits = {"max_in_flight": 2, "cpu_ms_per_minute": 100}
+    with fairness.admission("t_adm", limits) as charge:
+        assert cache.get(slot) == 1
+        with fairness.admission("t_adm", limits):
+            assert cache.get(slot) == 2
+            with (
+                pytest.raises(fairness.TenantBusy, match="2 runs in flight"),
+                fairness.admission("t_adm", limits),
+            ):
+                pass
+            assert cache.get(slot) == 2  # the refused run took no slot
+        charge(60.4)
+    assert cache.get(slot) == 0
+    assert cache.get(cpu) == 60
+
+    with fairness.admission("t_adm", limits) as charge:
+        charge(40)
+    assert cache.get(cpu) == 100
+    with (
+        pytest.raises(fairness.TenantBusy, match="100 ms per minute"),
+        fairness.admission("t_adm", limits),
+    ):
+        pass
+    assert cache.get(slot) == 0
+    # Another tenant has its own slots and allowance.
+    with fairness.admission("t_other", limits):
+        assert cache.get(fairness.in_flight_key("t_other")) == 1
+
+
+def test_admission_gives_the_slot_back_when_the_run_raises() -> None:
+    with pytest.raises(RuntimeError), fairness.admission("t_adm", {"max_in_flight": 1}):
+        raise RuntimeError("sandbox failed")
+    with fairness.admission("t_adm", {"max_in_flight": 1}):
+        assert cache.get(fairness.in_flight_key("t_adm")) == 1
