@@ -11,7 +11,6 @@ per fixed minute (the window's key expires with it).
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -127,9 +126,8 @@ def admission(tenant_id: str, limits: dict[str, object]) -> Iterator[Callable[[f
     flight) and hold its slot; the caller charges what the run's code used through the
     function it is given, and the slot is given back at the end, the charge with it.
 
-    With Redis: one round trip to admit and one to give back, on one client per process
-    (Django's cache makes a client per operation: six operations cost ~1.5 ms of CPU, see
-    ``benchmarks/fairness.py``). Elsewhere: the cache's own operations."""
+    With Redis: one round trip to admit and one to give back, where the cache's own
+    operations would take six (``benchmarks/fairness.py``). Elsewhere: those operations."""
     cpu_limit, slot_limit = cpu_ms_per_minute(limits), max_in_flight(limits)
     client = _redis_client()
     charged: list[float] = []
@@ -161,9 +159,8 @@ def admission(tenant_id: str, limits: dict[str, object]) -> Iterator[Callable[[f
         back.execute()
 
 
-@functools.cache
 def _redis_client() -> Any:
-    """The Redis client behind the default cache, made once per process (it is thread-safe
-    and its connection pool starts afresh in a forked child); None for other caches."""
+    """The Redis client behind the default cache (kept by apps.core.redis_cache), or None
+    for other caches."""
     get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
     return get_client(write=True) if get_client is not None else None

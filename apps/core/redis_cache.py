@@ -1,0 +1,33 @@
+"""Django's Redis cache backend, with one Redis client per server instead of one per
+operation.
+
+Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every cache operation
+(~0.25 ms of CPU here, far more than the round trip itself); a client is thread-safe and
+cheap to keep, and its connection pool starts afresh in a forked child. Django keeps one
+backend instance per thread, so this is one client per server per thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache.backends import redis as django_redis
+
+
+class RedisCacheClient(django_redis.RedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = super().get_client(key, write=write)
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = RedisCacheClient
