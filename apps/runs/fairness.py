@@ -134,8 +134,10 @@ def admission(tenant_id: str, limits: dict[str, object]) -> Iterator[Callable[[f
     if client is None:
         check_cpu(tenant_id, cpu_limit)
         with in_flight_slot(tenant_id, slot_limit):
-            yield charged.append
-        charge_cpu(tenant_id, sum(charged))
+            try:
+                yield charged.append
+            finally:
+                charge_cpu(tenant_id, sum(charged))
         return
     slot = cache.make_and_validate_key(in_flight_key(tenant_id))
     cpu = cache.make_and_validate_key(cpu_key(tenant_id))

@@ -160,7 +160,9 @@ def test_admission_holds_a_slot_charges_what_the_run_used_and_gives_the_slot_bac
 
 
 def test_admission_gives_the_slot_back_when_the_run_raises() -> None:
-    with pytest.raises(RuntimeError), fairness.admission("t_adm", {"max_in_flight": 1}):
+    with pytest.raises(RuntimeError), fairness.admission("t_adm", {"max_in_flight": 1}) as charge:
+        charge(5)  # what was charged before the failure stands, on either cache
         raise RuntimeError("sandbox failed")
+    assert cache.get(fairness.cpu_key("t_adm")) == 5
     with fairness.admission("t_adm", {"max_in_flight": 1}):
         assert cache.get(fairness.in_flight_key("t_adm")) == 1
