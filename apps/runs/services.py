@@ -11,13 +11,14 @@ only writer that updates a run, and runs each function at most once per run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -223,9 +224,52 @@ def _execute_sync(
     inline_async: bool,
     mode: str,
 ) -> tuple[Run, dict[str, Any]]:
-    args = (origin, run_id, functions, user, context, inline_async, mode)
+    """Run the synchronous part and store the run, journaled while it is in flight."""
+    with _journaled(
+        origin=origin, run_id=run_id, functions=functions, user=user, context=context, mode=mode
+    ):
+        started = time.perf_counter()
+        env, secrets = env_for_tenant(tenant=origin.tenant) if functions else ({}, {})
+        sync_part = [f for f in functions if not f.is_async]
+        result = _sandbox_run(origin.tenant, origin.trigger, sync_part, user, context, env)
+        result = _redact(result, secrets)
+        allowed = result.decision == RunDecision.ALLOW
+        outcomes = [step.to_wire() for step in result.steps]
+        steps = _merge_steps([_planned_step(f) for f in functions], outcomes, allowed=allowed)
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        if inline_async:
+            steps = _run_async_steps_inline(origin, functions, steps, result, env, secrets)
+        run = _insert_run(
+            origin=origin,
+            run_id=run_id,
+            mode=mode,
+            user=user,
+            context=context,
+            result=result,
+            steps=steps,
+            duration_ms=duration_ms,
+            functions=functions,
+        )
+        if any(step["status"] == "queued" for step in steps):
+            _enqueue(run.id)
+        return run, _response_body(run, result, steps)
+
+
+@contextlib.contextmanager
+def _journaled(
+    *,
+    origin: _Origin,
+    run_id: str,
+    functions: tuple[PlannedFunction, ...],
+    user: dict[str, Any],
+    context: dict[str, Any],
+    mode: str,
+) -> Iterator[None]:
+    """Journal the run while its code may run (journal.py): marked recorded if the body
+    returns, left for the sweep if it raises."""
     if not functions:  # no code runs: nothing to journal
-        return _run_and_record(*args)
+        yield
+        return
     entry = lost_run_entry(
         run_id=run_id,
         tenant=origin.tenant,
@@ -243,48 +287,10 @@ def _execute_sync(
     line = journal.started(entry)
     recorded = False
     try:
-        outcome = _run_and_record(*args)
+        yield
         recorded = True
-        return outcome
     finally:
         journal.finished(run_id, line, recorded=recorded)
-
-
-def _run_and_record(
-    origin: _Origin,
-    run_id: str,
-    functions: tuple[PlannedFunction, ...],
-    user: dict[str, Any],
-    context: dict[str, Any],
-    inline_async: bool,
-    mode: str,
-) -> tuple[Run, dict[str, Any]]:
-    """Run the synchronous part and store the run (``_execute_sync`` journals it)."""
-    started = time.perf_counter()
-    env, secrets = env_for_tenant(tenant=origin.tenant) if functions else ({}, {})
-    sync_part = [f for f in functions if not f.is_async]
-    result = _sandbox_run(origin.tenant, origin.trigger, sync_part, user, context, env)
-    result = _redact(result, secrets)
-    allowed = result.decision == RunDecision.ALLOW
-    outcomes = [step.to_wire() for step in result.steps]
-    steps = _merge_steps([_planned_step(f) for f in functions], outcomes, allowed=allowed)
-    duration_ms = round((time.perf_counter() - started) * 1000, 3)
-    if inline_async:
-        steps = _run_async_steps_inline(origin, functions, steps, result, env, secrets)
-    run = _insert_run(
-        origin=origin,
-        run_id=run_id,
-        mode=mode,
-        user=user,
-        context=context,
-        result=result,
-        steps=steps,
-        duration_ms=duration_ms,
-        functions=functions,
-    )
-    if any(step["status"] == "queued" for step in steps):
-        _enqueue(run.id)
-    return run, _response_body(run, result, steps)
 
 
 def _run_async_steps_inline(
