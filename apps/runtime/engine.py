@@ -34,6 +34,7 @@ from typing import Any
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException
 
 from apps.runtime import flavour, hostcalls, wire
+from apps.runtime.channel import hand_off_reading
 from apps.runtime.config import EngineConfig
 from apps.runtime.fairshare import HOT_NICE, LONG_RUN_CPU_S, TenantLoad
 from apps.runtime.isolate import EvalCut, Isolate, IsolateWedged, Watchdog
@@ -118,6 +119,7 @@ class IsolateProvider:
 
     def fresh_hot(self) -> Isolate:
         """A new isolate whose building and running both happen at HOT_NICE."""
+        hand_off_reading()
         isolate = self._hot_builder.submit(Isolate, self.config.heap_mb).result()
         isolate.nice = HOT_NICE
         return isolate
@@ -569,6 +571,7 @@ class Engine:
 
     def _turn(self, run: _Run, isolate: Isolate, last: dict[str, Any], watchdog: Watchdog) -> str:
         """One turn of the event loop: host calls, then timers, then microtask results."""
+        hand_off_reading()  # what follows may wait for seconds without watching the channel
         if last["host_calls"]:
 
             def time_left() -> float:

@@ -38,7 +38,7 @@ from py_mini_racer._dll import MR_CALLBACK, RawValueHandle, init_mini_racer
 from py_mini_racer._mini_racer import INSTALL_SET_TIMEOUT
 from py_mini_racer._objects import ObjectFactoryImpl
 
-from apps.runtime.channel import poll_timeout_ms
+from apps.runtime.channel import hand_off_reading, poll_timeout_ms, watched_fd
 from apps.runtime.wire import MAX_JSON_DEPTH
 
 # A cancelled task that is running answers within microseconds of V8 terminating it. No answer
@@ -211,6 +211,7 @@ class Isolate:
     """A MiniRacer context with polyfills, the prelude and frozen built-ins."""
 
     def __init__(self, heap_mb: int) -> None:
+        hand_off_reading()  # building one waits on locks and on V8 for milliseconds
         dll = init_v8()
         self._ctx_id: int | None = None
         _count_live(+1)
@@ -226,6 +227,8 @@ class Isolate:
         # One eventfd per task that may be in flight at once; more are made when a chain
         # needs them. The first also serves single evals.
         self._lanes: list[tuple[int, select.poll]] = []
+        # Per eventfd, a poll on it and on the worker's channel (see _take_result).
+        self._watches: dict[int, select.poll] = {}
         self._done_fd = self._lane(0)[0]
         # mini-racer crashes when contexts are created and freed concurrently.
         with _lifecycle_lock:
@@ -379,11 +382,37 @@ class Isolate:
             self._lanes.append((fd, done))
         return self._lanes[index]
 
+    def _wait_watching(
+        self, fd: int, done: select.poll, channel_fd: int, wait_s: float | None
+    ) -> bool:
+        """Wait for the eventfd ``fd`` (``done`` polls it) while watching the channel; True
+        once ``fd`` is ready, False after ``wait_s``."""
+        watch = self._watches.get(fd)
+        if watch is None:
+            watch = self._watches[fd] = select.poll()
+            watch.register(fd, select.POLLIN)
+            watch.register(channel_fd, select.POLLIN)
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        events = watch.poll(-1 if wait_s is None else poll_timeout_ms(wait_s))
+        if any(ready == fd for ready, _ in events):
+            return True
+        if not events:
+            return False
+        # The next request (or the caller's end): another thread reads it from now on.
+        hand_off_reading()
+        left = None if deadline is None else max(deadline - time.monotonic(), 0)
+        return bool(done.poll(-1 if left is None else poll_timeout_ms(left)))
+
     def _take_result(self, wait_s: float | None, lane: int = 0) -> Any:
         """The value handle of the task that reports to ``lane``, or None if none came
-        within ``wait_s``."""
+        within ``wait_s``. A thread that reads the worker's channel (channel.ReadDuty) also
+        watches it meanwhile, and hands the reading on when a request arrives."""
         fd, done = self._lanes[lane]
-        if not done.poll(-1 if wait_s is None else poll_timeout_ms(wait_s)):
+        channel_fd = watched_fd()
+        if channel_fd is not None:
+            if not self._wait_watching(fd, done, channel_fd, wait_s):
+                return None
+        elif not done.poll(-1 if wait_s is None else poll_timeout_ms(wait_s)):
             return None
         address = os.eventfd_read(fd)
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
@@ -478,6 +507,7 @@ class Isolate:
         Freeing stops JavaScript in microtasks (a loop after ``await``) at once, but waits for
         a built-in V8 cannot interrupt (``new Array(2**27).fill(1.5)``) to end: the caller is
         not held up by that, and learns that the process holds such an isolate."""
+        hand_off_reading()
         freeing = threading.Thread(target=self.close, daemon=True, name="free-isolate")
         freeing.start()
         freeing.join(wait_s)
@@ -489,6 +519,7 @@ class Isolate:
         ctx_id, self._ctx_id = self._ctx_id, None
         if ctx_id is None:
             return
+        hand_off_reading()  # freeing waits for the isolate's thread to end
         with _lifecycle_lock:
             self._ctx._dll.mr_free_context(ctx_id)
         for fd, _done in self._lanes:

@@ -26,7 +26,7 @@ import time
 import traceback
 from typing import Any
 
-from apps.runtime import wire
+from apps.runtime import channel, wire
 from apps.runtime.channel import Channel, mirror_size, slot_offset
 from apps.runtime.config import EngineConfig
 from apps.runtime.engine import Engine
@@ -118,8 +118,10 @@ def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any
 
 
 class Server:
-    """``threads`` request threads; one at a time reads the socket, then answers what it
-    read while another reads the next request (no hand-over between threads on the way)."""
+    """``threads`` request threads; one at a time reads the socket (channel.ReadDuty). The
+    reader answers what it read and reads the next request itself, unless that request
+    arrives first or the answer has to wait on something else than an isolate: then another
+    thread reads on. A run that settles at once thus costs no hand-over between threads."""
 
     def __init__(
         self, conn: Channel, mirror: Mirror, engine: Engine, rss_limit_mb: int, threads: int
@@ -129,7 +131,8 @@ class Server:
         self.engine = engine
         self.rss_limit_mb = rss_limit_mb
         self._send_lock = threading.Lock()
-        self._read_lock = threading.Lock()
+        self.duty = channel.ReadDuty(conn.sock.fileno())
+        channel.read_duty = self.duty
         self._closed = threading.Event()
         # Started before any request is read: no thread is born while isolates are being
         # created, so an isolate's own thread is known by being the one new thread.
@@ -143,13 +146,18 @@ class Server:
         self._closed.wait()
 
     def _answer_loop(self) -> None:
+        duty = self.duty
         while True:
-            with self._read_lock:
-                try:
-                    data = self.conn.recv()
-                except (EOFError, OSError):
-                    self._closed.set()  # the caller went away
-                    return
+            if not duty.held():
+                duty.take()
+            try:
+                data = self.conn.recv()
+            except (EOFError, OSError):
+                self._closed.set()  # the caller went away
+                duty.hand_on()
+                return
+            if self.conn.buffered():
+                duty.hand_on()  # the next request is in already: another thread answers it
             try:
                 self._answer(wire.loads(data))
             except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -196,3 +197,62 @@ def test_isolates_for_a_hot_tenant_are_built_and_run_at_the_lower_priority() -> 
     finally:
         cool.close()
         hot.close()
+
+
+# Keeps its core busy for a while, inside one step (the thread that read it waits on V8).
+SPINS = (
+    "async function pipe(user, context, callback) {"
+    "  const until = Date.now() + %d; while (Date.now() < until) {}"
+    "  callback(null, user, context); }"
+)
+
+
+def test_a_run_busy_in_its_isolate_does_not_hold_up_the_next_request(restore_pool: None) -> None:
+    """The thread that read a request keeps reading the channel while its run is in V8; the
+    next request, arriving meanwhile, is read and answered by another thread at once."""
+    runtime.configure(runtime.SandboxConfig(workers=1))
+    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick"))  # warm
+    runtime.run_pipeline(make_job(SPINS % 1, tenant_id="t_spins"))
+    threads, slow = in_threads(1, make_job(SPINS % 1500, tenant_id="t_spins", timeout_ms=3000))
+    time.sleep(0.3)
+    started = time.monotonic()
+    quick = runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_quick")).to_wire()
+    waited = time.monotonic() - started
+    assert quick["decision"] == "allow" and quick["user"]["touched"]
+    assert slow == [] and waited < 0.5  # answered while the other run still spun
+    threads[0].join(timeout=30)
+    assert slow[0]["decision"] == "allow"
+
+
+def test_requests_read_in_one_go_are_answered_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two requests that reach the worker in one read: the second is not left in the
+    channel's buffer, where no poll can see it, until the first one's run is over."""
+    from apps.runtime import channel, wire, worker
+    from apps.runtime.channel import Channel, mirror_size
+    from apps.runtime.engine import Engine
+
+    monkeypatch.setattr(channel, "read_duty", None)  # Server sets the process's duty
+    engine = Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
+    ours, theirs = socket.socketpair()
+    mirror_fd = os.memfd_create("test-mirror")
+    os.ftruncate(mirror_fd, mirror_size(4))
+    worker.Server(Channel(theirs), worker.Mirror(mirror_fd, 4), engine, 1 << 20, 4)
+    caller = Channel(ours)
+    warm = make_job(SPINS % 1, tenant_id="t_spins").to_wire()
+    caller.send(wire.dumps({"op": "run", "job": warm, "id": 0, "slot": 0}))
+    assert wire.loads(caller.recv(10))["id"] == 0  # the tenant's isolate is warm: no hand-off
+    slow = make_job(SPINS % 1500, tenant_id="t_spins", timeout_ms=3000).to_wire()
+    frames = [
+        wire.dumps({"op": "run", "job": slow, "id": 1, "slot": 0}),
+        wire.dumps({"op": "ping", "id": 2, "slot": 1}),
+    ]
+    started = time.monotonic()
+    ours.sendall(b"".join(len(f).to_bytes(4, "big") + f for f in frames))
+    first = wire.loads(caller.recv(10))
+    assert first["id"] == 2 and time.monotonic() - started < 0.5
+    second = wire.loads(caller.recv(10))
+    assert second["id"] == 1 and second["result"]["decision"] == "allow"
+    caller.close()
+    os.close(mirror_fd)
