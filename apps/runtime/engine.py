@@ -37,7 +37,7 @@ from apps.runtime import flavour, hostcalls, wire
 from apps.runtime.channel import hand_off_reading
 from apps.runtime.config import EngineConfig
 from apps.runtime.fairshare import HOT_NICE, LONG_RUN_CPU_S, TenantLoad
-from apps.runtime.isolate import EvalCut, Isolate, IsolateWedged, Watchdog
+from apps.runtime.isolate import EvalCut, Isolate, IsolateWedged, Watchdog, init_v8
 from apps.runtime.results import (
     DEFAULT_LIMITS,
     empty_state,
@@ -84,7 +84,13 @@ class IsolateProvider:
         # Builds isolates for hot tenants (fairshare.py) at HOT_NICE: its own thread runs at
         # that priority, and an isolate's V8 thread inherits the priority of the thread that
         # creates it. Spares, built at the normal priority, are kept for the others. Started
-        # now: no thread is born later while isolates are being created.
+        # now: no thread is born later while isolates are being created. V8 is initialised
+        # first: on a CPU with memory protection keys (PKU) it takes a key for its protected
+        # memory and grants it to the initialising thread, and threads inherit that grant
+        # only when born after it. An isolate built from a thread born before (and its V8
+        # thread) crashed the process in a full GC (SIGSEGV, a protection-key fault
+        # in ExternalPointerTable::EvacuateAndSweepAndCompact).
+        init_v8()
         self._hot_builder = ThreadPoolExecutor(
             1,
             thread_name_prefix="hot-builder",
