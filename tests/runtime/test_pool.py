@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +93,39 @@ def test_the_spare_worker_builds_a_stock_of_fresh_isolates_and_the_others_do_not
     assert config.worker_config(spare=True)["engine"]["boot_spare_isolates"] == 12
     assert config.worker_config()["engine"]["boot_spare_isolates"] == 0
     assert "spare_worker_isolates" not in config.worker_config()["engine"]
+
+
+def test_v8_is_initialised_before_the_engine_starts_a_thread() -> None:
+    """On a CPU with memory protection keys V8 grants its key to the thread that initialises
+    it and to threads born after: an isolate built from a thread born before crashed its
+    worker in a GC. In a new process, as a worker starts, every thread the engine starts
+    must find V8 initialised."""
+    script = (
+        "import threading\n"
+        "from py_mini_racer import _dll\n"
+        "early = []\n"
+        "start = threading.Thread.start\n"
+        "def recording(self):\n"
+        "    early.append(_dll._dll_handle is None)\n"
+        "    start(self)\n"
+        "threading.Thread.start = recording\n"
+        "from apps.runtime.config import SandboxConfig\n"
+        "from apps.runtime.engine import Engine\n"
+        "engine = Engine(SandboxConfig().engine_config())\n"
+        "engine.refill()\n"
+        "engine.provider.fresh_hot().close()\n"
+        "print(early)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    started = json.loads(out.stdout.strip().lower())
+    assert started and not any(started)  # threads were started, none before V8
 
 
 def test_the_start_up_stock_is_used_up_and_then_kept_at_the_usual_size() -> None:
