@@ -1,6 +1,6 @@
 """The elastic sandbox under hostile and heavy load: `python benchmarks/elastic.py [SECTION...]`.
 
-Sections (all by default; about 3 minutes in all):
+Sections (all by default; about 4 minutes in all):
 
 - noisy:       tenant B's 1-function run, p50/p99 alone, then while tenant A keeps 16 runs in
                flight each awaiting a 2 s timer, then 16 each awaiting a slow loopback HTTP
@@ -11,7 +11,7 @@ Sections (all by default; about 3 minutes in all):
 - tenants:     1, 16, 256 and 1,000 tenants round-robin, 3-function pipeline, once each
                tenant's isolate has served a dozen runs: p50 each (target: 1,000 <= 2x 1)
                and resident memory per warm tenant; and 1,000 tenants in their isolates'
-               first runs (V8 has compiled none of the driver there yet).
+               first runs (V8 has not yet compiled the driver's hot code there).
 - concurrency: 500 runs in flight at once, each awaiting a 1 s timer: wall time (target
                <= 1.5 s), the sandbox's process count and resident memory.
 - crash:       3,000 runs from 32 clients with 4 worker SIGKILLs spread over them: runs left
@@ -248,7 +248,7 @@ TENANT_WARM_RUNS = 12
 
 def tenants() -> None:
     counts = [1, 16, 256, 1000]
-    # Room for 1,000 warm tenants on this host, 500 a worker: ~2.6-2.9 MiB each (printed
+    # Room for 1,000 warm tenants on this host, 500 a worker: ~2.6-3.2 MiB each (printed
     # below), and the budget counts the worker's whole resident growth, allocator slack
     # included. With 1,536 MiB a worker, isolates were evicted and rebuilt throughout (the
     # 1,000 tenants' p99 was ~52 ms: builds).
