@@ -31,3 +31,10 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def redis_client(cache: Any) -> Any:
+    """The Redis client behind ``cache`` (kept by ``RedisCacheClient``), for pipelines of
+    several operations in one round trip; None for other caches."""
+    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    return get_client(write=True) if get_client is not None else None

@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+
+from apps.core.redis_cache import redis_client
 
 IN_FLIGHT_TTL_S = 120
 
@@ -129,7 +130,7 @@ def admission(tenant_id: str, limits: dict[str, object]) -> Iterator[Callable[[f
     With Redis: one round trip to admit and one to give back, where the cache's own
     operations would take six (``benchmarks/fairness.py``). Elsewhere: those operations."""
     cpu_limit, slot_limit = cpu_ms_per_minute(limits), max_in_flight(limits)
-    client = _redis_client()
+    client = redis_client(cache)
     charged: list[float] = []
     if client is None:
         check_cpu(tenant_id, cpu_limit)
@@ -159,10 +160,3 @@ def admission(tenant_id: str, limits: dict[str, object]) -> Iterator[Callable[[f
         if amount:
             back.incrby(cpu, amount).expire(cpu, CPU_WINDOW_S * 2)
         back.execute()
-
-
-def _redis_client() -> Any:
-    """The Redis client behind the default cache (kept by apps.core.redis_cache), or None
-    for other caches."""
-    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
-    return get_client(write=True) if get_client is not None else None
