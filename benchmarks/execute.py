@@ -16,7 +16,9 @@ each at 1, 8 and 32 concurrent clients. With ``--kills N`` the 3-function case r
 each client count above one while N sandbox worker processes are SIGKILLed, spread over its
 duration; its p99 is compared with the calm case's of the same round. It prints throughput, p50/p95/p99, errors,
 whether every request sent produced exactly one run, the CPU share of the load generator
-and of the server (gunicorn and its sandbox processes) and the machine's idle share. The
+and of the server (gunicorn and its sandbox processes), the machine's idle share, and the
+server's CPU per request on its web side (gunicorn's processes) and in its sandbox
+processes, with what 3 functions add to each against the empty pipeline. The
 cases of one client count run back to back in each round; the targets are judged on the
 median over rounds of the ratios taken within a round (load from elsewhere on a shared
 machine drifts between rounds more than within one).
@@ -356,9 +358,25 @@ def _process_tree(root_pid: int) -> dict[int, tuple[int, bytes]]:
     return {pid: procs[pid][1:] for pid in tree if pid in procs}
 
 
-def _cpu_ticks_of_tree(root_pid: int) -> int:
-    """utime+stime of a process and all its descendants."""
-    return sum(ticks for ticks, _ in _process_tree(root_pid).values())
+def _cpu_ticks_by_process(root_pid: int) -> dict[int, tuple[int, bool]]:
+    """utime+stime of a process and each of its descendants, and whether it is a sandbox
+    worker (the rest: gunicorn's master and web workers)."""
+    return {
+        pid: (ticks, b"apps.runtime.worker" in cmdline)
+        for pid, (ticks, cmdline) in _process_tree(root_pid).items()
+    }
+
+
+def _cpu_used(
+    before: dict[int, tuple[int, bool]], after: dict[int, tuple[int, bool]]
+) -> dict[str, float]:
+    """Seconds of CPU the web side and the sandbox workers used between two readings (a
+    process started in between counts from zero; one that ended in between is missed)."""
+    used = {"web": 0.0, "sandbox": 0.0}
+    for pid, (ticks, sandbox) in after.items():
+        earlier = before.get(pid, (0, sandbox))[0]
+        used["sandbox" if sandbox else "web"] += (ticks - earlier) / CLK_TCK
+    return used
 
 
 def _sandbox_workers(root_pid: int) -> dict[int, int]:
@@ -415,7 +433,7 @@ def run_wrk(
 ) -> dict[str, Any]:
     marker = Path(body_file).with_name(f"done-{tag}")
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before_server = _cpu_ticks_of_tree(server_pid)
+    before_server = _cpu_ticks_by_process(server_pid)
     before_idle = _idle_ticks()
     started = time.monotonic()
     process = subprocess.Popen(
@@ -447,7 +465,8 @@ def run_wrk(
     answered_ids = marker.read_text().split("\n") if marker.exists() else []
     marker.unlink(missing_ok=True)
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_cpu = (_cpu_ticks_of_tree(server_pid) - before_server) / CLK_TCK
+    server_used = _cpu_used(before_server, _cpu_ticks_by_process(server_pid))
+    server_cpu = server_used["web"] + server_used["sandbox"]
     idle = (_idle_ticks() - before_idle) / CLK_TCK
     line = next(x for x in stdout.splitlines() if x.startswith("WRK_JSON "))
     result: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
@@ -457,6 +476,9 @@ def run_wrk(
     result["loadgen_cpu_share"] = wrk_cpu / (elapsed * CORES)
     result["server_cpu_share"] = server_cpu / (elapsed * CORES)
     result["idle_share"] = idle / (elapsed * CORES)
+    # CPU per request, in ms: where the time goes between the server's two sides.
+    result["web_cpu_ms"] = server_used["web"] / requests * 1000
+    result["sandbox_cpu_ms"] = server_used["sandbox"] / requests * 1000
     result["rps"] = requests / elapsed
     result["answered_ids"] = answered_ids
     return result
@@ -469,6 +491,7 @@ KILLED = "3 fn, kills"
 HEADER = (
     f"{'db':<9}{'endpoint':<13}{'round':>6}{'clients':>8}{'reqs':>7}{'req/s':>9}{'p50 ms':>8}"
     f"{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}{'runs=req':>9}{'wrk cpu':>8}{'srv cpu':>8}{'idle':>6}"
+    f"{'web ms':>8}{'sbx ms':>8}"
 )
 
 
@@ -479,6 +502,7 @@ def row(db: str, endpoint: str, clients: int, r: dict[str, Any], round_no: int |
         f"{r['p50_us'] / 1000:>8.2f}{r['p95_us'] / 1000:>8.2f}{r['p99_us'] / 1000:>8.2f}"
         f"{errors:>7}{'yes' if r['exact'] else 'NO':>9}"
         f"{r['loadgen_cpu_share']:>8.0%}{r['server_cpu_share']:>8.0%}{r['idle_share']:>6.0%}"
+        f"{r['web_cpu_ms']:>8.2f}{r['sandbox_cpu_ms']:>8.2f}"
     )
 
 
@@ -591,6 +615,16 @@ def targets(
         print(
             f"  3 functions / empty throughput at {n:>2} clients: {_per_round(ratios)}  (>= 0.80)"
         )
+    for n in [c for c in clients if c > 1]:
+        for side in ("web", "sandbox"):
+            added = [
+                r[("3 functions", n)][f"{side}_cpu_ms"] - r[("empty", n)][f"{side}_cpu_ms"]
+                for r in rounds
+            ]
+            print(
+                f"  3 functions add CPU per request at {n:>2} clients, {side + ':':<8} "
+                f"{_per_round(added, ' ms')}"
+            )
     if 1 in clients:
         added = [
             (r[("3 functions", 1)]["p50_us"] - r[("empty", 1)]["p50_us"]) / 1000 for r in rounds
