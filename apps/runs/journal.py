@@ -20,6 +20,7 @@ process. The journal directory must be local to the host (``RUN_JOURNAL_DIR``, d
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 # A live process's entry this old has no run coming: the record failed (the database was
 # down) and the request ended in an error. Far above the whole-run budget (20 s).
 LIVE_ENTRY_MAX_AGE = timedelta(minutes=5)
-# Past this size, the file is emptied when no run is in flight (runs recorded since are done).
+# Past this size, the file is replaced by one holding only what a sweep still needs.
 COMPACT_AT_BYTES = 4 * 1024 * 1024
 # Entries whose record failed, re-appended after each compaction until swept; bounded.
 MAX_UNRECORDED = 1000
@@ -83,8 +84,10 @@ class RunJournal:
         self._pid = 0
         self._setting: object = None  # RUN_JOURNAL_DIR as it was when the file was opened
         self._path: Path | None = None
-        self._in_flight = 0
+        # The lines of the runs started and not yet finished, by run id (for compaction).
+        self._in_flight: dict[str, bytes] = {}
         self._written = 0
+        self._kept = 0  # of _written: what the last compaction kept
         self._unrecorded: dict[str, bytes] = {}
         self._quiet_until = 0.0  # write failures are logged at most once a minute
 
@@ -105,7 +108,7 @@ class RunJournal:
         path = folder / f"{_host()}~{pid}~{_start_ticks(pid) or 0}.jsonl"
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._pid, self._path, self._setting = pid, path, setting
-        self._in_flight, self._written, self._unrecorded = 0, 0, {}
+        self._in_flight, self._written, self._kept, self._unrecorded = {}, 0, 0, {}
 
     def started(self, lost_run: dict[str, Any]) -> bytes | None:
         """Note a run about to execute: ``lost_run`` holds the columns of its lost record.
@@ -119,7 +122,7 @@ class RunJournal:
             except OSError as exc:
                 self._complain(exc)
                 return None
-            self._in_flight += 1
+            self._in_flight[lost_run["id"]] = line
         return line
 
     def finished(self, run_id: str, line: bytes | None, *, recorded: bool) -> None:
@@ -127,7 +130,7 @@ class RunJournal:
         if line is None:
             return
         with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
+            self._in_flight.pop(run_id, None)
             if not recorded:
                 if len(self._unrecorded) < MAX_UNRECORDED:
                     self._unrecorded[run_id] = line
@@ -135,11 +138,38 @@ class RunJournal:
             try:
                 self._open()
                 self._written += os.write(self._fd, f"-{run_id}\n".encode())
-                if self._in_flight == 0 and self._written > COMPACT_AT_BYTES:
-                    os.ftruncate(self._fd, 0)
-                    self._written = sum(os.write(self._fd, x) for x in self._unrecorded.values())
+                if self._written - self._kept > COMPACT_AT_BYTES:
+                    self._compact()
             except OSError as exc:  # the sweep finds the run recorded: nothing is lost
                 self._complain(exc)
+
+    def _compact(self) -> None:
+        """Replace the file by one holding only the entries a sweep still needs: the runs in
+        flight and those whose record failed. Written beside it and renamed over it, so
+        that a process dying at any point leaves one of the two whole; and done whatever is
+        in flight, since a busy process (slow functions, steady traffic) may never be idle
+        between two runs. Called with the lock held."""
+        assert self._path is not None
+        keep = b"".join([*self._unrecorded.values(), *self._in_flight.values()])
+        # Not named *.jsonl: a sweep never takes it for a journal.
+        fresh = self._path.with_name(self._path.name + ".compacting")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        fd = os.open(fresh, flags, 0o600)
+        try:
+            written = os.write(fd, keep) if keep else 0
+            if written != len(keep):
+                raise OSError(f"short write compacting {self._path.name}")
+            os.rename(fresh, self._path)
+        except OSError:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(fresh)
+            raise
+        old, self._fd = self._fd, fd
+        os.close(old)
+        # The next compaction waits for as much again as the threshold: entries kept for
+        # long (records that failed) are not rewritten at every run.
+        self._written = self._kept = written
 
     def _complain(self, exc: OSError) -> None:
         now = time.monotonic()
@@ -303,7 +333,17 @@ def sweep_lost_runs(*, now: datetime | None = None) -> int:
             journal.forget_unrecorded({e["id"] for e in entries})
         if not live:
             path.unlink(missing_ok=True)
+    _remove_unfinished_compactions(folder, host)
     return stored
+
+
+def _remove_unfinished_compactions(folder: Path, host: str) -> None:
+    """A process that died compacting its journal left the new file unrenamed beside the
+    old one, which is whole: the new one is of no use."""
+    for leftover in folder.glob("*.jsonl.compacting"):
+        owner = _owner(leftover.with_suffix(""))
+        if owner is not None and owner.host == host and not owner.alive:
+            leftover.unlink(missing_ok=True)
 
 
 def _store(entries: list[dict[str, Any]]) -> int:

@@ -205,6 +205,47 @@ def test_the_journal_is_compacted_when_no_run_is_in_flight(
     assert path.stat().st_size == 0  # emptied after each run: nothing was in flight
 
 
+def test_a_busy_journal_is_compacted_while_runs_are_in_flight(
+    alice: Persona, journal_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Runs that overlap without a moment between them with nothing in flight (slow
+    # functions under steady traffic): each compaction keeps exactly what is in flight.
+    monkeypatch.setattr(journal_module, "COMPACT_AT_BYTES", 1)
+    a = journal.started(_entry(alice, "run_a"))
+    b = journal.started(_entry(alice, "run_b"))
+    journal.finished("run_a", a, recorded=True)
+    c = journal.started(_entry(alice, "run_c"))
+    journal.finished("run_b", b, recorded=True)
+    path = journal.path
+    assert path is not None and c is not None
+    assert path.read_bytes() == c
+    assert not list(journal_dir.glob("*.compacting"))
+    journal.finished("run_c", c, recorded=False)  # its record failed: kept for the sweep
+    d = journal.started(_entry(alice, "run_d"))
+    journal.finished("run_d", d, recorded=True)
+    assert set(_unfinished(path)) == {"run_c"}
+    later = datetime.now(UTC) + journal_module.LIVE_ENTRY_MAX_AGE + timedelta(seconds=1)
+    assert sweep_lost_runs(now=later) == 1
+    assert Run.objects.get().id == "run_c"
+
+
+def test_a_compaction_its_process_died_in_is_removed_and_the_journal_swept(
+    alice: Persona, journal_dir: Path
+) -> None:
+    pid = _die_mid_run(_entry(alice, "run_dead3"))
+    (journal_file,) = journal_dir.glob(f"*~{pid}~*.jsonl")
+    leftover = journal_file.with_name(journal_file.name + ".compacting")
+    leftover.write_bytes(b"")  # died after creating it, before renaming it over the journal
+    me = os.getpid()
+    running = journal_dir / f"{journal_module._host()}~{me}~{journal_module._start_ticks(me)}"
+    running = running.with_name(running.name + ".jsonl.compacting")
+    running.write_bytes(b"")  # a live process may be compacting right now
+    assert sweep_lost_runs() == 1
+    assert Run.objects.get().id == "run_dead3"
+    assert not leftover.exists()
+    assert running.exists()
+
+
 def test_a_journal_that_cannot_be_written_does_not_stop_runs(
     alice: Persona,
     settings: Any,
