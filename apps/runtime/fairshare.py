@@ -29,6 +29,8 @@ LONG_RUN_CPU_S = 0.05
 HOT_NICE = 19
 MAX_YIELD_S = 0.5
 OTHERS_ACTIVE_S = 1.0
+# Past this many tenants, those that have cooled down are forgotten.
+FORGET_AT = 4096
 
 
 class TenantLoad:
@@ -37,6 +39,7 @@ class TenantLoad:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._load: dict[str, tuple[float, float]] = {}
+        self._forget_at = FORGET_AT
         # The two tenants that ran last, newest first, with when: (tenant, monotonic time).
         self._latest: list[tuple[str, float]] = []
 
@@ -50,10 +53,13 @@ class TenantLoad:
             self._load[tenant_id] = (self._decayed(tenant_id, now) + cpu_s, now)
             others = [entry for entry in self._latest if entry[0] != tenant_id]
             self._latest = [(tenant_id, now), *others[:1]]
-            if len(self._load) > 4096:  # forget the tenants that have cooled down
+            if len(self._load) > self._forget_at:  # forget the tenants that have cooled down
                 self._load = {
                     t: (v, at) for t, (v, at) in self._load.items() if now - at < 10 * HOT_WINDOW_S
                 }
+                # With more tenants than that all active, not again at every run (each pass
+                # reads them all): only once as many again have been added.
+                self._forget_at = max(FORGET_AT, 2 * len(self._load))
 
     def touch(self, tenant_id: str) -> None:
         """The tenant is running something now."""

@@ -181,6 +181,27 @@ def test_a_hot_tenant_yields_to_others_but_not_when_alone(monkeypatch: pytest.Mo
     assert slept[-1] == fairshare.MAX_YIELD_S
 
 
+def test_the_load_account_forgets_cooled_tenants_without_rereading_active_ones_each_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from apps.runtime import fairshare
+
+    now = [1000.0]
+    monkeypatch.setattr(fairshare.time, "monotonic", lambda: now[0])
+    load = fairshare.TenantLoad()
+    account, passes = load._load, 0
+    for n in range(3 * fairshare.FORGET_AT):  # more tenants than that, all active
+        load.add(f"t_{n}", 0.001)
+        if load._load is not account:  # each pass over them builds a new dict
+            account, passes = load._load, passes + 1
+    assert passes <= 2  # not one per run past FORGET_AT
+    now[0] += 10 * fairshare.HOT_WINDOW_S + 1  # all of them cooled down
+    for n in range(4 * fairshare.FORGET_AT):
+        load.add(f"u_{n}", 0.001)
+    assert len(load._load) <= 4 * fairshare.FORGET_AT  # the cooled ones were forgotten
+    assert "t_0" not in load._load
+
+
 def test_isolates_for_a_hot_tenant_are_built_and_run_at_the_lower_priority() -> None:
     from apps.runtime.engine import Engine
 
