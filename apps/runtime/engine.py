@@ -5,7 +5,9 @@ A run is one chain of tasks queued on the isolate at once (``Isolate.eval_chain`
 previous step and every microtask it queued are done, and ``__gp.finish`` hands back the state.
 While every function settles synchronously, which is the common case, that is the whole run,
 and ``finish`` also proves that nothing of it still runs. Functions that await something cost
-one more eval per turn of the event loop (``__gp.pump``). A step is cut at its own deadline
+one more chain per turn of the event loop: ``__gp.pump`` (timers due, host-call results)
+and a ``finish`` behind it, which sees what the microtasks it queued did, and proves the run
+idle if they ended it. A step is cut at its own deadline
 (its start + its timeout, read by the watchdog from marks the driver writes), never at the run
 budget. After a cut the isolate is discarded and, unless the function has
 ``terminate_on_timeout``, the chain continues in a fresh isolate from the state committed
@@ -555,27 +557,22 @@ class Engine:
         chain += [isolate.driver("next")] * (len(steps) - start_index - 1)
         chain.append(isolate.driver("finish"))
         try:
-            try:
-                last = wire.loads(isolate.eval_chain(chain, watchdog=watchdog)[-1])
-            except (EvalCut, IsolateWedged, JSEvalException) as exc:
-                # The newest state an entry answered before the chain stopped.
-                states = [answer for answer in getattr(exc, "answers", ()) if answer]
-                last = wire.loads(states[-1]) if states else None
-                raise
-            run.idle = bool(last.get("idle"))
+            last = _answer_of(isolate, chain, watchdog, last)
             while not last["done"]:
                 watchdog.fallback_index = (
                     last["running"] if last["running"] is not None else last["next"]
                 )
-                raw = self._turn(run, isolate, last, watchdog)
-                last = wire.loads(raw)
+                last = self._turn(run, isolate, last, watchdog)
         except (EvalCut, IsolateWedged, JSEvalException, _StepDeadline) as exc:
-            return self._interrupted(run, isolate, last, watchdog, exc)
+            return self._interrupted(run, isolate, getattr(exc, "newest", last), watchdog, exc)
+        run.idle = bool(last.get("idle"))
         self._commit(run, last)
         run.outcome = last["outcome"]
         return len(run.functions), isolate
 
-    def _turn(self, run: _Run, isolate: Isolate, last: dict[str, Any], watchdog: Watchdog) -> str:
+    def _turn(
+        self, run: _Run, isolate: Isolate, last: dict[str, Any], watchdog: Watchdog
+    ) -> dict[str, Any]:
         """One turn of the event loop: host calls, then timers, then microtask results."""
         hand_off_reading()  # what follows may wait for seconds without watching the channel
         if last["host_calls"]:
@@ -584,19 +581,20 @@ class Engine:
                 return watchdog.remaining(isolate.marks)
 
             results = [hostcalls.perform(call, run.calls, time_left) for call in last["host_calls"]]
-            return str(
-                isolate.eval(
-                    isolate.driver("pump", wire.js_string_literal(results)), watchdog=watchdog
-                )
-            )
-        wait_ms = last["next_timer_in_ms"]
-        if wait_ms:
-            remaining = watchdog.remaining(isolate.marks)
-            if wait_ms / 1000.0 >= remaining:
-                time.sleep(max(remaining, 0))
-                raise _StepDeadline
-            time.sleep(wait_ms / 1000.0)
-        return str(isolate.eval(isolate.driver("pump", "null"), watchdog=watchdog))
+            delivered = wire.js_string_literal(results)
+        else:
+            wait_ms = last["next_timer_in_ms"]
+            if wait_ms:
+                remaining = watchdog.remaining(isolate.marks)
+                if wait_ms / 1000.0 >= remaining:
+                    time.sleep(max(remaining, 0))
+                    raise _StepDeadline
+                time.sleep(wait_ms / 1000.0)
+            delivered = "null"
+        # The finish behind the pump sees what the microtasks the pump queued did: one
+        # hand-off where a second pump and then the idle proof took two more.
+        chain = [isolate.driver("pump", delivered, "true"), isolate.driver("finish")]
+        return _answer_of(isolate, chain, watchdog, last)
 
     def _compile_steps(self, run: _Run, isolate: Isolate, start_index: int) -> list[dict[str, Any]]:
         steps = []
@@ -757,6 +755,23 @@ _LEFTOVER_WARNING: dict[str, Any] = {
 
 class _StepDeadline(Exception):
     """A step's deadline passed while the worker waited for its timer."""
+
+
+def _answer_of(
+    isolate: Isolate, chain: list[str], watchdog: Watchdog, last: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The state the chain's last entry answered. If the chain stops, the exception carries
+    the newest state known (``newest``): what an entry answered before it stopped, else
+    ``last``."""
+    try:
+        answers = isolate.eval_chain(chain, watchdog=watchdog)
+    except (EvalCut, IsolateWedged, JSEvalException) as exc:
+        states = [wire.loads(answer) for answer in getattr(exc, "answers", ()) if answer]
+        known = [state for state in states if state is not None]
+        exc.newest = known[-1] if known else last  # type: ignore[union-attr]
+        raise
+    state: dict[str, Any] = wire.loads(answers[-1])
+    return state
 
 
 def _hit_data_limit(record: dict[str, Any]) -> bool:

@@ -6,7 +6,8 @@
 //   __gp.seal(token)                   once, before any tenant code
 //   __gp.define(t, key, factory)       registers a compiled function body (factory returns `pipe`)
 //   __gp.start(t, payloadJson)         starts a chain; returns a state JSON string
-//   __gp.pump(t, resultsJson)          runs due timers, delivers host-call results; returns state JSON
+//   __gp.pump(t, resultsJson, chained) runs due timers, delivers host-call results; returns state JSON
+//   __gp.finish(t)                     queued behind start/next/pump: the state, and the idle proof
 //   __gp.buffer(t)                     ArrayBuffer shared with the worker: progress marks + checkpoint
 // Everything here may run while tenant code holds references to our objects, so the driver
 // keeps its state in closures and only hands out frozen or per-run objects.
@@ -1457,7 +1458,9 @@
     return R.next - before + (S && !S.done ? 1 : 0);
   }
 
-  function pump(resultsJson) {
+  // chained: the worker has queued a `finish` behind this entry, which hands the host calls
+  // over (and sees what the microtasks this entry queues did).
+  function pump(resultsJson, chained) {
     return hostEntry(() => {
       if (!R) return "null";
       if (resultsJson) {
@@ -1467,7 +1470,7 @@
       } else {
         advance();
       }
-      return stateJson(true);
+      return stateJson(chained !== true);
     });
   }
 

@@ -250,9 +250,13 @@ def test_an_isolate_wedged_while_compiling_fails_the_step_not_the_worker(monkeyp
     assert result["decision"] == "allow"
 
 
-def test_a_synchronous_run_needs_no_separate_idle_proof_and_an_async_one_gets_it(monkeypatch):
-    """The driver's finish entry proves a synchronous run idle; a run whose last step ended
-    in a pump still gets its quiesce, and leftover code after it is still stopped."""
+def test_no_run_needs_a_separate_idle_proof_and_leftover_code_after_a_pump_is_stopped(
+    monkeypatch,
+):
+    """The driver's finish entry proves a run idle: queued behind the start chain, and
+    behind each pump (timers, host-call results). Leftover code after a step that ended in
+    a pump keeps that finish from starting: it is cut, the step's result stands, and the
+    isolate is not reused."""
     from apps.runtime import engine as engine_module
     from apps.runtime.isolate import Isolate
 
@@ -265,6 +269,14 @@ def test_a_synchronous_run_needs_no_separate_idle_proof_and_an_async_one_gets_it
         return proofs[-1]
 
     monkeypatch.setattr(Isolate, "quiesce", counted)
+    evals: list[str] = []
+    real_eval = Isolate.eval
+
+    def counted_eval(self, code, **kwargs):
+        evals.append(code)
+        return real_eval(self, code, **kwargs)
+
+    monkeypatch.setattr(Isolate, "eval", counted_eval)
 
     def job(*codes: str) -> dict:
         return make_job(*codes, tenant_id="t_idle_proof").to_wire()
@@ -274,12 +286,24 @@ def test_a_synchronous_run_needs_no_separate_idle_proof_and_an_async_one_gets_it
     assert proofs == []
 
     timer = "function pipe(u, c, cb) { setTimeout(() => cb(null, u, c), 5); }"
+    evals.clear()
     result, _cpu = engine.run_job(job(PASS_THROUGH, timer), lambda i: None)
-    assert result["decision"] == "allow" and proofs == [True]
+    assert result["decision"] == "allow" and proofs == []
+    assert not [code for code in evals if "pump" in code]  # pumps go in chains only
+    assert not any(
+        log["message"].startswith("The function kept running")
+        for step in result["steps"]
+        for log in step["logs"]
+    )
 
     timer_then_spin = (
         "function pipe(u, c, cb) { setTimeout(() => { cb(null, u, c);"
         " Promise.resolve().then(() => { while (true) {} }); }, 5); }"
     )
     result, _cpu = engine.run_job(job(timer_then_spin), lambda i: None)
-    assert result["decision"] == "allow" and proofs == [True, False]
+    assert result["decision"] == "allow" and proofs == []
+    assert result["steps"][0]["status"] == "ok"
+    assert result["steps"][0]["logs"][-1]["message"].startswith("The function kept running")
+    # The isolate that ran the spinner was freed: the tenant's next run still works.
+    result, _cpu = engine.run_job(job(timer), lambda i: None)
+    assert result["decision"] == "allow"
