@@ -553,7 +553,10 @@ class Engine:
         last: dict[str, Any] | None = None
         # The start, one entry per later step and the finish, queued at once: a chain whose
         # functions settle synchronously costs one hand-off each way (see eval_chain).
-        chain = [isolate.driver("start", wire.js_string_literal(payload))]
+        if isolate.stage_payload(wire.dumps(payload).decode("utf-8")):
+            chain = [isolate.driver("start")]
+        else:  # larger than the shared buffer: in the script
+            chain = [isolate.driver("start", wire.js_string_literal(payload))]
         chain += [isolate.driver("next")] * (len(steps) - start_index - 1)
         chain.append(isolate.driver("finish"))
         try:

@@ -341,6 +341,16 @@ class Isolate:
             self.broken = True
             return False
 
+    def stage_payload(self, text: str) -> bool:
+        """Put the text of ``start``'s payload in the checkpoint area for the driver to read
+        (no run is in this isolate now: nothing else writes there); False if it does not fit."""
+        data = text.encode("utf-16-le")
+        if len(data) > len(self._buffer) - 64:
+            return False
+        self._buffer[64 : 64 + len(data)] = data
+        self.marks[7] = len(data) // 2
+        return True
+
     def checkpoint(self, seq: int) -> str | None:
         """The state JSON the driver left after its last asynchronous step, if for ``seq``."""
         length = int(self.marks[3])

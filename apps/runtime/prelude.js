@@ -5,7 +5,8 @@
 // Host protocol (see engine.py); every call but seal() takes the sealed token first:
 //   __gp.seal(token)                   once, before any tenant code
 //   __gp.define(t, key, factory)       registers a compiled function body (factory returns `pipe`)
-//   __gp.start(t, payloadJson)         starts a chain; returns a state JSON string
+//   __gp.start(t, payloadJson)         starts a chain; returns a state JSON string (without
+//                                      payloadJson: the payload is in the shared buffer)
 //   __gp.pump(t, resultsJson, chained) runs due timers, delivers host-call results; returns state JSON
 //   __gp.finish(t)                     queued behind start/next/pump: the state, and the idle proof
 //   __gp.buffer(t)                     ArrayBuffer shared with the worker: progress marks + checkpoint
@@ -15,6 +16,8 @@
   "use strict";
 
   const { stringify: jsonStringify, parse: jsonParse } = JSON;
+  const { fromCharCode } = String;
+  const { apply: reflectApply } = Reflect;
   const { now: dateNow } = Date;
   const { freeze, defineProperty, getOwnPropertyNames, getOwnPropertySymbols,
     getOwnPropertyDescriptor, getPrototypeOf, keys: objectKeys, hasOwn } = Object;
@@ -48,6 +51,8 @@
   // [5] run seq once the checkpoint holds the finished run with nothing left to hand over,
   // [6] 1 from the start of a host entry until it returns normally, and while the worker has
   // cut the run: a chained entry (next, finish) that finds it set does nothing.
+  // [7] the length in UTF-16 code units of start()'s payload when the worker put it in the
+  // checkpoint area rather than in the script (see payloadFromBuffer).
   // [2] is 0 while a step is starting and -(epoch ms) once a step has ended and none runs:
   // an eval that finds the isolate in that state for long is running a finished step's
   // leftover code (see engine.py), never a step of its own.
@@ -1415,11 +1420,24 @@
     } finally { inHostCall = false; }
   }
 
+  // start()'s payload as the worker wrote it into the checkpoint area (UTF-16): the script
+  // that calls start() is then the same text every run, compiled once, where a payload in a
+  // string literal made it a new script to scan and compile each time.
+  function payloadFromBuffer() {
+    const units = new Uint16Array(buffer, HEADER_DOUBLES * 8, marks[7]);
+    marks[7] = 0;
+    let text = "";
+    for (let i = 0; i < units.length; i += 8192) {
+      text += reflectApply(fromCharCode, null, units.subarray(i, i + 8192));
+    }
+    return text;
+  }
+
   // payload.chained: the worker has queued `next` entries and a `finish` behind this one,
   // and the host calls are handed over by `finish`.
   function start(payloadJson) {
     return hostEntry(() => {
-      const p = jsonParse(payloadJson);
+      const p = jsonParse(payloadJson === undefined ? payloadFromBuffer() : payloadJson);
       R = {
         seq: p.seq, trigger: p.trigger, steps: p.steps, limits: p.limits, next: p.start_index,
         user: jsonStringify(p.state.user), context: jsonStringify(p.state.context),

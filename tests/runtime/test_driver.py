@@ -242,3 +242,39 @@ def test_an_isolate_knows_its_thread_while_python_threads_are_being_started() ->
     finally:
         for isolate in isolates:
             isolate.close()
+
+
+@pytest.mark.parametrize("staged", [True, False])
+def test_the_start_payload_arrives_whole_through_the_buffer_or_the_script(
+    monkeypatch: pytest.MonkeyPatch, staged: bool
+) -> None:
+    """The worker hands start()'s payload in the shared buffer (the script calling start is
+    then the same text every run); when it does not fit there, in the script."""
+    import apps.runtime as runtime
+    from apps.runtime.engine import Engine
+
+    from .conftest import PASS_THROUGH, make_job
+
+    real_stage = Isolate.stage_payload
+    used: list[bool] = []
+
+    def stage(self: Isolate, text: str) -> bool:
+        used.append(staged and real_stage(self, text))
+        return used[-1]
+
+    monkeypatch.setattr(Isolate, "stage_payload", stage)
+    engine = Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
+    user = {
+        "id": "u_1",
+        "name": "Zoë 名前 🎉 \u2028\u2029",
+        "escapes": 'a"b\\c\n\t\u0001',
+        "long": "x" * 20_000 + "é",
+    }
+    context = {"ip": "10.0.0.1", "nested": {"emoji": "🙂" * 9000}}
+    job = make_job(PASS_THROUGH, PASS_THROUGH, user=user, context=context).to_wire()
+    for _ in range(2):  # the second run reuses the warm isolate and its buffer
+        result, _cpu = engine.run_job(job, lambda _index: None)
+        assert result["decision"] == "allow"
+        assert {k: v for k, v in result["user"].items() if k != "touched"} == user
+        assert result["context"] == context
+    assert used == [staged, staged]
