@@ -18,6 +18,7 @@
   const { stringify: jsonStringify, parse: jsonParse } = JSON;
   const { fromCharCode } = String;
   const { apply: reflectApply } = Reflect;
+  const Uint16ArrayCtor = Uint16Array;  // a tenant's warm isolate may have rebound the global
   const { now: dateNow } = Date;
   const { freeze, defineProperty, getOwnPropertyNames, getOwnPropertySymbols,
     getOwnPropertyDescriptor, getPrototypeOf, keys: objectKeys, hasOwn } = Object;
@@ -1424,7 +1425,7 @@
   // that calls start() is then the same text every run, compiled once, where a payload in a
   // string literal made it a new script to scan and compile each time.
   function payloadFromBuffer() {
-    const units = new Uint16Array(buffer, HEADER_DOUBLES * 8, marks[7]);
+    const units = new Uint16ArrayCtor(buffer, HEADER_DOUBLES * 8, marks[7]);
     marks[7] = 0;
     let text = "";
     for (let i = 0; i < units.length; i += 8192) {

@@ -278,3 +278,29 @@ def test_the_start_payload_arrives_whole_through_the_buffer_or_the_script(
         assert {k: v for k, v in result["user"].items() if k != "touched"} == user
         assert result["context"] == context
     assert used == [staged, staged]
+
+
+def test_a_rebound_global_cannot_forge_the_next_runs_payload() -> None:
+    """The driver reads the payload with what it captured before any tenant code ran: a
+    function that rebinds the globals it would use changes nothing of its next run."""
+    import apps.runtime as runtime
+    from apps.runtime.engine import Engine
+
+    from .conftest import PASS_THROUGH, make_job
+
+    engine = Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
+    rebind = (
+        "function pipe(u, c, cb) {"
+        " for (const name of ['Uint16Array', 'Uint8Array', 'JSON', 'String', 'Reflect']) {"
+        "   try { globalThis[name] = function () { throw new Error('hijacked ' + name); }; }"
+        "   catch (e) {} }"
+        " cb(null, u, c); }"
+    )
+    first, _cpu = engine.run_job(make_job(rebind, tenant_id="t_rebind").to_wire(), lambda _i: None)
+    assert first["decision"] == "allow"
+    user = {"id": "u_2", "email": "bo@example.com"}
+    job = make_job(PASS_THROUGH, tenant_id="t_rebind", user=user).to_wire()
+    second, _cpu = engine.run_job(job, lambda _i: None)
+    assert engine.provider.tenants() == 1  # the same warm isolate served both
+    assert second["decision"] == "allow", second
+    assert second["user"] == {**user, "touched": True}
