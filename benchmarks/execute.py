@@ -382,9 +382,7 @@ def _cpu_used(
 def _sandbox_workers(root_pid: int) -> dict[int, int]:
     """The sandbox worker processes under the server, with their CPU ticks so far."""
     return {
-        pid: ticks
-        for pid, (ticks, cmdline) in _process_tree(root_pid).items()
-        if b"apps.runtime.worker" in cmdline
+        pid: ticks for pid, (ticks, sandbox) in _cpu_ticks_by_process(root_pid).items() if sandbox
     }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from apps.core.redis_cache import redis_client
+from apps.core.redis_cache import add_to_counter, redis_client
 from apps.tenants.access import Principal
 
 
@@ -52,7 +52,8 @@ class SlidingWindowRateThrottle(SimpleRateThrottle):
         self.current = int(counts.get(current_key, 0))
         if self._weighted(self.elapsed) + 1 > self.num_requests:
             return False
-        self._count(current_key)
+        # Kept for two periods: it is the previous window for one more.
+        add_to_counter(self.cache, current_key, 1, math.ceil(2 * self.duration))
         return True
 
     def _allow_with_redis(self, client: Any, previous_key: str, current_key: str) -> bool:
@@ -86,14 +87,6 @@ class SlidingWindowRateThrottle(SimpleRateThrottle):
 
     def _weighted(self, elapsed: float) -> float:
         return self.previous * (1 - elapsed) + self.current
-
-    def _count(self, key: str) -> None:
-        try:
-            self.cache.incr(key)
-        except ValueError:  # the window's first request (or its entry was evicted)
-            # Kept for two periods: it is the previous window for one more.
-            if not self.cache.add(key, 1, math.ceil(2 * self.duration)):
-                self.cache.incr(key)  # another request added it first
 
 
 class PrincipalRateThrottle(SlidingWindowRateThrottle):

@@ -5,6 +5,9 @@ Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every 
 (~0.25 ms of CPU here, far more than the round trip itself); a client is thread-safe and
 cheap to keep, and its connection pool starts afresh in a forked child. Django keeps one
 backend instance per thread, so this is one client per server per thread.
+
+Also the helpers for counters kept in the shared cache (fairness, rate limits): the Redis
+client behind it, for pipelines, and an atomic add on any backend.
 """
 
 from __future__ import annotations
@@ -38,3 +41,13 @@ def redis_client(cache: Any) -> Any:
     several operations in one round trip; None for other caches."""
     get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
     return get_client(write=True) if get_client is not None else None
+
+
+def add_to_counter(cache: Any, key: str, amount: int, timeout_s: int) -> None:
+    """Add ``amount`` to the counter ``key`` in ``cache``, creating it (kept ``timeout_s``)
+    if it is not there; atomic on every backend (``incr`` on the common path)."""
+    try:
+        cache.incr(key, amount)
+    except ValueError:  # not there yet (or evicted)
+        if not cache.add(key, amount, timeout_s):
+            cache.incr(key, amount)  # another process added it first

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.core.cache import cache
 
-from apps.core.redis_cache import redis_client
+from apps.core.redis_cache import add_to_counter, redis_client
 
 IN_FLIGHT_TTL_S = 120
 
@@ -87,13 +87,8 @@ def charge_cpu(tenant_id: str, cpu_ms: float) -> None:
     """Add what a run's code used to the tenant's count for this minute."""
     if cpu_ms <= 0:
         return
-    key, amount = cpu_key(tenant_id), max(1, round(cpu_ms))
     # One cache operation on the hot path: the minute's key exists after its first run.
-    try:
-        cache.incr(key, amount)
-    except ValueError:  # the minute's first run
-        if not cache.add(key, amount, CPU_WINDOW_S * 2):
-            cache.incr(key, amount)  # another process added it first
+    add_to_counter(cache, cpu_key(tenant_id), max(1, round(cpu_ms)), CPU_WINDOW_S * 2)
 
 
 @contextlib.contextmanager

@@ -48,6 +48,8 @@ CANCEL_GRACE_S = 0.02
 # How long, at most, an isolate that is not spinning may take to prove itself idle.
 QUIESCE_WALL_CAP_S = 1.0
 _MIB = 1024 * 1024
+# The shared buffer's header: the driver's marks (8 doubles); the checkpoint area follows.
+_MARKS_BYTES = 64
 
 
 class EvalCut(Exception):
@@ -266,7 +268,7 @@ class Isolate:
         buffer = self.eval(self.driver("buffer"), timeout_s=5)
         assert isinstance(buffer, memoryview)
         self._buffer = buffer
-        self.marks = buffer[:64].cast("d")
+        self.marks = buffer[:_MARKS_BYTES].cast("d")
         # What building it took on its own thread: charged to a run that leaves it unusable.
         self.build_cpu_s = self.cpu_s()
 
@@ -345,9 +347,9 @@ class Isolate:
         """Put the text of ``start``'s payload in the checkpoint area for the driver to read
         (no run is in this isolate now: nothing else writes there); False if it does not fit."""
         data = text.encode("utf-16-le")
-        if len(data) > len(self._buffer) - 64:
+        if len(data) > len(self._buffer) - _MARKS_BYTES:
             return False
-        self._buffer[64 : 64 + len(data)] = data
+        self._buffer[_MARKS_BYTES : _MARKS_BYTES + len(data)] = data
         self.marks[7] = len(data) // 2
         return True
 
@@ -356,7 +358,7 @@ class Isolate:
         length = int(self.marks[3])
         if self.marks[4] != seq or length <= 0:
             return None
-        return bytes(self._buffer[64 : 64 + length]).decode("utf-8")
+        return bytes(self._buffer[_MARKS_BYTES : _MARKS_BYTES + length]).decode("utf-8")
 
     def eval(
         self, code: str, *, timeout_s: float | None = None, watchdog: Watchdog | None = None
