@@ -767,13 +767,13 @@ def _answer_of(
     the newest state known (``newest``): what an entry answered before it stopped, else
     ``last``."""
     try:
-        answers = isolate.eval_chain(chain, watchdog=watchdog)
+        answer = isolate.eval_chain(chain, watchdog=watchdog)
     except (EvalCut, IsolateWedged, JSEvalException) as exc:
-        states = [wire.loads(answer) for answer in getattr(exc, "answers", ()) if answer]
+        states = [wire.loads(text) for text in getattr(exc, "answers", ()) if text]
         known = [state for state in states if state is not None]
         exc.newest = known[-1] if known else last  # type: ignore[union-attr]
         raise
-    state: dict[str, Any] = wire.loads(answers[-1])
+    state: dict[str, Any] = wire.loads(answer)
     return state
 
 

@@ -36,7 +36,8 @@ from py_mini_racer import JSEvalException
 from py_mini_racer._context import Context
 from py_mini_racer._dll import MR_CALLBACK, RawValueHandle, init_mini_racer
 from py_mini_racer._mini_racer import INSTALL_SET_TIMEOUT
-from py_mini_racer._objects import ObjectFactoryImpl
+from py_mini_racer._objects import _ERRORS, ObjectFactoryImpl
+from py_mini_racer._value_handle import ValueHandle
 
 from apps.runtime.channel import hand_off_reading, poll_timeout_ms, watched_fd
 from apps.runtime.wire import MAX_JSON_DEPTH
@@ -50,6 +51,10 @@ QUIESCE_WALL_CAP_S = 1.0
 _MIB = 1024 * 1024
 # The shared buffer's header: the driver's marks (8 doubles); the checkpoint area follows.
 _MARKS_BYTES = 64
+# The driver's fixed entries (start, next, finish, an empty pump, idle) are the same text every
+# run: their V8 strings are made once per isolate. At most this many, this short, are kept.
+_SCRIPTS_KEPT = 16
+_SCRIPT_KEPT_CHARS = 120
 
 
 class EvalCut(Exception):
@@ -111,6 +116,11 @@ def _count_live(delta: int) -> None:
 _EVENTFD_CALLBACK = MR_CALLBACK(
     ctypes.cast(ctypes.CDLL(None).eventfd_write, ctypes.c_void_p).value  # type: ignore[arg-type]
 )
+
+
+def _failed(handle: ValueHandle) -> bool:
+    """Whether a task's answer is an exception, read without converting the answer."""
+    return handle.raw.contents.type in _ERRORS  # type: ignore[attr-defined]
 
 
 def _thread_ids() -> set[str]:
@@ -231,6 +241,7 @@ class Isolate:
         self._lanes: list[tuple[int, select.poll]] = []
         # Per eventfd, a poll on it and on the worker's channel (see _take_result).
         self._watches: dict[int, select.poll] = {}
+        self._scripts: dict[str, ValueHandle] = {}
         self._done_fd = self._lane(0)[0]
         # mini-racer crashes when contexts are created and freed concurrently.
         with _lifecycle_lock:
@@ -329,7 +340,7 @@ class Isolate:
         if self.broken or self._ctx_id is None:
             return False
         ctx = self._ctx
-        code_handle = ctx._python_to_value_handle(self.driver("idle"))
+        code_handle = self._script(self.driver("idle"))
         started_cpu, give_up = self.cpu_s(), time.monotonic() + QUIESCE_WALL_CAP_S
         ctx._dll.mr_eval(ctx._ctx, code_handle.raw, self._done_fd)
         while (handle := self._take_result(timeout_s)) is None:
@@ -429,20 +440,31 @@ class Isolate:
         address = os.eventfd_read(fd)
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
 
-    def eval_chain(self, codes: list[str], *, watchdog: Watchdog) -> list[Any]:
-        """Evaluate ``codes`` as consecutive tasks, all queued at once; return their values,
-        or raise the first failure as ``eval`` would.
+    def _script(self, code: str) -> ValueHandle:
+        """``code`` as a V8 string for ``mr_eval``; a short driver entry's is kept and reused."""
+        handle = self._scripts.get(code)
+        if handle is None:
+            handle = self._ctx._python_to_value_handle(code)
+            if len(self._scripts) < _SCRIPTS_KEPT and len(code) <= _SCRIPT_KEPT_CHARS:
+                self._scripts[code] = handle
+        return handle
+
+    def eval_chain(self, codes: list[str], *, watchdog: Watchdog) -> Any:
+        """Evaluate ``codes`` as consecutive tasks, all queued at once; return the last one's
+        value, or raise the first failure as ``eval`` would.
 
         Each is a task of its own, so V8 runs the microtasks one queued before the next
         begins, and the isolate's thread goes from one to the next without waiting for this
         thread: one hand-off each way for the whole chain, where an eval each costs one per
         task. The driver's chained entries do nothing once an earlier entry failed or the
         chain was cut (mark 6), so nothing runs past the point where the chain stopped. The
-        exception raised carries what the tasks before the failure answered (``answers``).
+        exception raised carries what the tasks before the failure answered (``answers``):
+        only then are those answers read out of V8, since a chain that ends needs only its
+        last one.
         """
         ctx = self._ctx
         lanes = range(len(codes))
-        handles = [ctx._python_to_value_handle(code) for code in codes]
+        handles = [self._script(code) for code in codes]
         task_ids = [
             ctx._dll.mr_eval(ctx._ctx, handle.raw, self._lane(lane)[0])
             for lane, handle in zip(lanes, handles, strict=True)
@@ -459,6 +481,8 @@ class Isolate:
         # Tasks run in order: every earlier one has reported already.
         results = [self._take_result(0, lane) for lane in lanes[:-1]] + [last]
         del handles
+        if not any(_failed(handle) for handle in results[:-1]):
+            return ctx._value_handle_to_python(last)
         answers: list[Any] = []
         for handle in results:
             try:
@@ -466,7 +490,7 @@ class Isolate:
             except JSEvalException as exc:
                 exc.answers = tuple(answers)  # type: ignore[attr-defined]
                 raise
-        return answers
+        return answers[-1]
 
     def _cancel_chain(self, task_ids: list[int]) -> None:
         """Stop a chain: the tasks not started yet will not start, the running one is
@@ -531,6 +555,7 @@ class Isolate:
         ctx_id, self._ctx_id = self._ctx_id, None
         if ctx_id is None:
             return
+        self._scripts.clear()  # freed while the context they belong to still exists
         hand_off_reading()  # freeing waits for the isolate's thread to end
         with _lifecycle_lock:
             self._ctx._dll.mr_free_context(ctx_id)

@@ -107,16 +107,18 @@ def test_a_chain_of_synchronous_steps_is_one_hand_off_and_its_own_idle_proof(iso
     codes = [
         f"function pipe(u, c, cb) {{ u.n = (u.n || 0) + {i}; cb(null, u, c); }}" for i in (1, 2, 3)
     ]
-    answers = isolate.eval_chain(_chain(isolate, 20, codes), watchdog=_no_deadline())
-    # The start and each next answer the state so far (what the worker reads if the chain
-    # stops behind them); the finish hands over the final one.
-    assert [len(json.loads(a)["records"]) for a in answers[:-1]] == [1, 2, 3]
-    state = json.loads(answers[-1])
+    # The chain answers what its last entry, the finish, hands over.
+    state = json.loads(isolate.eval_chain(_chain(isolate, 20, codes), watchdog=_no_deadline()))
     assert state["done"] and state["outcome"] == {"kind": "ok"}
     assert [r["status"] for r in state["records"]] == ["ok", "ok", "ok"]
     assert state["user"]["n"] == 6
     # The finish started no step itself: every microtask of the run had run before it.
     assert state["idle"] is True
+    # Entry by entry: the start and each next answer the state so far, which is what the
+    # worker reads when a chain stops behind them.
+    answers = [isolate.eval(entry) for entry in _chain(isolate, 24, codes)]
+    assert [len(json.loads(a)["records"]) for a in answers[:-1]] == [1, 2, 3]
+    assert json.loads(answers[-1])["user"]["n"] == 6
 
 
 def test_a_finish_that_had_to_start_a_step_is_no_idle_proof(isolate):
@@ -126,7 +128,7 @@ def test_a_finish_that_had_to_start_a_step_is_no_idle_proof(isolate):
         "function pipe(u, c, cb) { setTimeout(() => cb(null, u, c), 5); }",
         "function pipe(u, c, cb) { cb(null, u, c); }",
     ]
-    state = json.loads(isolate.eval_chain(_chain(isolate, 21, codes), watchdog=_no_deadline())[-1])
+    state = json.loads(isolate.eval_chain(_chain(isolate, 21, codes), watchdog=_no_deadline()))
     assert not state["done"] and state["running"] == 0
     assert "idle" not in state
 
@@ -148,6 +150,18 @@ def test_a_chain_stops_at_the_entry_that_failed(isolate):
     assert isolate.marks[6] == 1
     state = json.loads(isolate.eval(isolate.driver("snapshot")))
     assert state["seq"] == 22 and state["running"] == 0 and state["records"] == []
+
+
+def test_a_chain_that_fails_midway_raises_with_what_the_tasks_before_answered(isolate):
+    from py_mini_racer import JSEvalException
+
+    # Only the last answer of a chain that ends is read; one that fails midway is found
+    # by the failed task's answer, and raises with the answers before it.
+    chain = ["'a'", "'b'", "throw new Error('third')", "'d'"]
+    with pytest.raises(JSEvalException, match="third") as failed:
+        isolate.eval_chain(chain, watchdog=_no_deadline())
+    assert failed.value.answers == ("a", "b")
+    assert isolate.eval_chain(["'a'", "'b'"], watchdog=_no_deadline()) == "b"
 
 
 def test_a_cut_chain_runs_none_of_the_tasks_behind_the_one_cut(monkeypatch) -> None:
