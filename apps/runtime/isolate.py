@@ -275,6 +275,7 @@ class Isolate:
         prelude = _PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB))
         self.eval(prelude.replace("__MAX_JSON_DEPTH__", str(MAX_JSON_DEPTH)), timeout_s=10)
         self._token = secrets.token_hex(16)
+        self._entries: dict[str, str] = {}  # driver(method) without arguments, by method
         self.eval(f'__gp.seal("{self._token}")', timeout_s=5)
         buffer = self.eval(self.driver("buffer"), timeout_s=5)
         assert isinstance(buffer, memoryview)
@@ -289,6 +290,11 @@ class Isolate:
         The driver answers only calls carrying this isolate's token, which tenant code never
         sees: it is in no script of theirs and no value they can reach.
         """
+        if not args:
+            entry = self._entries.get(method)
+            if entry is None:
+                entry = self._entries[method] = f'__gp.{method}("{self._token}")'
+            return entry
         return f'__gp.{method}("{self._token}"{"".join(", " + arg for arg in args)})'
 
     def cpu_s(self) -> float:
@@ -440,6 +446,14 @@ class Isolate:
         address = os.eventfd_read(fd)
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
 
+    def _reported(self, lane: int) -> Any:
+        """The value handle of a task known to have reported to ``lane`` (no wait)."""
+        try:
+            address = os.eventfd_read(self._lanes[lane][0])
+        except BlockingIOError:  # not yet after all: wait for it as for any other
+            return self._take_result(None, lane)
+        return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
+
     def _script(self, code: str) -> ValueHandle:
         """``code`` as a V8 string for ``mr_eval``; a short driver entry's is kept and reused."""
         handle = self._scripts.get(code)
@@ -478,8 +492,8 @@ class Isolate:
                 break
             if self.on_busy is not None:
                 self.on_busy(self)
-        # Tasks run in order: every earlier one has reported already.
-        results = [self._take_result(0, lane) for lane in lanes[:-1]] + [last]
+        # Tasks run in order, each reporting before the next begins: every earlier one has.
+        results = [self._reported(lane) for lane in lanes[:-1]] + [last]
         del handles
         if not any(_failed(handle) for handle in results[:-1]):
             return ctx._value_handle_to_python(last)
