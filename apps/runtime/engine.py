@@ -178,6 +178,11 @@ class IsolateProvider:
         with self._lock:
             return len(self._warm)
 
+    def idle_for(self, tenant_id: str) -> int:
+        """How many warm isolates of the tenant wait here for a run."""
+        with self._lock:
+            return len(self._warm.get(tenant_id, ()))
+
 
 class MemoryBudget:
     """Resident memory above the worker's level once ready, read at most every ``every_s``

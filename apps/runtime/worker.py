@@ -108,8 +108,12 @@ def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any
     slot = int(msg.get("slot", 0))
     mirror.set(slot, float(msg.get("id", 0)), 0)
     if op == "run":
-        result, cpu_s = engine.run_job(msg["job"], lambda index: mirror.step(slot, index))
-        return {"result": result, "cpu_ms": round(cpu_s * 1000, 3)}
+        job = msg["job"]
+        result, cpu_s = engine.run_job(job, lambda index: mirror.step(slot, index))
+        # How many of the tenant's isolates are idle here now: the caller routes its next
+        # runs to a worker that has one.
+        idle = engine.provider.idle_for(str(job["tenant_id"]))
+        return {"result": result, "cpu_ms": round(cpu_s * 1000, 3), "idle": idle}
     if op == "validate":
         return {"result": engine.validate(msg["code"])}
     if op == "ping":

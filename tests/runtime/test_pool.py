@@ -182,3 +182,31 @@ def test_a_run_goes_to_an_idle_worker_rather_than_queue_behind_its_warm_one(
     finally:
         with pool._cond:
             warm.pending.clear()
+
+
+def test_a_run_goes_to_the_worker_holding_an_idle_isolate_of_its_tenant(
+    restore_pool: None,
+) -> None:
+    runtime.configure(runtime.SandboxConfig(workers=2))
+    pool = runtime._get_pool()
+    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_idle"))
+    with pool._cond:
+        # The reply said how many of the tenant's isolates wait idle there: the one it used.
+        (holder,) = [w for w in pool._workers if w.tenants.get("t_idle") == 1]
+        (other,) = [w for w in pool._workers if w is not holder]
+        # The other worker ran the tenant too, and holds none of its isolates idle now (a
+        # burst's runs took them); the holder is a little busier.
+        other.tenants["t_idle"] = 0
+        holder.pending.update({-n: object() for n in range(1, 3)})  # 2 runs in flight there
+    try:
+        chosen, slot = pool._acquire("t_idle")
+        assert chosen is holder  # not the less busy worker, which would build an isolate
+        chosen.free_slots.append(slot)
+        with pool._cond:
+            holder.tenants["t_idle"] = 0  # its idle isolate taken by a run sent meanwhile
+        chosen, slot = pool._acquire("t_idle")
+        assert chosen is other  # neither holds one idle: the less busy of the two
+        chosen.free_slots.append(slot)
+    finally:
+        with pool._cond:
+            holder.pending.clear()
