@@ -51,10 +51,10 @@ QUIESCE_WALL_CAP_S = 1.0
 _MIB = 1024 * 1024
 # The shared buffer's header: the driver's marks (8 doubles); the checkpoint area follows.
 _MARKS_BYTES = 64
-# The driver's fixed entries (start, next, finish, an empty pump, idle) are the same text every
-# run: their V8 strings are made once per isolate. At most this many, this short, are kept.
-_SCRIPTS_KEPT = 16
-_SCRIPT_KEPT_CHARS = 120
+# Arguments that leave a driver entry's script the same text every run (an empty pump's):
+# such a script, like one without arguments (start, next, finish, idle), is formatted and made
+# into a V8 string once per isolate.
+_FIXED_ARGS = frozenset({"null", "true", "false"})
 
 
 class EvalCut(Exception):
@@ -241,6 +241,8 @@ class Isolate:
         self._lanes: list[tuple[int, select.poll]] = []
         # Per eventfd, a poll on it and on the worker's channel (see _take_result).
         self._watches: dict[int, select.poll] = {}
+        # The driver's fixed entries: their scripts by (method, args), their V8 strings.
+        self._entries: dict[tuple[str, tuple[str, ...]], str] = {}
         self._scripts: dict[str, ValueHandle] = {}
         self._done_fd = self._lane(0)[0]
         # mini-racer crashes when contexts are created and freed concurrently.
@@ -275,7 +277,6 @@ class Isolate:
         prelude = _PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB))
         self.eval(prelude.replace("__MAX_JSON_DEPTH__", str(MAX_JSON_DEPTH)), timeout_s=10)
         self._token = secrets.token_hex(16)
-        self._entries: dict[str, str] = {}  # driver(method) without arguments, by method
         self.eval(f'__gp.seal("{self._token}")', timeout_s=5)
         buffer = self.eval(self.driver("buffer"), timeout_s=5)
         assert isinstance(buffer, memoryview)
@@ -290,12 +291,13 @@ class Isolate:
         The driver answers only calls carrying this isolate's token, which tenant code never
         sees: it is in no script of theirs and no value they can reach.
         """
-        if not args:
-            entry = self._entries.get(method)
-            if entry is None:
-                entry = self._entries[method] = f'__gp.{method}("{self._token}")'
-            return entry
-        return f'__gp.{method}("{self._token}"{"".join(", " + arg for arg in args)})'
+        entry = self._entries.get((method, args))
+        if entry is None:
+            entry = f'__gp.{method}("{self._token}"{"".join(", " + arg for arg in args)})'
+            if _FIXED_ARGS.issuperset(args):
+                self._entries[(method, args)] = entry
+                self._scripts[entry] = self._ctx._python_to_value_handle(entry)
+        return entry
 
     def cpu_s(self) -> float:
         """CPU seconds the isolate's thread has used (0 if it is not known)."""
@@ -455,13 +457,9 @@ class Isolate:
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
 
     def _script(self, code: str) -> ValueHandle:
-        """``code`` as a V8 string for ``mr_eval``; a short driver entry's is kept and reused."""
+        """``code`` as a V8 string for ``mr_eval``: a fixed driver entry's is made once."""
         handle = self._scripts.get(code)
-        if handle is None:
-            handle = self._ctx._python_to_value_handle(code)
-            if len(self._scripts) < _SCRIPTS_KEPT and len(code) <= _SCRIPT_KEPT_CHARS:
-                self._scripts[code] = handle
-        return handle
+        return handle if handle is not None else self._ctx._python_to_value_handle(code)
 
     def eval_chain(self, codes: list[str], *, watchdog: Watchdog) -> Any:
         """Evaluate ``codes`` as consecutive tasks, all queued at once; return the last one's
