@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,26 +160,38 @@ def test_warm_isolates_are_evicted_a_batch_at_a_time_at_most_once_a_second() -> 
     assert budget.may_evict()
 
 
+def _after_one_run(tenant_id: str) -> tuple[Any, Any, Any]:
+    """A pool of two workers after one run of the tenant: the pool, the worker that ran it
+    and the other one."""
+    runtime.configure(runtime.SandboxConfig(workers=2))
+    pool = runtime._get_pool()
+    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id=tenant_id))
+    with pool._cond:
+        (ran,) = [w for w in pool._workers if tenant_id in w.tenants]
+        (other,) = [w for w in pool._workers if w is not ran]
+    return pool, ran, other
+
+
+def _chosen(pool: Any, tenant_id: str) -> Any:
+    """The worker the tenant's next run would go to now (the slot it took is given back)."""
+    chosen, slot = pool._acquire(tenant_id)
+    chosen.free_slots.append(slot)
+    return chosen
+
+
 def test_a_run_goes_to_an_idle_worker_rather_than_queue_behind_its_warm_one(
     restore_pool: None,
 ) -> None:
-    runtime.configure(runtime.SandboxConfig(workers=2))
-    pool = runtime._get_pool()
-    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_sticky"))
+    pool, warm, idle = _after_one_run("t_sticky")
     with pool._cond:
-        (warm,) = [w for w in pool._workers if "t_sticky" in w.tenants]
-        (idle,) = [w for w in pool._workers if w is not warm]
         warm.pending.update({-n: object() for n in range(1, 4)})  # 3 runs in flight there
     try:
-        chosen, slot = pool._acquire("t_sticky")
-        assert chosen is idle
-        chosen.free_slots.append(slot)
+        assert _chosen(pool, "t_sticky") is idle
         with pool._cond:
             for n in range(1, 3):
                 warm.pending.pop(-n)
-        chosen, slot = pool._acquire("t_sticky")  # 1 in flight: not worth a new isolate
-        assert chosen is warm
-        chosen.free_slots.append(slot)
+        # 1 in flight: not worth a new isolate
+        assert _chosen(pool, "t_sticky") is warm
     finally:
         with pool._cond:
             warm.pending.clear()
@@ -187,26 +200,21 @@ def test_a_run_goes_to_an_idle_worker_rather_than_queue_behind_its_warm_one(
 def test_a_run_goes_to_the_worker_holding_an_idle_isolate_of_its_tenant(
     restore_pool: None,
 ) -> None:
-    runtime.configure(runtime.SandboxConfig(workers=2))
-    pool = runtime._get_pool()
-    runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_idle"))
+    pool, holder, other = _after_one_run("t_idle")
     with pool._cond:
         # The reply said how many of the tenant's isolates wait idle there: the one it used.
-        (holder,) = [w for w in pool._workers if w.tenants.get("t_idle") == 1]
-        (other,) = [w for w in pool._workers if w is not holder]
+        assert holder.tenants["t_idle"] == 1
         # The other worker ran the tenant too, and holds none of its isolates idle now (a
         # burst's runs took them); the holder is a little busier.
         other.tenants["t_idle"] = 0
         holder.pending.update({-n: object() for n in range(1, 3)})  # 2 runs in flight there
     try:
-        chosen, slot = pool._acquire("t_idle")
-        assert chosen is holder  # not the less busy worker, which would build an isolate
-        chosen.free_slots.append(slot)
+        # Not the less busy worker, which would build an isolate.
+        assert _chosen(pool, "t_idle") is holder
         with pool._cond:
             holder.tenants["t_idle"] = 0  # its idle isolate taken by a run sent meanwhile
-        chosen, slot = pool._acquire("t_idle")
-        assert chosen is other  # neither holds one idle: the less busy of the two
-        chosen.free_slots.append(slot)
+        # Neither holds one idle: the less busy of the two.
+        assert _chosen(pool, "t_idle") is other
     finally:
         with pool._cond:
             holder.pending.clear()
