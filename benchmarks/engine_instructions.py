@@ -2,9 +2,12 @@
 `DEBUG=True python benchmarks/engine_instructions.py [--runs 500]`.
 
 ``engine_cpu.py`` times a run, and on a shared machine its figures move by a third from one
-minute to the next. An instruction count does not: the same code gives the same count to a
-few parts in a thousand whatever else the machine does, so two versions of the sandbox can
-be compared from one reading each. It runs the engine of ``engine_cpu.py`` (the pipeline of
+minute to the next. An instruction count moves far less: on an otherwise idle machine the
+same code gives the same count to a few parts in a thousand, so two versions of the sandbox
+can be compared from a reading or two each. Not while other work runs: under valgrind a run
+takes tens of milliseconds, and the engine's waits that end on time (the watchdog's, the
+memory reading every 0.1 s) then end differently (one version read 1.48 to 1.84 M while
+tests ran beside it). It runs the engine of ``engine_cpu.py`` (the pipeline of
 ``benchmarks/sandbox.py``, no worker process, no socket) twice under callgrind, with 100
 warm-up runs and with 100 + ``--runs``, and prints the difference per run: every thread of
 the process (Python's and the isolate's) is counted. Needs valgrind (Debian package).
@@ -27,12 +30,6 @@ WARM_UP = 100
 def child(runs: int) -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from py_mini_racer import init_mini_racer
-
-    # V8's background work (garbage collection, compilation) on the isolate's own thread: on
-    # helper threads, how much of it runs (and is counted) depends on how valgrind schedules
-    # them, which moved the count by a fifth between two readings.
-    init_mini_racer(flags=("--single-threaded",), ignore_duplicate_init=True)
     from sandbox import job
 
     import apps.runtime as runtime
