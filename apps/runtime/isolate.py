@@ -388,7 +388,7 @@ class Isolate:
         and mini-racer's ``JSEvalException`` family for errors (``JSOOMException`` for memory).
         """
         ctx = self._ctx
-        code_handle = ctx._python_to_value_handle(code)
+        code_handle = self._script(code)
         task_id = ctx._dll.mr_eval(ctx._ctx, code_handle.raw, self._done_fd)
         hard_deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
@@ -445,15 +445,18 @@ class Isolate:
                 return None
         elif not done.poll(-1 if wait_s is None else poll_timeout_ms(wait_s)):
             return None
-        address = os.eventfd_read(fd)
-        return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
+        return self._handle_in(fd)
 
     def _reported(self, lane: int) -> Any:
         """The value handle of a task known to have reported to ``lane`` (no wait)."""
         try:
-            address = os.eventfd_read(self._lanes[lane][0])
+            return self._handle_in(self._lanes[lane][0])
         except BlockingIOError:  # not yet after all: wait for it as for any other
             return self._take_result(None, lane)
+
+    def _handle_in(self, fd: int) -> Any:
+        """The value handle a finished task left in the eventfd ``fd`` (its address)."""
+        address = os.eventfd_read(fd)
         return self._ctx._wrap_raw_handle(ctypes.cast(address, RawValueHandle))  # type: ignore[arg-type]
 
     def _script(self, code: str) -> ValueHandle:
