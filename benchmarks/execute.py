@@ -336,8 +336,8 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _process_tree(root_pid: int) -> dict[int, tuple[int, bytes]]:
-    """A process and all its descendants (gunicorn workers, sandboxes): each one's
+def _process_tree(root_pid: int) -> dict[int, tuple[int, int, bytes]]:
+    """A process and all its descendants (gunicorn workers, sandboxes): each one's parent,
     utime+stime ticks and command line."""
     procs: dict[int, tuple[int, int, bytes]] = {}
     for entry in Path("/proc").iterdir():
@@ -355,34 +355,45 @@ def _process_tree(root_pid: int) -> dict[int, tuple[int, bytes]]:
         children = [child for child, (parent, _, _) in procs.items() if parent == pid]
         tree.update(children)
         frontier.extend(children)
-    return {pid: procs[pid][1:] for pid in tree if pid in procs}
+    return {pid: procs[pid] for pid in tree if pid in procs}
 
 
-def _cpu_ticks_by_process(root_pid: int) -> dict[int, tuple[int, bool]]:
-    """utime+stime of a process and each of its descendants, and whether it is a sandbox
-    worker (the rest: gunicorn's master and web workers)."""
-    return {
-        pid: (ticks, b"apps.runtime.worker" in cmdline)
-        for pid, (ticks, cmdline) in _process_tree(root_pid).items()
-    }
+def _cpu_ticks_by_process(root_pid: int) -> dict[int, tuple[int, str]]:
+    """utime+stime of a process and each of its descendants, and what it is: a sandbox
+    ``worker``, a pool's ``template`` (apps/runtime/forkserver.py; the workers forked from it
+    carry its command line) or ``web`` (gunicorn's master and web workers)."""
+    tree = _process_tree(root_pid)
+
+    def kind(parent: int, cmdline: bytes) -> str:
+        if b"apps.runtime.worker" in cmdline:
+            return "worker"
+        if b"apps.runtime.template" in cmdline:
+            forked = b"apps.runtime.template" in tree.get(parent, (0, 0, b""))[2]
+            return "worker" if forked else "template"
+        return "web"
+
+    return {pid: (ticks, kind(parent, cmdline)) for pid, (parent, ticks, cmdline) in tree.items()}
 
 
 def _cpu_used(
-    before: dict[int, tuple[int, bool]], after: dict[int, tuple[int, bool]]
+    before: dict[int, tuple[int, str]], after: dict[int, tuple[int, str]]
 ) -> dict[str, float]:
-    """Seconds of CPU the web side and the sandbox workers used between two readings (a
-    process started in between counts from zero; one that ended in between is missed)."""
+    """Seconds of CPU the web side and the sandbox processes (workers and templates) used
+    between two readings (a process started in between counts from zero; one that ended in
+    between is missed)."""
     used = {"web": 0.0, "sandbox": 0.0}
-    for pid, (ticks, sandbox) in after.items():
-        earlier = before.get(pid, (0, sandbox))[0]
-        used["sandbox" if sandbox else "web"] += (ticks - earlier) / CLK_TCK
+    for pid, (ticks, kind) in after.items():
+        earlier = before.get(pid, (0, kind))[0]
+        used["web" if kind == "web" else "sandbox"] += (ticks - earlier) / CLK_TCK
     return used
 
 
 def _sandbox_workers(root_pid: int) -> dict[int, int]:
     """The sandbox worker processes under the server, with their CPU ticks so far."""
     return {
-        pid: ticks for pid, (ticks, sandbox) in _cpu_ticks_by_process(root_pid).items() if sandbox
+        pid: ticks
+        for pid, (ticks, kind) in _cpu_ticks_by_process(root_pid).items()
+        if kind == "worker"
     }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 import apps.runtime as runtime
+from apps.runtime.pool import Pool, WorkerLost
 from tests.runtime.conftest import PASS_THROUGH, make_job
 
 
@@ -79,8 +82,6 @@ def test_killing_a_starting_worker_waits_for_its_reader_before_freeing_the_socke
 
 
 def test_a_worker_that_fails_in_python_answers_at_once_as_lost_and_is_replaced() -> None:
-    from apps.runtime.pool import WorkerLost
-
     pool = runtime._get_pool()  # started first: its start-up is not what is timed
     t0 = time.monotonic()
     with pytest.raises(WorkerLost, match="exited with status 70"):
@@ -218,3 +219,66 @@ def test_a_run_goes_to_the_worker_holding_an_idle_isolate_of_its_tenant(
     finally:
         with pool._cond:
             holder.pending.clear()
+
+
+def _status(pid: int, field: str) -> str:
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith(f"{field}:"))
+
+
+def _one_worker_pool() -> tuple[Pool, int]:
+    runtime.configure(runtime.SandboxConfig(workers=1))
+    pool = runtime._get_pool()
+    (pid,) = idle_worker_pids()
+    return pool, pid
+
+
+def test_workers_are_forked_from_a_template_that_holds_no_isolate_and_no_thread(
+    restore_pool: None,
+) -> None:
+    """An isolate, or a thread, that exists at fork() breaks the child: the template has
+    only imported the code, and V8 starts in each worker."""
+    runtime.configure(runtime.SandboxConfig(workers=1))
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
+    pool = runtime._get_pool()
+    template = pool._forkserver
+    assert template is not None and template.alive
+    (pid,) = idle_worker_pids()
+    assert int(_status(pid, "PPid")) == template.proc.pid
+    assert _status(template.proc.pid, "Threads") == "1"
+    assert int(_status(pid, "Threads")) > 1  # the worker's own threads and its isolates'
+
+
+def test_a_forked_worker_that_dies_is_reported_with_its_signal_and_replaced(
+    restore_pool: None,
+) -> None:
+    pool, pid = _one_worker_pool()
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(WorkerLost, match="killed by SIGKILL"):
+        pool.request({"op": "ping"}, 10.0)
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
+    assert pid not in pool.worker_pids()
+
+
+def test_without_its_template_the_pool_spawns_workers_and_still_sees_forked_ones_end(
+    restore_pool: None,
+) -> None:
+    pool, forked = _one_worker_pool()
+    template = pool._forkserver
+    assert template is not None
+    os.kill(template.proc.pid, signal.SIGKILL)
+    give_up = time.monotonic() + 10
+    while template.alive and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert not template.alive
+    t0 = time.monotonic()
+    with pytest.raises(WorkerLost, match="The sandbox process ended"):
+        pool.request({"op": "run", "job": {}}, 10.0)  # no tenant_id: the worker exits
+    assert time.monotonic() - t0 < 5
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"  # the spare
+    assert forked not in pool.worker_pids()
+    give_up = time.monotonic() + 30
+    while pool._spare is None and time.monotonic() < give_up:
+        time.sleep(0.01)  # the next spare is started in the background
+    assert pool._spare is not None
+    assert int(_status(pool._spare.proc.pid, "PPid")) == os.getpid()  # spawned, not forked
