@@ -80,6 +80,17 @@ class ForkedProcess:
         self._exited(1)
         return True
 
+    def gone(self) -> bool:
+        """Whether the process has ended, its status reported or not."""
+        pidfd = self._pidfd
+        with contextlib.suppress(OSError, ValueError):  # closed meanwhile: reported
+            return (
+                self.returncode is not None
+                or pidfd is None
+                or bool(select.select([pidfd], [], [], 0)[0])
+            )
+        return True
+
     def poll(self) -> int | None:
         self._ended_unreported(0)
         return self.returncode

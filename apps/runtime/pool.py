@@ -174,10 +174,10 @@ class _Worker:
 
     def exit_reason(self) -> str:
         code = self.proc.poll()
-        if code is None:
+        if code is None and not (isinstance(self.proc, ForkedProcess) and self.proc.gone()):
             return "did not answer before its deadline"
-        if getattr(self.proc, "status_unknown", False):
-            return "ended"
+        if code is None or getattr(self.proc, "status_unknown", False):
+            return "ended"  # a forked worker whose status has not come (or cannot)
         if code < 0:
             with contextlib.suppress(ValueError):
                 return f"was killed by {signal.Signals(-code).name}"
@@ -406,10 +406,15 @@ class Pool:
             pending.lost = WorkerLost(
                 f"The sandbox process {why}", worker.mirrored_step(pending.slot)
             )
-        worker.kill()
+        # Nothing of it runs once the signal is sent: its runs are answered before the wait
+        # for its end (which a loaded process takes time to see, as a forked worker's status
+        # comes through the template).
+        with contextlib.suppress(ProcessLookupError):
+            worker.proc.send_signal(signal.SIGKILL)
         for pending in in_flight:
             pending.wake.set()
         threading.Thread(target=self._replace, daemon=True, name="sandbox-replace").start()
+        worker.kill()
 
     def _replace(self) -> None:
         """Put the spare to work (a cold start only if it failed) and start the next spare."""

@@ -282,3 +282,57 @@ def test_without_its_template_the_pool_spawns_workers_and_still_sees_forked_ones
         time.sleep(0.01)  # the next spare is started in the background
     assert pool._spare is not None
     assert int(_status(pool._spare.proc.pid, "PPid")) == os.getpid()  # spawned, not forked
+
+
+def test_a_lost_workers_runs_are_answered_before_its_end_is_awaited(
+    restore_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loaded process takes a while to see a killed worker reaped (a forked worker's status
+    comes through the template): the runs it held must not wait for that."""
+    import threading
+
+    from apps.runtime.pool import _Worker
+
+    _, pid = _one_worker_pool()
+    real_kill = _Worker.kill
+
+    def slow_kill(worker: _Worker) -> None:
+        time.sleep(1.0)
+        real_kill(worker)
+
+    monkeypatch.setattr(_Worker, "kill", slow_kill)
+    waits = "async function pipe(u, c, cb) { await new Promise(r => setTimeout(r, 2000)); cb(null, u, c); }"
+    answered: list[float] = []
+
+    def run() -> None:
+        result = runtime.run_pipeline(make_job(waits, timeout_ms=3000))
+        assert result.error is not None and result.error["code"] == "sandbox_crashed"
+        answered.append(time.monotonic())
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    killed_at = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(answered) == 2
+    # The thread reading the socket sees the end and kills; the other is answered at once.
+    assert min(answered) - killed_at < 0.5
+
+
+def test_a_forked_worker_is_known_gone_before_its_status_comes() -> None:
+    """Its status comes from the template: until then it reads as ended, not as running
+    (a lost worker's runs would otherwise be said to have missed their deadline)."""
+    from apps.runtime.forkserver import ForkedProcess
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    process = ForkedProcess(child.pid)  # no template: nothing will report its status
+    assert not process.gone()
+    give_up = time.monotonic() + 10
+    while not process.gone() and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert process.gone()
+    assert process.poll() is None
+    child.wait()
