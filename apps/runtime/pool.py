@@ -196,14 +196,17 @@ class Pool:
         self.load = TenantLoad()
         # Workers are forked from a template that has imported their code (forkserver.py):
         # a replacement is ready in a third of the CPU a fresh interpreter needs.
-        self._forkserver: ForkServer | None = ForkServer(worker_env(), _ROOT)
+        self._forkserver: ForkServer | None = None
+        with contextlib.suppress(OSError):  # without it, workers are spawned
+            self._forkserver = ForkServer(worker_env(), _ROOT)
         starting = [self._start_worker() for _ in range(self.config.workers)]
         for worker in starting:
             worker.wait_ready(READY_TIMEOUT_S)
             if worker.failed:
                 for other in starting:
                     other.kill()
-                self._forkserver.close()
+                if self._forkserver is not None:
+                    self._forkserver.close()
                 raise RuntimeError("a sandbox worker process failed to start")
         for worker in starting:
             self._serve_with(worker)

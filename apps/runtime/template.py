@@ -14,13 +14,25 @@ import os
 import select
 import socket
 import sys
+import threading
 from typing import Any
 
 from apps.runtime import worker
 from apps.runtime.forkserver import MAX_PACKET
 
 
+def _fork_safe() -> bool:
+    """Nothing that breaks a forked child: no thread besides this one, V8 not initialised."""
+    from py_mini_racer import _dll
+
+    return threading.active_count() == 1 and _dll._dll_handle is None
+
+
 def _serve(control: socket.socket) -> None:
+    if not _fork_safe():
+        # Never expected: an import started a thread or V8. The pool spawns its workers.
+        control.send(json.dumps({"error": "the template is not fork-safe"}).encode())
+        os._exit(70)
     poller = select.poll()
     poller.register(control.fileno(), select.POLLIN)
     children: dict[int, int] = {}  # pidfd -> pid

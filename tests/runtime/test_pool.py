@@ -246,6 +246,10 @@ def test_workers_are_forked_from_a_template_that_holds_no_isolate_and_no_thread(
     (pid,) = idle_worker_pids()
     assert int(_status(pid, "PPid")) == template.proc.pid
     assert _status(template.proc.pid, "Threads") == "1"
+    with open(f"/proc/{template.proc.pid}/maps") as f:
+        assert "mini_racer" not in f.read()  # V8 is loaded in each worker, after the fork
+    with open(f"/proc/{pid}/maps") as f:
+        assert "mini_racer" in f.read()
     assert int(_status(pid, "Threads")) > 1  # the worker's own threads and its isolates'
 
 
