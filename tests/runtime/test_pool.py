@@ -340,3 +340,27 @@ def test_a_forked_worker_is_known_gone_before_its_status_comes() -> None:
     assert process.gone()
     assert process.poll() is None
     child.wait()
+
+
+def test_a_template_that_does_not_answer_is_ended_and_forks_no_more() -> None:
+    """Otherwise a child it forked late would share its descriptors with the process the
+    pool spawned instead."""
+    import socket
+
+    from apps.runtime.forkserver import ForkServer
+    from apps.runtime.pool import _ROOT, worker_env
+
+    template = ForkServer(worker_env(), _ROOT)
+    template._started.wait(30)
+    assert template.alive
+    os.kill(template.proc.pid, signal.SIGSTOP)
+    ours, theirs = socket.socketpair()
+    mirror = os.memfd_create("test-mirror")
+    try:
+        assert template.fork(["{}"], (theirs.fileno(), mirror), 0.5) is None
+        assert template.proc.poll() is not None  # ended, not left stopped
+        assert template.fork(["{}"], (theirs.fileno(), mirror), 0.5) is None
+    finally:
+        ours.close()
+        theirs.close()
+        os.close(mirror)
