@@ -15,7 +15,9 @@ import select
 import socket
 import sys
 import threading
-from typing import Any
+import traceback
+from collections.abc import Callable
+from typing import NoReturn
 
 from apps.runtime import worker
 from apps.runtime.forkserver import MAX_PACKET
@@ -62,7 +64,9 @@ def _serve(control: socket.socket) -> None:
             control.send(json.dumps({"pid": pid}).encode())
 
 
-def _reap(control: socket.socket, poller: Any, children: dict[int, int], pidfd: int) -> None:
+def _reap(
+    control: socket.socket, poller: select.poll, children: dict[int, int], pidfd: int
+) -> None:
     pid = children.pop(pidfd)
     poller.unregister(pidfd)
     os.close(pidfd)
@@ -71,7 +75,12 @@ def _reap(control: socket.socket, poller: Any, children: dict[int, int], pidfd: 
     control.send(json.dumps({"exit": pid, "code": code}).encode())
 
 
-def _child(control: socket.socket, children: dict[int, int], main: Any, argv: list[str]) -> None:
+def _child(
+    control: socket.socket,
+    children: dict[int, int],
+    main: Callable[[list[str]], None],
+    argv: list[str],
+) -> NoReturn:
     """In the forked child: drop the template's descriptors and become a worker."""
     try:
         control.close()
@@ -79,11 +88,13 @@ def _child(control: socket.socket, children: dict[int, int], main: Any, argv: li
             os.close(pidfd)
         main(["worker", *argv])
     except BaseException:
-        import traceback
-
-        traceback.print_exc()
-        os._exit(70)
+        _fail()
     os._exit(0)
+
+
+def _fail() -> NoReturn:
+    traceback.print_exc()
+    os._exit(70)
 
 
 def main(argv: list[str]) -> None:
@@ -91,10 +102,7 @@ def main(argv: list[str]) -> None:
     try:
         _serve(control)
     except BaseException:
-        import traceback
-
-        traceback.print_exc()
-        os._exit(70)
+        _fail()
 
 
 if __name__ == "__main__":
