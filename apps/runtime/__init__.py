@@ -24,7 +24,8 @@ Result semantics worth knowing:
 
 Layout: ``prelude.js``/``polyfills.js`` (globals and the JS driver), ``isolate.py`` (one isolate,
 cancellable eval, watchdog), ``engine.py`` (a job inside a worker), ``worker.py`` (the worker
-process), ``pool.py`` (supervision, deadlines), ``hostcalls.py`` (the outbound-HTTP seam),
+process), ``pool.py`` (supervision, deadlines), ``forkserver.py`` and ``template.py`` (workers
+forked from a template process), ``hostcalls.py`` (the outbound-HTTP seam),
 ``jobs.py`` (the typed job and result), ``results.py`` (their wire shapes inside the sandbox),
 ``config.py`` (settings).
 """
