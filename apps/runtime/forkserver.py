@@ -12,8 +12,8 @@ imported library does not), so every worker still has a V8 of its own.
 
 The template is the workers' parent: it reaps them and reports each one's exit status, which
 the pool reads (``ForkedProcess`` stands in for ``subprocess.Popen``). If the template itself
-is gone, the pool spawns workers as before, and a worker forked earlier is known to have
-exited by its pidfd (its status is then unknown).
+is gone, the pool starts another (pool.TEMPLATE_RESTART_S) and spawns workers as before until
+then; a worker forked earlier is known to have exited by its pidfd (its status is unknown).
 
 Protocol, over a ``SOCK_SEQPACKET`` socket pair (one message per packet):
 
@@ -151,6 +151,10 @@ class ForkServer:
         )
         child.close()
         threading.Thread(target=self._read, daemon=True, name="sandbox-template").start()
+
+    def gone(self) -> bool:
+        """The template ended (or never became ready): it forks nothing any more."""
+        return self._started.is_set() and not self.alive
 
     def fork(self, argv: list[str], fds: tuple[int, int], timeout_s: float) -> ForkedProcess | None:
         self._started.wait(timeout_s)

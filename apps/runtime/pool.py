@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import mmap
 import os
 import signal
@@ -45,6 +46,8 @@ HEARTBEAT_STALE_S = 1.0
 WARM_SPREAD = 2
 # A retiring worker is ended at the latest this long after it asked (the whole-run budget).
 RETIRE_GRACE_S = 25.0
+# A template (forkserver.py) that is gone is started again at most this often.
+TEMPLATE_RESTART_S = 5.0
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -196,9 +199,9 @@ class Pool:
         self.load = TenantLoad()
         # Workers are forked from a template that has imported their code (forkserver.py):
         # a replacement is ready in a third of the CPU a fresh interpreter needs.
+        self._template_lock = threading.Lock()
         self._forkserver: ForkServer | None = None
-        with contextlib.suppress(OSError):  # without it, workers are spawned
-            self._forkserver = ForkServer(worker_env(), _ROOT)
+        self._template_started = -math.inf
         starting = [self._start_worker() for _ in range(self.config.workers)]
         for worker in starting:
             worker.wait_ready(READY_TIMEOUT_S)
@@ -213,7 +216,24 @@ class Pool:
         self._start_spare()
 
     def _start_worker(self, *, spare: bool = False) -> _Worker:
-        return _Worker(self.config, forkserver=self._forkserver, spare=spare)
+        return _Worker(self.config, forkserver=self._template(), spare=spare)
+
+    def _template(self) -> ForkServer | None:
+        """The template to fork workers from, started (again, if it is gone) at most every
+        TEMPLATE_RESTART_S; None meanwhile, and workers are spawned."""
+        with self._template_lock:
+            current = self._forkserver
+            if current is not None and not current.gone():
+                return current
+            if self._closed or time.monotonic() - self._template_started < TEMPLATE_RESTART_S:
+                return None
+            self._template_started = time.monotonic()
+            if current is not None:
+                current.close()
+            self._forkserver = None
+            with contextlib.suppress(OSError):
+                self._forkserver = ForkServer(worker_env(), _ROOT)
+            return self._forkserver
 
     def _start_spare(self) -> None:
         spare = self._start_worker(spare=True)
@@ -448,5 +468,6 @@ class Pool:
             self._lose(worker, "was shut down")
         if spare is not None:
             spare.kill()
-        if self._forkserver is not None:
-            self._forkserver.close()
+        with self._template_lock:
+            if self._forkserver is not None:
+                self._forkserver.close()

@@ -264,9 +264,13 @@ def test_a_forked_worker_that_dies_is_reported_with_its_signal_and_replaced(
     assert pid not in pool.worker_pids()
 
 
-def test_without_its_template_the_pool_spawns_workers_and_still_sees_forked_ones_end(
-    restore_pool: None,
+@pytest.mark.parametrize("restart_s", [3600.0, 0.0])
+def test_without_its_template_the_pool_spawns_or_starts_another_and_sees_forked_ones_end(
+    restore_pool: None, monkeypatch: pytest.MonkeyPatch, restart_s: float
 ) -> None:
+    """A template that is gone is started again, at most every TEMPLATE_RESTART_S; workers
+    are spawned meanwhile."""
+    monkeypatch.setattr("apps.runtime.pool.TEMPLATE_RESTART_S", restart_s)
     pool, forked = _one_worker_pool()
     template = pool._forkserver
     assert template is not None
@@ -285,7 +289,12 @@ def test_without_its_template_the_pool_spawns_workers_and_still_sees_forked_ones
     while pool._spare is None and time.monotonic() < give_up:
         time.sleep(0.01)  # the next spare is started in the background
     assert pool._spare is not None
-    assert int(_status(pool._spare.proc.pid, "PPid")) == os.getpid()  # spawned, not forked
+    parent = int(_status(pool._spare.proc.pid, "PPid"))
+    if restart_s:
+        assert parent == os.getpid()  # spawned: too soon for another template
+    else:
+        assert pool._forkserver is not None and pool._forkserver is not template
+        assert parent == pool._forkserver.proc.pid  # forked from the new template
 
 
 def test_a_lost_workers_runs_are_answered_before_its_end_is_awaited(
