@@ -28,14 +28,7 @@ sys.path.insert(0, str(ROOT))
 from apps.runtime.config import SandboxConfig  # noqa: E402
 from apps.runtime.forkserver import ForkServer  # noqa: E402
 from apps.runtime.pool import _ROOT, _Worker, worker_env  # noqa: E402
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+from benchmarks.elastic import worker_cpu_s  # noqa: E402
 
 
 def start_once(config: SandboxConfig, forkserver: ForkServer | None) -> tuple[float, float]:
@@ -45,7 +38,7 @@ def start_once(config: SandboxConfig, forkserver: ForkServer | None) -> tuple[fl
     wall = time.perf_counter() - t0
     if worker.failed:
         raise SystemExit("a worker failed to start")
-    cpu = cpu_s(worker.proc.pid)
+    cpu = worker_cpu_s({worker.proc.pid})
     worker.kill()
     return wall * 1000, cpu * 1000
 

@@ -70,26 +70,22 @@ class ForkedProcess:
         self.orphaned = True
 
     def _ended_unreported(self, timeout: float) -> bool:
-        if not self.orphaned or self._ended.is_set():
+        if not self.orphaned or self._ended.is_set() or not self._pidfd_ready(timeout):
             return False
-        pidfd = self._pidfd
-        with contextlib.suppress(OSError, ValueError):  # closed meanwhile: it has ended
-            if pidfd is not None and not select.select([pidfd], [], [], timeout)[0]:
-                return False
         self.status_unknown = True
         self._exited(1)
         return True
 
+    def _pidfd_ready(self, timeout: float) -> bool:
+        """Whether the pidfd says the process has ended (or is closed: it was reaped)."""
+        pidfd = self._pidfd
+        with contextlib.suppress(OSError, ValueError):  # closed meanwhile: reaped
+            return pidfd is None or bool(select.select([pidfd], [], [], timeout)[0])
+        return True
+
     def gone(self) -> bool:
         """Whether the process has ended, its status reported or not."""
-        pidfd = self._pidfd
-        with contextlib.suppress(OSError, ValueError):  # closed meanwhile: reported
-            return (
-                self.returncode is not None
-                or pidfd is None
-                or bool(select.select([pidfd], [], [], 0)[0])
-            )
-        return True
+        return self.returncode is not None or self._pidfd_ready(0)
 
     def poll(self) -> int | None:
         self._ended_unreported(0)
@@ -114,9 +110,6 @@ class ForkedProcess:
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
 
 
 class _ForkRequest:
