@@ -44,6 +44,9 @@ READY_TIMEOUT_S = 60.0
 HEARTBEAT_STALE_S = 1.0
 # How many more runs in flight a worker warm for the tenant may have than the least busy one.
 WARM_SPREAD = 2
+# Runs a worker may have in flight that each build an isolate (their tenant has none idle
+# there) before a run that could use an idle isolate elsewhere is sent there instead.
+COLD_STARTS = 2
 # A retiring worker is ended at the latest this long after it asked (the whole-run budget).
 RETIRE_GRACE_S = 25.0
 # A template (forkserver.py) that is gone is started again at most this often.
@@ -74,11 +77,13 @@ class WorkerLost(Exception):
 class _Pending:
     """One request in flight: the slot it holds and, once known, its reply or its loss."""
 
-    __slots__ = ("lost", "reply", "slot", "tenant_id", "wake")
+    __slots__ = ("cold", "lost", "reply", "slot", "tenant_id", "wake")
 
-    def __init__(self, slot: int, tenant_id: str | None) -> None:
+    def __init__(self, slot: int, tenant_id: str | None, *, cold: bool = False) -> None:
         self.slot = slot
         self.tenant_id = tenant_id
+        # Sent where its tenant had no isolate idle: the worker builds one for it.
+        self.cold = cold
         # Set when the reply or the loss is in, or when this thread is to read the socket.
         self.wake = threading.Event()
         self.reply: dict[str, Any] | None = None
@@ -124,6 +129,8 @@ class _Worker:
         # Guarded by the pool's lock:
         self.free_slots = list(range(slots))
         self.pending: dict[int, _Pending] = {}
+        # How many of those are cold (each builds an isolate there).
+        self.cold = 0
         self.retiring = False
         self.gone = False
 
@@ -261,13 +268,18 @@ class Pool:
         isolates idle (else those it ran on lately), the least busy, unless that one has more
         than WARM_SPREAD runs in flight more than the least busy worker of all (then the one
         with the fewest tenants, so that warm isolates spread over the pool), which then
-        takes it.
+        takes it. A worker that would build an isolate for the run while it already builds
+        COLD_STARTS for others is passed over for one that holds an idle isolate of the
+        tenant, else for one building fewer.
 
         Where the tenant ran is not enough: a burst of its runs (ten at once, say) split
         between two workers by how busy each was at the time, differently at each burst, and
         each worker built isolates for its new share while the other's lay idle (the second
         of the elastic benchmark's 500-run waves used 1.7-2.8 s of the workers' CPU where a
-        settled one uses 0.5 s)."""
+        settled one uses 0.5 s). And a worker just put in place of a lost one, the least busy,
+        was sent every tenant's runs at once, each building an isolate there while the
+        survivor held idle ones (the elastic benchmark's crash section: p99 245-338 ms in
+        four runs; 50-294 ms, median 180, in seven with COLD_STARTS)."""
         with self._cond:
             while True:
                 if self._closed:
@@ -287,6 +299,13 @@ class Pool:
                 # Its warm workers are busier than an idle core is worth: one new isolate
                 # on the least busy worker costs less than queueing behind the others.
                 chosen = least
+            if tenant_id and not chosen.tenants.get(tenant_id) and chosen.cold >= COLD_STARTS:
+                # That worker already builds COLD_STARTS isolates (one just put in service
+                # meets every tenant cold at once): a worker with one idle serves sooner,
+                # however busy, else one building fewer.
+                others = ready or [w for w in usable if w.cold < COLD_STARTS]
+                if others:
+                    chosen = min(others, key=lambda w: len(w.pending))
             return chosen, chosen.free_slots.pop()
 
     def request(
@@ -316,11 +335,13 @@ class Pool:
         request_id = next(self._ids)
         while True:
             worker, slot = self._acquire(tenant_id)
-            pending = _Pending(slot, tenant_id)
             with self._cond:
                 if worker.gone:
                     continue  # lost since it was chosen: choose again
+                cold = tenant_id is not None and not worker.tenants.get(tenant_id)
+                pending = _Pending(slot, tenant_id, cold=cold)
                 worker.pending[request_id] = pending
+                worker.cold += cold
                 if tenant_id is not None:
                     # This run takes one of the idle isolates there, if there is one.
                     worker.tenants[tenant_id] = max(worker.tenants.get(tenant_id, 0) - 1, 0)
@@ -391,6 +412,7 @@ class Pool:
             pending = worker.pending.pop(reply.get("id"), None)  # type: ignore[arg-type]
             if pending is not None:
                 worker.free_slots.append(pending.slot)
+                worker.cold -= pending.cold
                 idle, tenant_id = reply.get("idle"), pending.tenant_id
                 if isinstance(idle, int) and tenant_id is not None and tenant_id in worker.tenants:
                     worker.tenants[tenant_id] = idle

@@ -208,7 +208,10 @@ def main(argv: list[str]) -> None:
     isolates = engine.config.max_warm_isolates + spares + 2 * threads
     DataLimit(rss_limit_mb, engine.config.heap_mb, isolates, threads)
     server = Server(conn, mirror, engine, rss_limit_mb, threads)
-    conn.send(b'{"ready": true}')
+    try:
+        conn.send(b'{"ready": true}')
+    except OSError:
+        os._exit(0)  # the caller went away (it shut down) before this process was ready
     try:
         server.serve()
     except BaseException:

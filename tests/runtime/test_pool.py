@@ -221,6 +221,83 @@ def test_a_run_goes_to_the_worker_holding_an_idle_isolate_of_its_tenant(
             holder.pending.clear()
 
 
+def test_a_worker_building_isolates_for_other_runs_is_not_given_one_more_to_build(
+    restore_pool: None,
+) -> None:
+    """A worker just put in service meets every tenant cold at once: sent all of them, it
+    built isolates for each while the warm worker beside it had isolates idle."""
+    from apps.runtime.pool import COLD_STARTS
+
+    pool, holder, fresh = _after_one_run("t_cold")
+    with pool._cond:
+        assert holder.tenants["t_cold"] == 1 and "t_cold" not in fresh.tenants
+        holder.pending.update({-n: object() for n in range(1, 6)})  # 5 runs in flight there
+    try:
+        # Far busier than the other: the run goes where it builds an isolate...
+        assert _chosen(pool, "t_cold") is fresh
+        with pool._cond:
+            fresh.cold = COLD_STARTS  # ...unless that worker already builds this many
+        assert _chosen(pool, "t_cold") is holder
+        with pool._cond:
+            holder.tenants["t_cold"] = 0
+            holder.cold = COLD_STARTS
+        # Neither holds one idle and both build as many: the least busy, as before.
+        assert _chosen(pool, "t_cold") is fresh
+        with pool._cond:
+            holder.cold = COLD_STARTS - 1
+        # Neither holds one idle: the one building fewer.
+        assert _chosen(pool, "t_cold") is holder
+    finally:
+        with pool._cond:
+            holder.pending.clear()
+            holder.cold = fresh.cold = 0
+
+
+def test_a_run_sent_where_its_tenant_has_no_idle_isolate_counts_as_cold_until_answered(
+    restore_pool: None,
+) -> None:
+    import threading
+
+    runtime.configure(runtime.SandboxConfig(workers=1))
+    pool = runtime._get_pool()
+    slow = make_job(
+        "async function pipe(u, c, cb) { await new Promise((r) => setTimeout(r, 400));"
+        " cb(null, u, c); }",
+        tenant_id="t_counted",
+    )
+    first = threading.Thread(target=runtime.run_pipeline, args=(slow,))
+    first.start()
+    try:
+        give_up = time.monotonic() + 5
+        while time.monotonic() < give_up:
+            with pool._cond:
+                (worker,) = pool._workers
+                if worker.pending:
+                    break
+            time.sleep(0.005)
+        with pool._cond:
+            assert worker.cold == 1  # a new tenant: it builds an isolate for it
+    finally:
+        first.join()
+    with pool._cond:
+        assert worker.cold == 0 and worker.tenants["t_counted"] == 1
+    # Its isolate is idle there now: the next run is not cold.
+    warm = make_job(PASS_THROUGH, tenant_id="t_counted")
+    original = pool._deliver
+    seen: list[int] = []
+
+    def deliver(w: Any, reply: dict[str, Any]) -> None:
+        seen.append(w.cold)
+        original(w, reply)
+
+    pool._deliver = deliver  # type: ignore[method-assign]
+    try:
+        assert runtime.run_pipeline(warm).decision == "allow"
+    finally:
+        del pool._deliver
+    assert seen == [0]
+
+
 def _status(pid: int, field: str) -> str:
     with open(f"/proc/{pid}/status") as f:
         return next(line.split()[1] for line in f if line.startswith(f"{field}:"))
