@@ -16,16 +16,23 @@ import struct
 import threading
 import time
 
+from apps.runtime.lifeline import LIFELINE_BYTES
+
 _HEADER = struct.Struct("!I")
 _READ_SIZE = 1 << 16
 MAX_MESSAGE_BYTES = (1 << 32) - 1
 # The mirror page beside the socket, as doubles: the worker's heartbeat (CLOCK_MONOTONIC, the
-# same clock in every process) and a spare value, then per request slot [request id, step index].
+# same clock in every process) and a spare value, then per request slot [request id, step index],
+# then the worker's lifeline (lifeline.py).
 SLOT_SIZE = 16
 
 
-def mirror_size(slots: int) -> int:
+def lifeline_offset(slots: int) -> int:
     return SLOT_SIZE * (max(1, slots) + 1)
+
+
+def mirror_size(slots: int) -> int:
+    return lifeline_offset(slots) + LIFELINE_BYTES
 
 
 def slot_offset(slot: int) -> int:

@@ -17,6 +17,7 @@ from the step index the worker mirrored into that request's slot of shared memor
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -33,8 +34,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from apps.runtime import wire
-from apps.runtime.channel import SLOT_SIZE, Channel, mirror_size, slot_offset
+from apps.runtime import lifeline, wire
+from apps.runtime.channel import SLOT_SIZE, Channel, lifeline_offset, mirror_size, slot_offset
 from apps.runtime.config import SandboxConfig
 from apps.runtime.fairshare import TenantLoad
 from apps.runtime.forkserver import ForkedProcess, ForkServer
@@ -51,6 +52,8 @@ COLD_STARTS = 2
 RETIRE_GRACE_S = 25.0
 # A template (forkserver.py) that is gone is started again at most this often.
 TEMPLATE_RESTART_S = 5.0
+# How long a worker known gone by its lifeline may take to show its exit status.
+EXIT_STATUS_WAIT_S = 0.01
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -104,6 +107,8 @@ class _Worker:
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
         os.ftruncate(self._mirror_fd, mirror_size(slots))
         self._mirror = mmap.mmap(self._mirror_fd, mirror_size(slots))
+        lifeline.init(self._mirror, lifeline_offset(slots))
+        self.lifeline = lifeline.Lifeline(self._mirror, lifeline_offset(slots))
         argv = [json.dumps(config.worker_config(spare=spare))]
         fds = (child_sock.fileno(), self._mirror_fd)
         forked = forkserver.fork(argv, fds, READY_TIMEOUT_S) if forkserver else None
@@ -177,8 +182,11 @@ class _Worker:
                 return
             with contextlib.suppress(Exception):
                 self.conn.close()
-            with contextlib.suppress(Exception):
-                self._mirror.close()
+            # A thread waiting on the lifeline reads the page: it stays mapped until that
+            # thread has returned (at once, the process being gone).
+            if self.lifeline.close(timeout_s=5):
+                with contextlib.suppress(Exception):
+                    self._mirror.close()
             with contextlib.suppress(OSError):
                 os.close(mirror_fd)
 
@@ -188,10 +196,20 @@ class _Worker:
             return "did not answer before its deadline"
         if code is None or getattr(self.proc, "status_unknown", False):
             return "ended"  # a forked worker whose status has not come (or cannot)
-        if code < 0:
-            with contextlib.suppress(ValueError):
-                return f"was killed by {signal.Signals(-code).name}"
-        return f"exited with status {code}"
+        return _ended_with(code)
+
+    def gone_reason(self, wait_s: float = EXIT_STATUS_WAIT_S) -> str | None:
+        """How a worker that is ending ended, if its status shows within ``wait_s``."""
+        status = lifeline.exit_status(self.proc.pid, wait_s)
+        return None if status is None else _ended_with(os.waitstatus_to_exitcode(status))
+
+
+def _ended_with(code: int) -> str:
+    """A process's end, told from its return code (negative: the signal that killed it)."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
 
 
 class Pool:
@@ -250,13 +268,21 @@ class Pool:
         ).start()
 
     def _serve_with(self, worker: _Worker) -> None:
-        """Put a ready worker to work: requests may be routed to it, its replies are read."""
+        """Put a ready worker to work: requests may be routed to it, its replies are read,
+        and its end is known as soon as the kernel releases its lifeline."""
         with self._cond:
             if self._closed:
                 worker.kill()
                 return
             self._workers.append(worker)
             self._cond.notify_all()
+        worker.lifeline.watch(functools.partial(self._gone, worker), name="sandbox-lifeline")
+
+    def _gone(self, worker: _Worker) -> None:
+        """The worker's lifeline was released: the process is ending (the kernel tears it
+        down before its socket closes). Its runs are answered now."""
+        if not worker.gone:
+            self._lose(worker, worker.gone_reason())
 
     def worker_pids(self) -> set[int]:
         """The processes serving requests now (for tests and benchmarks)."""
@@ -443,7 +469,10 @@ class Pool:
             in_flight = list(worker.pending.values())
             worker.pending.clear()
         if why is None:
-            # Let a dying process finish dying, so that the reason given is the right one.
+            # Its exit status shows in /proc as soon as it is ending; failing that, let a
+            # dying process finish dying, so that the reason given is the right one.
+            why = worker.gone_reason(EXIT_STATUS_WAIT_S if in_flight else 0)
+        if why is None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 worker.proc.wait(timeout=0.05 if in_flight else 0)
             why = worker.exit_reason()
@@ -458,6 +487,10 @@ class Pool:
             worker.proc.send_signal(signal.SIGKILL)
         for pending in in_flight:
             pending.wake.set()
+        # The thread reading its socket (the leader) waits there for the end of the stream,
+        # which comes only once the process is torn down: end the stream on this side now.
+        with contextlib.suppress(OSError):
+            worker.conn.sock.shutdown(socket.SHUT_RDWR)
         threading.Thread(target=self._replace, daemon=True, name="sandbox-replace").start()
         worker.kill()
 

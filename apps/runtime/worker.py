@@ -26,8 +26,8 @@ import time
 import traceback
 from typing import Any
 
-from apps.runtime import channel, wire
-from apps.runtime.channel import Channel, mirror_size, slot_offset
+from apps.runtime import channel, lifeline, wire
+from apps.runtime.channel import Channel, lifeline_offset, mirror_size, slot_offset
 from apps.runtime.config import EngineConfig
 from apps.runtime.engine import Engine
 from apps.runtime.isolate import live_isolates, watch_live_isolates
@@ -86,6 +86,12 @@ class Mirror:
     def __init__(self, fd: int, slots: int) -> None:
         self._map = mmap.mmap(fd, mirror_size(slots))
         self.slots = max(1, slots)
+        self._lifeline_at = lifeline_offset(slots)
+
+    def hold_lifeline(self) -> None:
+        """Hold the lifeline mutex until this process ends: the caller learns of its end from
+        the kernel's release, before the process is torn down (lifeline.py)."""
+        lifeline.hold(self._map, self._lifeline_at)
 
     def set(self, slot: int, request_id: float, index: int) -> None:
         at = slot_offset(slot % self.slots)
@@ -199,6 +205,7 @@ def main(argv: list[str]) -> None:
     rss_limit_mb = int(config["worker_rss_limit_mb"])
     threads = int(config["max_runs_per_worker"])
     mirror = Mirror(int(argv[3]), threads)
+    mirror.hold_lifeline()  # before any isolate: its thread is not one of theirs
     engine = Engine(EngineConfig.from_json(config["engine"]))
     engine.refill()
     threading.stack_size(THREAD_STACK_BYTES)

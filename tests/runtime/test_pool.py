@@ -357,7 +357,8 @@ def test_without_its_template_the_pool_spawns_or_starts_another_and_sees_forked_
         time.sleep(0.01)
     assert not template.alive
     t0 = time.monotonic()
-    with pytest.raises(WorkerLost, match="The sandbox process ended"):
+    # No template to report its status: read from /proc while it ends, if still there.
+    with pytest.raises(WorkerLost, match=r"The sandbox process (ended|exited with status 70)"):
         pool.request({"op": "run", "job": {}}, 10.0)  # no tenant_id: the worker exits
     assert time.monotonic() - t0 < 5
     assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"  # the spare
