@@ -310,22 +310,58 @@ def parse_syntax_error(message: str) -> dict[str, Any]:
     return {"message": match.group(2), "line": max(line, 1), "column": column}
 
 
+class _ParsedBodies:
+    """The function bodies that code was found to parse as, on its own, in some isolate of
+    this process (most recently used last, at most ``KEPT``): parsing is V8's answer for the
+    text alone, the same in every isolate, so an isolate that meets the same code again (a
+    tenant's next isolate, a run in flight beside another) only defines it. Keyed by the code
+    itself, never by its hash: no two texts can share an entry."""
+
+    KEPT = 256
+
+    def __init__(self) -> None:
+        self._bodies: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, code: str) -> str | None:
+        with self._lock:
+            body = self._bodies.get(code)
+            if body is not None:
+                self._bodies.move_to_end(code)
+            return body
+
+    def add(self, code: str, body: str) -> None:
+        with self._lock:
+            self._bodies[code] = body
+            self._bodies.move_to_end(code)
+            while len(self._bodies) > self.KEPT:
+                self._bodies.popitem(last=False)
+
+
+_parsed_bodies = _ParsedBodies()
+
+
 def compile_into(isolate: Isolate, key: str, code: str) -> dict[str, Any] | None:
     """Define the function in the isolate; return a compile error or None.
 
     The code is first parsed on its own as the function body it runs as, so that code which
     closes the wrapper it is compiled in (``}); ...; (function(){``) is refused before it is
-    compiled, and none of it ever runs outside a step.
+    compiled, and none of it ever runs outside a step (once per process for the same code:
+    ``_ParsedBodies``).
     """
     if key in isolate.defined:
         return None
     try:
-        body = _wrapped_body(code, _rule_name(isolate, code))
-        problem = isolate.eval(
-            isolate.driver("parses", wire.dumps(body).decode("utf-8")), timeout_s=COMPILE_TIMEOUT_S
-        )
-        if problem is not None:
-            return _locate_syntax_error(isolate, body, str(problem))
+        body = _parsed_bodies.get(code)
+        if body is None:
+            body = _wrapped_body(code, _rule_name(isolate, code))
+            problem = isolate.eval(
+                isolate.driver("parses", wire.dumps(body).decode("utf-8")),
+                timeout_s=COMPILE_TIMEOUT_S,
+            )
+            if problem is not None:
+                return _locate_syntax_error(isolate, body, str(problem))
+            _parsed_bodies.add(code, body)
         if flavour.code_meta(code)["lodash"]:
             _load_lodash(isolate)
         isolate.eval(_define_script(isolate, key, body, code), timeout_s=COMPILE_TIMEOUT_S)

@@ -1,18 +1,18 @@
 """Knowing at once that a sandbox worker died: a robust mutex it holds in shared memory.
 
 The worker's socket closes, and its pidfd becomes readable, only once the kernel has torn the
-whole process down: for a worker of ~250 MB and ~125 threads, 20-25 ms on an idle machine and
-50-90 ms while both cores are busy (``benchmarks/lifeline.py``). Its runs in flight waited
+whole process down: for a process of 250 MB and 120 threads, about 20 ms on an idle machine
+and 55-75 ms while both cores are busy (``benchmarks/lifeline.py``). Its runs in flight waited
 that long to be answered. A process-shared *robust* mutex is released by the kernel as the
 thread holding it exits (``FUTEX_OWNER_DIED``), before the memory is torn down: a thread of
 the caller blocked on it wakes within ~1 ms of the kill, and the fatal signal can already be
 read from ``/proc/<pid>/stat`` then (the exit code is set before the teardown).
 
 The caller initialises the mutex in the worker's shared page (``init``); the worker takes it
-before it says it is ready and holds it on a thread that never lets go (``hold``); the caller
-waits on it (``wait_gone``), which returns only when the holder is gone. The page must stay
-mapped while a thread waits on it: ``Lifeline.close`` refuses to give up the mapping until the
-waiting thread has returned.
+before it says it is ready and holds it on a thread that never lets go (``hold``); a thread of
+the caller waits on it (``Lifeline.watch``) and is let through only when the holder is gone.
+The page must stay mapped while a thread waits on it: ``Lifeline.close`` refuses to give up
+the mapping until the waiting thread has returned.
 """
 
 from __future__ import annotations

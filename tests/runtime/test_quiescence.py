@@ -229,6 +229,8 @@ def test_an_isolate_wedged_while_compiling_fails_the_step_not_the_worker(monkeyp
         return real_eval(self, code, **kwargs)
 
     monkeypatch.setattr(Isolate, "eval", wedged_when_parsing)
+    # Not yet parsed in this process (earlier tests compiled the same code).
+    monkeypatch.setattr(engine_module, "_parsed_bodies", engine_module._ParsedBodies())
     job = {
         "tenant_id": "t_wedge",
         "trigger": "PRE_REGISTER",
@@ -248,6 +250,43 @@ def test_an_isolate_wedged_while_compiling_fails_the_step_not_the_worker(monkeyp
     monkeypatch.setattr(Isolate, "eval", real_eval)
     result, _cpu = engine.run_job(job, lambda index: None)
     assert result["decision"] == "allow"
+
+
+def test_code_parsed_in_one_isolate_is_only_defined_in_the_next_and_a_refusal_is_not_kept(
+    monkeypatch,
+):
+    from apps.runtime import engine as engine_module
+    from apps.runtime.isolate import Isolate
+
+    monkeypatch.setattr(engine_module, "_parsed_bodies", engine_module._ParsedBodies())
+    engine = engine_module.Engine(runtime.SandboxConfig(spare_isolates=0).engine_config())
+    parsed: list[str] = []
+    real_eval = Isolate.eval
+
+    def counting(self, code, **kwargs):
+        if ".parses(" in code:
+            parsed.append(code)
+        return real_eval(self, code, **kwargs)
+
+    monkeypatch.setattr(Isolate, "eval", counting)
+    good, bad = PASS_THROUGH + "\n// parsed once", "function pipe(user {"
+    first, second = engine.provider.fresh(), engine.provider.fresh()
+    try:
+        key = engine_module.code_key(good)
+        assert engine_module.compile_into(first, key, good) is None
+        checks = len(parsed)
+        assert checks >= 1
+        assert engine_module.compile_into(second, key, good) is None
+        assert len(parsed) == checks  # defined without parsing it again...
+        # ...and defined all the same: the driver finds its pipe there.
+        assert second.eval(second.driver("check", f'"{key}"'), timeout_s=1) == "function"
+        for isolate in (first, second):
+            error = engine_module.compile_into(isolate, engine_module.code_key(bad), bad)
+            assert error is not None and error["line"] == 1
+        assert len(parsed) >= checks + 2  # a refusal is checked again in every isolate
+    finally:
+        first.close()
+        second.close()
 
 
 def test_no_run_needs_a_separate_idle_proof_and_leftover_code_after_a_pump_is_stopped(
