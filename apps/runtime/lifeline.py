@@ -78,10 +78,11 @@ class Lifeline:
         self._thread: threading.Thread | None = None
 
     def watch(self, on_gone: Callable[[], None], name: str) -> None:
-        """Start waiting; ``on_gone()`` is called once the holder is gone."""
+        """Start waiting; ``on_gone()`` is called once the holder is gone. Once: a second
+        call (a spare watched since it was ready, put in service) changes nothing."""
         with self._lock:
-            if self._area is None:
-                return  # closed already
+            if self._area is None or self._thread is not None:
+                return  # closed already, or watched
             # The thread's only reference to the page, dropped before on_gone (which may
             # close it): the page cannot be unmapped while a reference to it is exported.
             held = [self._area]

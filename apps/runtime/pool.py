@@ -54,6 +54,8 @@ RETIRE_GRACE_S = 25.0
 TEMPLATE_RESTART_S = 5.0
 # How long a worker known gone by its lifeline may take to show its exit status.
 EXIT_STATUS_WAIT_S = 0.01
+# A spare that dies before it serves is replaced this long after (never in a tight loop).
+SPARE_RESTART_S = 1.0
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -263,25 +265,46 @@ class Pool:
     def _start_spare(self) -> None:
         spare = self._start_worker(spare=True)
         self._spare = spare
-        threading.Thread(
-            target=spare.wait_ready, args=(READY_TIMEOUT_S,), daemon=True, name="sandbox-spare"
-        ).start()
+
+        def ready_then_watched() -> None:
+            spare.wait_ready(READY_TIMEOUT_S)
+            if not spare.failed:  # a failed one is found out when it is needed
+                spare.lifeline.watch(functools.partial(self._gone, spare), "sandbox-lifeline")
+
+        threading.Thread(target=ready_then_watched, daemon=True, name="sandbox-spare").start()
+
+    def _restart_spare(self) -> None:
+        with self._cond:
+            if not self._closed and self._spare is None:
+                self._start_spare()
 
     def _serve_with(self, worker: _Worker) -> None:
         """Put a ready worker to work: requests may be routed to it, its replies are read,
         and its end is known as soon as the kernel releases its lifeline."""
         with self._cond:
-            if self._closed:
+            if self._closed or worker.gone:  # gone: it died as a spare, and was replaced
                 worker.kill()
                 return
             self._workers.append(worker)
             self._cond.notify_all()
-        worker.lifeline.watch(functools.partial(self._gone, worker), name="sandbox-lifeline")
+        worker.lifeline.watch(functools.partial(self._gone, worker), "sandbox-lifeline")
 
     def _gone(self, worker: _Worker) -> None:
         """The worker's lifeline was released: the process is ending (the kernel tears it
-        down before its socket closes). Its runs are answered now."""
-        if not worker.gone:
+        down before its socket closes). Its runs are answered now; a spare that dies before
+        it serves is replaced, never put in service."""
+        with self._cond:
+            if self._closed:
+                return
+            idle_spare = worker is self._spare
+            if idle_spare:
+                self._spare = None
+        if idle_spare:
+            timer = threading.Timer(SPARE_RESTART_S, self._restart_spare)
+            timer.daemon = True
+            timer.start()
+            worker.kill()
+        elif not worker.gone:
             self._lose(worker, worker.gone_reason())
 
     def worker_pids(self) -> set[int]:

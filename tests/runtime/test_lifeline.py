@@ -104,3 +104,36 @@ def test_a_killed_worker_is_known_gone_by_its_lifeline_while_its_socket_stays_op
     finally:
         for fd in kept:
             os.close(fd)
+
+
+def test_a_spare_that_dies_before_it_serves_is_replaced_and_never_put_in_service(
+    restore_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("apps.runtime.pool.SPARE_RESTART_S", 0.05)
+    runtime.configure(runtime.SandboxConfig(workers=1))
+    pool = runtime._get_pool()
+    (serving,) = pool.worker_pids()
+
+    def ready_spare() -> Any:
+        give_up = time.monotonic() + 30
+        while time.monotonic() < give_up:
+            spare = pool._spare
+            if spare is not None and spare.ready.is_set():
+                return spare
+            time.sleep(0.01)
+        raise AssertionError("no spare became ready")
+
+    dead = ready_spare()
+    os.kill(dead.proc.pid, signal.SIGKILL)
+    give_up = time.monotonic() + 30
+    while (pool._spare is None or pool._spare is dead) and time.monotonic() < give_up:
+        time.sleep(0.01)
+    replacement = ready_spare()
+    assert replacement is not dead and replacement.proc.poll() is None
+    # The serving worker dies: the spare that takes its place is the live one.
+    os.kill(serving, signal.SIGKILL)
+    give_up = time.monotonic() + 30
+    while pool.worker_pids() != {replacement.proc.pid} and time.monotonic() < give_up:
+        time.sleep(0.01)  # its lifeline tells the pool, which puts the spare in its place
+    assert pool.worker_pids() == {replacement.proc.pid}
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
