@@ -16,7 +16,8 @@ Sections (all by default; about 4 minutes in all):
                <= 1.5 s), the sandbox's process count and resident memory.
 - crash:       3,000 runs from 32 clients with 4 worker SIGKILLs spread over them: runs left
                unanswered (target 0) and p99 against the same load without kills (target
-               <= 3x).
+               <= 3x); per kill, how long the killed worker and the other had served and
+               how soon the pool took it out of service.
 
 Each ratio is measured within one run of this script, cases back to back (the machine is
 shared; compare ratios, not absolute figures between days).
@@ -327,16 +328,50 @@ def concurrency() -> None:
     )
 
 
-def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, int]:
+class ServiceLog:
+    """When each worker process entered and left the pool's service, sampled every
+    millisecond on a thread of its own (times from ``time.perf_counter``)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.started = time.perf_counter()
+        self.entered: dict[int, float] = {}
+        self.left: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        serving: set[int] = set()
+        while not self._stop.is_set():
+            now, current = time.perf_counter(), self.pool.worker_pids()
+            for pid in current - serving:
+                self.entered.setdefault(pid, now)
+            for pid in serving - current:
+                self.left.setdefault(pid, now)
+            serving = current
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, int, list[str]]:
     """``total`` runs from ``clients`` threads; ``kills`` worker SIGKILLs spread evenly over
-    the runs (after 1/(kills+1), 2/(kills+1), ... of them were sent), each of a random worker."""
+    the runs (after 1/(kills+1), 2/(kills+1), ... of them were sent), each of a random worker.
+    Returns the latencies, the runs left unanswered, those answered ``sandbox_crashed``, and a
+    line per kill: how long the killed worker and the others had served, and how soon the pool
+    took it out of service."""
     jobs = [three_function_job(f"t_{n % 32}") for n in range(total)]
     pool = runtime._get_pool()
+    service = ServiceLog(pool)
     latencies: list[float] = []
     crashed = 0
     sent = 0
     lock = threading.Lock()
     kill_at = {total * (k + 1) // (kills + 1) for k in range(kills)}
+    killed: list[tuple[float, int, set[int]]] = []
 
     def send(job: runtime.PipelineJob) -> None:
         nonlocal crashed, sent
@@ -344,7 +379,10 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
             sent += 1
             kill_now = sent in kill_at
         if kill_now:
-            os.kill(random.choice(sorted(pool.worker_pids())), signal.SIGKILL)
+            serving = pool.worker_pids()
+            victim = random.choice(sorted(serving))
+            killed.append((time.perf_counter(), victim, serving - {victim}))
+            os.kill(victim, signal.SIGKILL)
         t0 = time.perf_counter()
         result = runtime.run_pipeline(job)
         with lock:
@@ -354,18 +392,37 @@ def under_load(total: int, clients: int, kills: int) -> tuple[list[float], int, 
 
     with ThreadPoolExecutor(clients) as executor:
         list(executor.map(send, jobs))
-    return latencies, total - len(latencies), crashed
+    time.sleep(0.05)
+    service.stop()
+
+    def served(pid: int, at: float) -> str:
+        entered = service.entered.get(pid)
+        if entered is None or entered - service.started < 0.005:  # in the first sample
+            return "since the start"
+        return f"{at - entered:.2f} s"
+
+    lines = []
+    for n, (at, victim, others) in enumerate(killed, 1):
+        left = service.left.get(victim)
+        gone = f"{(left - at) * 1000:.0f} ms" if left is not None else "not seen"
+        partners = ", ".join(served(pid, at) for pid in sorted(others)) or "none"
+        lines.append(
+            f"  kill {n}: a worker serving {served(victim, at)} (the others: {partners});"
+            f" out of service after {gone}"
+        )
+    return latencies, total - len(latencies), crashed, lines
 
 
 def crash() -> None:
     runtime.configure(runtime.SandboxConfig(workers=2))
     under_load(500, 32, 0)  # warm
-    calm, _, _ = under_load(3000, 32, 0)
-    stormy, lost, crashed = under_load(3000, 32, 4)
+    calm, _, _, _ = under_load(3000, 32, 0)
+    stormy, lost, crashed, kills = under_load(3000, 32, 4)
     print("crash under load: 3,000 runs, 32 clients, 3-function pipeline")
     row("no kills", calm)
     row("4 worker SIGKILLs", stormy, calm)
     print(f"  runs left unanswered: {lost} (target 0); answered as sandbox_crashed: {crashed}")
+    print("\n".join(kills))
 
 
 SECTIONS: dict[str, Callable[[], None]] = {
