@@ -532,7 +532,9 @@ class Pool:
             spare = self._start_worker()
             spare.wait_ready(READY_TIMEOUT_S)
         with self._cond:
-            if not self._closed:
+            # Not when another replacement (two workers lost at once) or a spare's restart
+            # started one meanwhile: that one would be left running, unknown to the pool.
+            if not self._closed and self._spare is None:
                 self._start_spare()
         self._serve_with(spare)
 

@@ -451,3 +451,45 @@ def test_a_template_that_does_not_answer_is_ended_and_forks_no_more() -> None:
         ours.close()
         theirs.close()
         os.close(mirror)
+
+
+def _sandbox_processes(pool: Pool) -> set[int]:
+    """The live worker processes this pool started: forked by its template or spawned."""
+    template = pool._forkserver.proc.pid if pool._forkserver is not None else None
+    parents = {os.getpid(), template}
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == template:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[1]) in parents and b"apps.runtime" in cmdline:
+            found.add(int(entry))
+    return found
+
+
+def test_two_workers_lost_at_once_leave_one_spare_and_no_process_unknown_to_the_pool(
+    restore_pool: None,
+) -> None:
+    runtime.configure(runtime.SandboxConfig(workers=2))
+    pool = runtime._get_pool()
+    first = pool.worker_pids()
+    for pid in first:
+        os.kill(pid, signal.SIGKILL)
+    give_up = time.monotonic() + 30
+    while time.monotonic() < give_up:
+        spare = pool._spare
+        serving = pool.worker_pids()
+        if len(serving) == 2 and not serving & first and spare and spare.ready.is_set():
+            break
+        time.sleep(0.01)
+    time.sleep(0.3)  # a second spare, if one were started, would be running by now
+    spare = pool._spare
+    assert spare is not None
+    assert _sandbox_processes(pool) == pool.worker_pids() | {spare.proc.pid}
+    assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
