@@ -109,8 +109,9 @@ class _Worker:
         self._mirror_fd = os.memfd_create("gp-sandbox-mirror")
         os.ftruncate(self._mirror_fd, mirror_size(slots))
         self._mirror = mmap.mmap(self._mirror_fd, mirror_size(slots))
-        lifeline.init(self._mirror, lifeline_offset(slots))
-        self.lifeline = lifeline.Lifeline(self._mirror, lifeline_offset(slots))
+        at = lifeline_offset(slots)
+        lifeline.init(self._mirror, at)
+        self.lifeline = lifeline.Lifeline(self._mirror, at)
         argv = [json.dumps(config.worker_config(spare=spare))]
         fds = (child_sock.fileno(), self._mirror_fd)
         forked = forkserver.fork(argv, fds, READY_TIMEOUT_S) if forkserver else None

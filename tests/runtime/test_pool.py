@@ -462,13 +462,12 @@ def _sandbox_processes(pool: Pool) -> set[int]:
         if not entry.isdigit() or int(entry) == template:
             continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            state, parent = _status(int(entry), "State"), int(_status(int(entry), "PPid"))
             with open(f"/proc/{entry}/cmdline", "rb") as f:
                 cmdline = f.read()
-        except OSError:
+        except (OSError, StopIteration):  # ended meanwhile
             continue
-        if fields[0] != "Z" and int(fields[1]) in parents and b"apps.runtime" in cmdline:
+        if state != "Z" and parent in parents and b"apps.runtime" in cmdline:
             found.add(int(entry))
     return found
 
