@@ -317,13 +317,15 @@ def concurrency() -> None:
     pool = runtime._get_pool()
     pids = pool.worker_pids()
     template = pool._forkserver.proc.pid if pool._forkserver is not None else None
-    processes = len(pids) + (pool._spare is not None) + (template is not None)
+    spares = {spare.proc.pid for spare in pool._spares}
+    processes = len(pids) + len(spares) + (template is not None)
     print("500 runs in flight at once, each awaiting a 1 s timer (50 tenants x 10)")
     print(f"  first wave (every isolate built on demand): {cold:.2f} s wall")
     print(f"  second wave (isolates warm):                {warm:.2f} s wall (target <= 1.5 s)")
     print(
-        f"  sandbox processes: {processes} (2 workers, 1 spare, the template they are forked"
-        f" from); workers' RSS {rss_mb(pids):.0f} MiB, the template's"
+        f"  sandbox processes: {processes} ({len(pids)} workers, {len(spares)} spares, the"
+        f" template they are forked from); workers' RSS {rss_mb(pids):.0f} MiB, the spares'"
+        f" {rss_mb(spares):.0f} MiB, the template's"
         f" {rss_mb({template} if template else set()):.0f} MiB"
     )
 

@@ -76,6 +76,10 @@ try:
             minimum=1,
             maximum=1024,
         ),
+        # Worker processes started ahead of need, each kept holding the busy tenants' isolates.
+        spare_workers=env_int(
+            "SANDBOX_SPARE_WORKERS", _sandbox_defaults.spare_workers, minimum=0, maximum=8
+        ),
     )
     if SANDBOX.warm_memory_mb + 128 > SANDBOX.worker_rss_limit_mb:
         raise ImproperSetting(

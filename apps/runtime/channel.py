@@ -22,8 +22,8 @@ _HEADER = struct.Struct("!I")
 _READ_SIZE = 1 << 16
 MAX_MESSAGE_BYTES = (1 << 32) - 1
 # The mirror page beside the socket, as doubles: the worker's heartbeat (CLOCK_MONOTONIC, the
-# same clock in every process) and a spare value, then per request slot [request id, step index],
-# then the worker's lifeline (lifeline.py).
+# same clock in every process) and how many ``prepare`` requests it has done, then per request
+# slot [request id, step index], then the worker's lifeline (lifeline.py).
 SLOT_SIZE = 16
 
 

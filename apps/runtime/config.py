@@ -32,6 +32,8 @@ class SandboxConfig:
     max_runs_per_worker: int = 64
     # Hosts and networks outbound HTTP may reach besides public addresses.
     http_allow: tuple[str, ...] = ()
+    # Worker processes each pool keeps started ahead of need, to take a lost one's place.
+    spare_workers: int = 2
     # Fresh isolates each worker keeps built ahead of need.
     spare_isolates: int = 2
     # Fresh isolates the pool's spare worker builds at start-up (see EngineConfig).
@@ -44,10 +46,11 @@ class SandboxConfig:
             or self.warm_memory_mb < 0
             or self.max_warm_isolates < 0
             or self.max_runs_per_worker < 1
+            or self.spare_workers < 0
         ):
             raise ValueError(
-                "workers >= 0, heap_mb >= 8, warm_memory_mb >= 0, max_warm_isolates >= 0 and"
-                " max_runs_per_worker >= 1 are required"
+                "workers >= 0, heap_mb >= 8, warm_memory_mb >= 0, max_warm_isolates >= 0,"
+                " max_runs_per_worker >= 1 and spare_workers >= 0 are required"
             )
 
     def resolved(self) -> SandboxConfig:

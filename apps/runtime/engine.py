@@ -78,6 +78,7 @@ class IsolateProvider:
         self.memory = memory
         self._lock = threading.Lock()
         self._spares_low = threading.Condition(self._lock)
+        self._nudged = False
         self._warm: OrderedDict[str, list[Isolate]] = OrderedDict()
         self._spares: list[Isolate] = []
         # The stock to keep: the start-up stock until it is first drawn down to the usual one.
@@ -102,13 +103,21 @@ class IsolateProvider:
         self._hot_builder.submit(lambda: None).result()
 
     def spares_wanted(self, timeout_s: float) -> bool:
-        """Wait until a spare is missing (True) or ``timeout_s`` passed (False)."""
+        """Whether a spare is missing, once one is, ``timeout_s`` passed or ``nudge`` was
+        called (since the last call)."""
         with self._lock:
             if len(self._spares) < self._spares_target:
                 return True
-            if timeout_s <= 0:
-                return False
-            return self._spares_low.wait(timeout_s) and len(self._spares) < self._spares_target
+            if timeout_s > 0 and not self._nudged:
+                self._spares_low.wait(timeout_s)
+            self._nudged = False
+            return len(self._spares) < self._spares_target
+
+    def nudge(self) -> None:
+        """End a ``spares_wanted`` wait, or the next one, at once."""
+        with self._lock:
+            self._nudged = True
+            self._spares_low.notify_all()
 
     def put_spare(self, isolate: Isolate) -> None:
         with self._lock:
@@ -118,12 +127,29 @@ class IsolateProvider:
         isolate.close()
 
     def fresh(self) -> Isolate:
+        isolate = self.spare()
+        return isolate if isolate is not None else Isolate(self.config.heap_mb)
+
+    def spare(self) -> Isolate | None:
+        """A pre-built fresh isolate, if one is in stock."""
         with self._lock:
             isolate = self._spares.pop() if self._spares else None
             if len(self._spares) < self.config.spare_isolates:
                 self._spares_target = self.config.spare_isolates
             self._spares_low.notify()
-        return isolate if isolate is not None else Isolate(self.config.heap_mb)
+        return isolate
+
+    def take_idle(self, tenant_id: str) -> Isolate | None:
+        """One of the tenant's warm isolates, if one waits here."""
+        with self._lock:
+            stack = self._warm.get(tenant_id)
+            if not stack:
+                return None
+            self.warm_count -= 1
+            isolate = stack.pop()
+            if not stack:
+                del self._warm[tenant_id]
+            return isolate
 
     def fresh_hot(self) -> Isolate:
         """A new isolate whose building and running both happen at HOT_NICE."""
@@ -134,14 +160,9 @@ class IsolateProvider:
 
     def acquire(self, tenant_id: str, *, hot: bool = False) -> Isolate:
         if not self.config.fresh_isolate_per_run:
-            with self._lock:
-                stack = self._warm.get(tenant_id)
-                if stack:
-                    self.warm_count -= 1
-                    isolate = stack.pop()
-                    if not stack:
-                        del self._warm[tenant_id]
-                    return isolate
+            warm = self.take_idle(tenant_id)
+            if warm is not None:
+                return warm
         isolate = self.fresh_hot() if hot else self.fresh()
         isolate.tenant_id = tenant_id
         return isolate
@@ -505,15 +526,37 @@ class Engine:
         """
         if not self.provider.spares_wanted(0):
             return
+        isolate = self._warmed_up()
+        if isolate is not None:
+            self.provider.put_spare(isolate)
+
+    def _warmed_up(self) -> Isolate | None:
+        """A new isolate that ran our own small job (None if it failed to, never expected:
+        the plain isolate path still works)."""
         isolate = Isolate(self.config.heap_mb)
         run = self._new_run(WARM_UP_JOB, lambda _index: None)
         if self._drive(run, isolate) is not isolate or run.outcome != {"kind": "ok"}:
-            isolate.close()  # never expected: the plain isolate path still works
-            return
-        if run.idle or isolate.quiesce(QUIESCE_TIMEOUT_S * 10):
-            self.provider.put_spare(isolate)
-        else:
             isolate.close()
+            return None
+        if run.idle or isolate.quiesce(QUIESCE_TIMEOUT_S * 10):
+            return isolate
+        isolate.close()
+        return None
+
+    def prepare(self, tenant_id: str, codes: list[str]) -> None:
+        """Hold an isolate of the tenant with these functions compiled, ready for its next run
+        (the pool asks it of its spare worker for the tenants it serves most: a worker that
+        takes over from a lost one then finds them warm). Nothing of the code runs: compiling
+        only defines it (see compile_into)."""
+        if self.config.fresh_isolate_per_run:
+            return
+        isolate = self.provider.take_idle(tenant_id) or self.provider.spare() or self._warmed_up()
+        if isolate is None:
+            return
+        isolate.tenant_id = tenant_id
+        for code in codes:
+            compile_into(isolate, code_key(code), code)
+        self.provider.release(isolate)
 
     def _acquire(self, run: _Run) -> Isolate:
         tenant_id = str(run.job["tenant_id"])

@@ -1,7 +1,9 @@
 """The sandbox worker process: ``python -m apps.runtime.worker CONFIG_JSON SOCKET_FD MIRROR_FD``.
 
 Started by pool.py with a clean interpreter (never forked from a process holding isolates).
-It answers JSON requests over a socket: ``run``, ``validate`` or ``ping``, many at once. Each
+It answers JSON requests over a socket: ``run``, ``validate`` or ``ping``, many at once.
+``prepare`` (compile a tenant's functions into an isolate kept for its runs) is done in idle
+time and not answered: the worker counts those done in shared memory. Each
 request is handled on a thread of its own, in an isolate of its own, so a run that waits on a
 timer or an outbound request holds only that thread and that isolate: the isolates' V8
 threads and the waits release the interpreter lock, and every other run goes on. Replies carry
@@ -18,6 +20,7 @@ import contextlib
 import json
 import mmap
 import os
+import queue
 import resource
 import struct
 import sys
@@ -101,6 +104,10 @@ class Mirror:
         at = slot_offset(slot % self.slots) + 8
         self._map[at : at + 8] = struct.pack("d", float(index))
 
+    def prepared(self, count: int) -> None:
+        """How many of the caller's ``prepare`` requests are done."""
+        self._map[8:16] = struct.pack("d", float(count))
+
     def beat(self) -> None:
         """Say, every BEAT_S, that this process still runs Python: a caller whose request is
         late then knows the worker is busy, not stuck."""
@@ -144,6 +151,8 @@ class Server:
         self.duty = channel.ReadDuty(conn.sock.fileno())
         channel.read_duty = self.duty
         self._closed = threading.Event()
+        # Tenants to prepare (tenant, its functions' codes), in the order asked.
+        self._asks: queue.SimpleQueue[tuple[str, list[str]]] = queue.SimpleQueue()
         # Started before any request is read: no thread is born while isolates are being
         # created, so an isolate's own thread is known by being the one new thread.
         for n in range(max(1, threads)):
@@ -178,6 +187,10 @@ class Server:
                 os._exit(70)
 
     def _answer(self, msg: dict[str, Any]) -> None:
+        if msg.get("op") == "prepare":  # done in idle time, in order, and not answered
+            self._asks.put((str(msg["tenant_id"]), [str(code) for code in msg["codes"]]))
+            self.engine.provider.nudge()
+            return
         reply = handle(self.engine, self.mirror, msg)
         reply["id"] = msg.get("id")
         # The engine reads resident memory for its warm budget at most every 0.1 s; the
@@ -189,14 +202,26 @@ class Server:
             self.conn.send(payload)  # if the caller went away, the main thread ends the process
 
     def _refill_loop(self) -> None:
-        """Keep fresh isolates built ahead of need, so that a cold tenant rarely waits."""
+        """Keep fresh isolates built ahead of need, so that a cold tenant rarely waits, and
+        prepare the tenants the caller asks for (``Engine.prepare``), one at a time, counting
+        those done in the mirror: the caller routes to this worker only the tenants whose
+        isolates are in hand."""
+        done = 0
         while True:
-            if self.engine.provider.spares_wanted(1.0):
-                try:
+            try:
+                ask = self._asks.get_nowait()
+            except queue.Empty:
+                ask = None
+            try:
+                if ask is not None:
+                    self.engine.prepare(*ask)
+                    done += 1
+                    self.mirror.prepared(done)
+                elif self.engine.provider.spares_wanted(1.0):
                     self.engine.refill()
-                except BaseException:
-                    traceback.print_exc()
-                    os._exit(70)
+            except BaseException:
+                traceback.print_exc()
+                os._exit(70)
 
 
 def main(argv: list[str]) -> None:

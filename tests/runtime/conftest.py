@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -78,3 +82,41 @@ def assert_sandbox_healthy(run: Callable[..., dict[str, Any]]) -> Callable[[], N
         assert result["user"]["touched"] is True
 
     return _check
+
+
+def ready_spare(pool: Any) -> Any:
+    """The pool's first spare, once it is ready."""
+    give_up = time.monotonic() + 30
+    while time.monotonic() < give_up:
+        spare = next(iter(pool._spares), None)
+        if spare is not None and spare.ready.is_set():
+            return spare
+        time.sleep(0.01)
+    raise AssertionError("no spare became ready")
+
+
+def kill_serving(pool: Any, pid: int, then: set[int]) -> None:
+    """SIGKILL the serving worker ``pid``; return once the pool serves with ``then``."""
+    os.kill(pid, signal.SIGKILL)
+    give_up = time.monotonic() + 30
+    while pool.worker_pids() != then and time.monotonic() < give_up:
+        time.sleep(0.01)  # its lifeline tells the pool, which puts a spare in its place
+    assert pool.worker_pids() == then
+
+
+@contextlib.contextmanager
+def cold_counts(pool: Any) -> Iterator[list[int]]:
+    """Per reply delivered meanwhile, how many cold runs its worker had in flight (its own
+    included)."""
+    original = pool._deliver
+    seen: list[int] = []
+
+    def deliver(worker: Any, reply: dict[str, Any]) -> None:
+        seen.append(worker.cold)
+        original(worker, reply)
+
+    pool._deliver = deliver
+    try:
+        yield seen
+    finally:
+        del pool._deliver

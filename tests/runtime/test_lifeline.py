@@ -18,7 +18,7 @@ import pytest
 import apps.runtime as runtime
 from apps.runtime import lifeline
 from apps.runtime.pool import WorkerLost
-from tests.runtime.conftest import PASS_THROUGH, make_job
+from tests.runtime.conftest import PASS_THROUGH, kill_serving, make_job, ready_spare
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDER = (
@@ -110,30 +110,17 @@ def test_a_spare_that_dies_before_it_serves_is_replaced_and_never_put_in_service
     restore_pool: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("apps.runtime.pool.SPARE_RESTART_S", 0.05)
-    runtime.configure(runtime.SandboxConfig(workers=1))
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1))
     pool = runtime._get_pool()
     (serving,) = pool.worker_pids()
 
-    def ready_spare() -> Any:
-        give_up = time.monotonic() + 30
-        while time.monotonic() < give_up:
-            spare = pool._spare
-            if spare is not None and spare.ready.is_set():
-                return spare
-            time.sleep(0.01)
-        raise AssertionError("no spare became ready")
-
-    dead = ready_spare()
+    dead = ready_spare(pool)
     os.kill(dead.proc.pid, signal.SIGKILL)
     give_up = time.monotonic() + 30
-    while (pool._spare is None or pool._spare is dead) and time.monotonic() < give_up:
+    while pool._spares in ([], [dead]) and time.monotonic() < give_up:
         time.sleep(0.01)
-    replacement = ready_spare()
+    replacement = ready_spare(pool)
     assert replacement is not dead and replacement.proc.poll() is None
     # The serving worker dies: the spare that takes its place is the live one.
-    os.kill(serving, signal.SIGKILL)
-    give_up = time.monotonic() + 30
-    while pool.worker_pids() != {replacement.proc.pid} and time.monotonic() < give_up:
-        time.sleep(0.01)  # its lifeline tells the pool, which puts the spare in its place
-    assert pool.worker_pids() == {replacement.proc.pid}
+    kill_serving(pool, serving, {replacement.proc.pid})
     assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"

@@ -15,7 +15,7 @@ import pytest
 
 import apps.runtime as runtime
 from apps.runtime.pool import Pool, WorkerLost
-from tests.runtime.conftest import PASS_THROUGH, make_job
+from tests.runtime.conftest import PASS_THROUGH, cold_counts, make_job
 
 
 def idle_worker_pids() -> set[int]:
@@ -283,18 +283,8 @@ def test_a_run_sent_where_its_tenant_has_no_idle_isolate_counts_as_cold_until_an
         assert worker.cold == 0 and worker.tenants["t_counted"] == 1
     # Its isolate is idle there now: the next run is not cold.
     warm = make_job(PASS_THROUGH, tenant_id="t_counted")
-    original = pool._deliver
-    seen: list[int] = []
-
-    def deliver(w: Any, reply: dict[str, Any]) -> None:
-        seen.append(w.cold)
-        original(w, reply)
-
-    pool._deliver = deliver  # type: ignore[method-assign]
-    try:
+    with cold_counts(pool) as seen:
         assert runtime.run_pipeline(warm).decision == "allow"
-    finally:
-        del pool._deliver
     assert seen == [0]
 
 
@@ -304,7 +294,7 @@ def _status(pid: int, field: str) -> str:
 
 
 def _one_worker_pool() -> tuple[Pool, int]:
-    runtime.configure(runtime.SandboxConfig(workers=1))
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1))
     pool = runtime._get_pool()
     (pid,) = idle_worker_pids()
     return pool, pid
@@ -364,10 +354,10 @@ def test_without_its_template_the_pool_spawns_or_starts_another_and_sees_forked_
     assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"  # the spare
     assert forked not in pool.worker_pids()
     give_up = time.monotonic() + 30
-    while pool._spare is None and time.monotonic() < give_up:
+    while not pool._spares and time.monotonic() < give_up:
         time.sleep(0.01)  # the next spare is started in the background
-    assert pool._spare is not None
-    parent = int(_status(pool._spare.proc.pid, "PPid"))
+    (spare,) = pool._spares
+    parent = int(_status(spare.proc.pid, "PPid"))
     if restart_s:
         assert parent == os.getpid()  # spawned: too soon for another template
     else:
@@ -472,23 +462,24 @@ def _sandbox_processes(pool: Pool) -> set[int]:
     return found
 
 
-def test_two_workers_lost_at_once_leave_one_spare_and_no_process_unknown_to_the_pool(
-    restore_pool: None,
+@pytest.mark.parametrize("spares", [1, 2])
+def test_two_workers_lost_at_once_leave_the_spares_and_no_process_unknown_to_the_pool(
+    restore_pool: None, spares: int
 ) -> None:
-    runtime.configure(runtime.SandboxConfig(workers=2))
+    runtime.configure(runtime.SandboxConfig(workers=2, spare_workers=spares))
     pool = runtime._get_pool()
     first = pool.worker_pids()
     for pid in first:
         os.kill(pid, signal.SIGKILL)
     give_up = time.monotonic() + 30
     while time.monotonic() < give_up:
-        spare = pool._spare
+        ready = [s for s in pool._spares if s.ready.is_set()]
         serving = pool.worker_pids()
-        if len(serving) == 2 and not serving & first and spare and spare.ready.is_set():
+        if len(serving) == 2 and not serving & first and len(ready) == spares:
             break
         time.sleep(0.01)
-    time.sleep(0.3)  # a second spare, if one were started, would be running by now
-    spare = pool._spare
-    assert spare is not None
-    assert _sandbox_processes(pool) == pool.worker_pids() | {spare.proc.pid}
+    time.sleep(0.3)  # one more spare, if one were started, would be running by now
+    assert len(pool._spares) == spares
+    spare_pids = {spare.proc.pid for spare in pool._spares}
+    assert _sandbox_processes(pool) == pool.worker_pids() | spare_pids
     assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"

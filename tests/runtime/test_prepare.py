@@ -1,0 +1,115 @@
+"""Spare workers that hold the busy tenants' isolates ready, so that one taking over from a
+lost worker serves them warm at once (pool.py ``_prepare``, engine.py ``Engine.prepare``)."""
+
+from __future__ import annotations
+
+import struct
+import time
+from typing import Any
+
+import pytest
+
+import apps.runtime as runtime
+from apps.runtime import engine as engine_module
+
+from .conftest import PASS_THROUGH, cold_counts, kill_serving, make_job, ready_spare
+
+TOP_LEVEL_LOGS = "log('top');\nasync function pipe(u, c, cb) { cb(null, u, c); }"
+
+
+def _engine(**settings: Any) -> engine_module.Engine:
+    return engine_module.Engine(runtime.SandboxConfig(spare_isolates=0, **settings).engine_config())
+
+
+def test_a_prepared_isolate_has_the_functions_defined_runs_none_of_them_and_serves_the_run() -> (
+    None
+):
+    engine = _engine()
+    engine.prepare("t_prepared", [TOP_LEVEL_LOGS, PASS_THROUGH])
+    assert engine.provider.idle_for("t_prepared") == 1
+    assert engine.provider.idle_for("t_other") == 0  # never another tenant's
+    (isolate,) = engine.provider._warm["t_prepared"]
+    keys = {engine_module.code_key(TOP_LEVEL_LOGS), engine_module.code_key(PASS_THROUGH)}
+    assert keys <= isolate.defined
+    # Preparing it again (the same codes) keeps the one isolate.
+    engine.prepare("t_prepared", [TOP_LEVEL_LOGS, PASS_THROUGH])
+    assert engine.provider._warm["t_prepared"] == [isolate]
+    job = make_job(TOP_LEVEL_LOGS, tenant_id="t_prepared").to_wire()
+    result, _ = engine.run_job(job, lambda _index: None)
+    # The top level ran once, inside the step: never while preparing.
+    assert [log["message"] for log in result["steps"][0]["logs"]] == ["top"]
+    assert engine.provider._warm["t_prepared"] == [isolate]  # the run used it
+
+
+def test_code_that_closes_its_wrapper_leaves_no_prepared_isolate_and_fresh_mode_prepares_none() -> (
+    None
+):
+    engine = _engine()
+    engine.prepare("t_escape", ["}); globalThis.INJ = 1; (function () {"])
+    assert engine.provider.idle_for("t_escape") == 0  # refused, and that isolate freed
+    fresh = _engine(fresh_isolate_per_run=True)
+    fresh.prepare("t_fresh", [PASS_THROUGH])
+    assert fresh.provider.idle_for("t_fresh") == 0
+
+
+def _prepared(spare: Any, count: int) -> None:
+    give_up = time.monotonic() + 30
+    while spare.prepared_count() < count and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert spare.prepared_count() == count
+
+
+def test_the_spare_prepares_tenants_that_run_again_and_takes_over_with_them_warm(
+    restore_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two asks at once, then (practically) none: the spares' CPU is bounded.
+    monkeypatch.setattr("apps.runtime.pool.PREPARED_TENANTS", 2)
+    monkeypatch.setattr("apps.runtime.pool.PREPARES_PER_S", 0.001)
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1))
+    pool = runtime._get_pool()
+    spare = ready_spare(pool)
+    for tenant_id in ("t_busy", "t_busy", "t_once", "t_next", "t_next"):
+        assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id=tenant_id)).decision == "allow"
+    _prepared(spare, 2)
+    assert spare.asked == ["t_busy", "t_next"]  # not a tenant seen once
+    for _ in range(2):  # over the budget: not asked
+        assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_late")).decision == "allow"
+    assert spare.asked == ["t_busy", "t_next"]
+    # The serving worker dies: the spare takes its place, its two tenants warm there.
+    (serving,) = pool.worker_pids()
+    kill_serving(pool, serving, {spare.proc.pid})
+    with pool._cond:
+        assert dict(spare.tenants) == {"t_busy": 1, "t_next": 1}
+    with cold_counts(pool) as cold:
+        for tenant_id in ("t_busy", "t_late"):
+            assert (
+                runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id=tenant_id)).decision
+                == "allow"
+            )
+    assert cold == [0, 1]  # sent as warm; the tenant it was not asked for, cold
+
+
+def test_a_lost_worker_is_replaced_by_the_spare_that_prepared_the_most(
+    restore_pool: None,
+) -> None:
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=2))
+    pool = runtime._get_pool()
+    give_up = time.monotonic() + 30
+    while time.monotonic() < give_up:
+        with pool._cond:
+            spares = list(pool._spares)
+        if len(spares) == 2 and all(s.ready.is_set() for s in spares):
+            break
+        time.sleep(0.01)
+    for tenant_id in ("t_a", "t_a", "t_b", "t_b"):
+        assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id=tenant_id)).decision == "allow"
+    for spare in spares:
+        _prepared(spare, 2)
+    # As if the first had not got round to its asks yet (one taking over before it is done).
+    behind, ahead = spares
+    behind._mirror[8:16] = struct.pack("d", 0.0)
+    (serving,) = pool.worker_pids()
+    kill_serving(pool, serving, {ahead.proc.pid})
+    with pool._cond:
+        assert behind in pool._spares  # still a spare; a new one started beside it
+        assert len(pool._spares) == 2
