@@ -308,10 +308,22 @@ class Pool:
         with self._cond:
             if spare not in self._spares:
                 return  # already put in service (or dead): its runs show what it needs
-            asks = [(t, codes) for t, (codes, again) in self._recent.items() if again]
+            busy = [(t, codes) for t, (codes, again) in reversed(self._recent.items()) if again]
+            # The most recent first; those over the budget are asked by their next runs.
+            asks = busy[: self._spend_prepares(len(busy))]
             spare.prepared.update(asks)
-        for tenant_id, codes in reversed(asks):  # the most recent first
+        for tenant_id, codes in asks:
             self._ask_prepare(spare, tenant_id, codes)
+
+    def _spend_prepares(self, wanted: int) -> int:
+        """How many of ``wanted`` asks to prepare may be sent now (PREPARES_PER_S, past a
+        first PREPARED_TENANTS), taken from the budget. Call with the lock held."""
+        budget, at = self._prepare_budget
+        now = time.monotonic()
+        budget = min(budget + (now - at) * PREPARES_PER_S, float(PREPARED_TENANTS))
+        spent = min(wanted, int(budget))
+        self._prepare_budget = (budget - spent, now)
+        return spent
 
     def _prepare(self, tenant_id: str, msg: dict[str, Any]) -> list[_Prepare]:
         """Note a run of the tenant; the spares to ask to prepare its isolate, with the
@@ -330,24 +342,19 @@ class Pool:
             self._recent.popitem(last=False)
         if not again:
             return []
-        budget, at = self._prepare_budget
-        now = time.monotonic()
-        budget = min(budget + (now - at) * PREPARES_PER_S, float(PREPARED_TENANTS))
         asks = []
         for spare in self._spares:
             if (
-                budget >= 1
-                and spare.ready.is_set()
+                spare.ready.is_set()
                 and not spare.failed
                 and spare.prepared.get(tenant_id) != codes
+                and self._spend_prepares(1)
             ):
-                budget -= 1
                 spare.prepared.pop(tenant_id, None)
                 spare.prepared[tenant_id] = codes
                 if len(spare.prepared) > PREPARED_TENANTS:
                     del spare.prepared[next(iter(spare.prepared))]
                 asks.append((spare, tenant_id, codes))
-        self._prepare_budget = (budget, now)
         return asks
 
     @staticmethod
@@ -440,6 +447,8 @@ class Pool:
                 others = ready or [w for w in usable if w.cold < COLD_STARTS]
                 if others:
                     chosen = min(others, key=lambda w: len(w.pending))
+                else:  # every worker builds as many: the one building the fewest
+                    chosen = min(usable, key=lambda w: (w.cold, len(w.pending)))
             return chosen, chosen.free_slots.pop()
 
     def request(

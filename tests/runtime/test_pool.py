@@ -247,9 +247,16 @@ def test_a_worker_building_isolates_for_other_runs_is_not_given_one_more_to_buil
             holder.cold = COLD_STARTS - 1
         # Neither holds one idle: the one building fewer.
         assert _chosen(pool, "t_cold") is holder
+        with pool._cond:
+            holder.cold = COLD_STARTS + 1
+            fresh.cold = COLD_STARTS
+            fresh.pending.update({-n: object() for n in range(1, 7)})  # 6 in flight there
+        # Both build COLD_STARTS or more: the one building fewer, however busy.
+        assert _chosen(pool, "t_cold") is fresh
     finally:
         with pool._cond:
             holder.pending.clear()
+            fresh.pending.clear()
             holder.cold = fresh.cold = 0
 
 
