@@ -23,6 +23,7 @@ import json
 import math
 import mmap
 import os
+import queue
 import signal
 import socket
 import struct
@@ -250,6 +251,10 @@ class Pool:
         self._prepare_budget = (float(PREPARED_TENANTS), time.monotonic())
         self._closed = False
         self._ids = itertools.count(1)
+        # Asks to prepare, sent by a thread of their own: never by a request's thread, which a
+        # spare slow to read its socket would otherwise hold in send().
+        self._asks: queue.SimpleQueue[_Prepare | None] = queue.SimpleQueue()
+        threading.Thread(target=self._send_asks, daemon=True, name="sandbox-prepare").start()
         self.load = TenantLoad()
         # Workers are forked from a template that has imported their code (forkserver.py):
         # a replacement is ready in a third of the CPU a fresh interpreter needs.
@@ -313,7 +318,7 @@ class Pool:
             asks = busy[: self._spend_prepares(len(busy))]
             spare.prepared.update(asks)
         for tenant_id, codes in asks:
-            self._ask_prepare(spare, tenant_id, codes)
+            self._asks.put((spare, tenant_id, codes))
 
     def _spend_prepares(self, wanted: int) -> int:
         """How many of ``wanted`` asks to prepare may be sent now (PREPARES_PER_S, past a
@@ -357,14 +362,15 @@ class Pool:
                 asks.append((spare, tenant_id, codes))
         return asks
 
-    @staticmethod
-    def _ask_prepare(worker: _Worker, tenant_id: str, codes: tuple[str, ...]) -> None:
-        """Ask a spare to hold an isolate of the tenant with these functions compiled (no
-        reply comes: it counts those done)."""
-        msg = {"op": "prepare", "tenant_id": tenant_id, "codes": codes}
-        with worker.send_lock, contextlib.suppress(OSError):
-            worker.conn.send(wire.dumps(msg))
-            worker.asked.append(tenant_id)
+    def _send_asks(self) -> None:
+        """Ask spares, in order, to hold an isolate of a tenant with these functions compiled
+        (no reply comes: a spare counts those done), until the pool shuts down."""
+        while (ask := self._asks.get()) is not None:
+            worker, tenant_id, codes = ask
+            msg = {"op": "prepare", "tenant_id": tenant_id, "codes": codes}
+            with worker.send_lock, contextlib.suppress(OSError):
+                worker.conn.send(wire.dumps(msg))
+                worker.asked.append(tenant_id)
 
     def _restart_spares(self) -> None:
         with self._cond:
@@ -495,7 +501,7 @@ class Pool:
                     prepare = self._prepare(tenant_id, msg)
                 break
         for ask in prepare:
-            self._ask_prepare(*ask)
+            self._asks.put(ask)
         try:
             with worker.send_lock:
                 worker.conn.send(wire.dumps({**msg, "id": request_id, "slot": slot}))
@@ -651,6 +657,7 @@ class Pool:
             workers, self._workers = self._workers, []
             spares, self._spares = self._spares, []
             self._cond.notify_all()
+        self._asks.put(None)
         for worker in workers:
             self._lose(worker, "was shut down")
         for spare in spares:

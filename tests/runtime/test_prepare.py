@@ -3,6 +3,8 @@ lost worker serves them warm at once (pool.py ``_prepare``, engine.py ``Engine.p
 
 from __future__ import annotations
 
+import os
+import signal
 import struct
 import time
 from typing import Any
@@ -113,3 +115,23 @@ def test_a_lost_worker_is_replaced_by_the_spare_that_prepared_the_most(
     with pool._cond:
         assert behind in pool._spares  # still a spare; a new one started beside it
         assert len(pool._spares) == 2
+
+
+def test_a_spare_that_reads_nothing_holds_up_no_run(restore_pool: None) -> None:
+    """Asks go out on a thread of the pool's own: a run's thread never waits in send() for a
+    spare whose socket is full (here a stopped one, sent far more than its socket holds)."""
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1))
+    pool = runtime._get_pool()
+    spare = ready_spare(pool)
+    os.kill(spare.proc.pid, signal.SIGSTOP)
+    try:
+        big = PASS_THROUGH + "\n// " + "x" * 90_000
+        started = time.monotonic()
+        for n in range(40):  # 40 asks of ~90 KiB each
+            for _ in range(2):
+                job = make_job(big, tenant_id=f"t_big_{n}")
+                assert runtime.run_pipeline(job).decision == "allow"
+        assert time.monotonic() - started < 30
+        assert spare.prepared_count() == 0
+    finally:
+        os.kill(spare.proc.pid, signal.SIGCONT)
