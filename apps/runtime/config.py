@@ -32,7 +32,8 @@ class SandboxConfig:
     max_runs_per_worker: int = 64
     # Hosts and networks outbound HTTP may reach besides public addresses.
     http_allow: tuple[str, ...] = ()
-    # Worker processes each pool keeps started ahead of need, to take a lost one's place.
+    # Worker processes each pool keeps started ahead of need, to take a lost one's place (at
+    # most one per worker: a spare holding the busy tenants' isolates is ~150 MiB).
     spare_workers: int = 2
     # Fresh isolates each worker keeps built ahead of need.
     spare_isolates: int = 2
@@ -54,11 +55,14 @@ class SandboxConfig:
             )
 
     def resolved(self) -> SandboxConfig:
-        """The same settings with "0: derive it" filled in for this machine."""
+        """The same settings with "0: derive it" filled in for this machine, and the spares
+        capped at one per worker."""
+        workers = self.workers or os.cpu_count() or 1
         return replace(
             self,
-            workers=self.workers or os.cpu_count() or 1,
+            workers=workers,
             max_warm_isolates=self.max_warm_isolates or warm_isolates(self.warm_memory_mb),
+            spare_workers=min(self.spare_workers, workers),
         )
 
     def engine_config(self, *, spare: bool = False) -> EngineConfig:

@@ -94,7 +94,7 @@ def test_the_spare_prepares_tenants_that_run_again_and_takes_over_with_them_warm
 def test_a_lost_worker_is_replaced_by_the_spare_that_prepared_the_most(
     restore_pool: None,
 ) -> None:
-    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=2))
+    runtime.configure(runtime.SandboxConfig(workers=2, spare_workers=2))
     pool = runtime._get_pool()
     give_up = time.monotonic() + 30
     while time.monotonic() < give_up:
@@ -110,11 +110,22 @@ def test_a_lost_worker_is_replaced_by_the_spare_that_prepared_the_most(
     # As if the first had not got round to its asks yet (one taking over before it is done).
     behind, ahead = spares
     behind._mirror[8:16] = struct.pack("d", 0.0)
-    (serving,) = pool.worker_pids()
-    kill_serving(pool, serving, {ahead.proc.pid})
+    lost, other = sorted(pool.worker_pids())
+    kill_serving(pool, lost, {other, ahead.proc.pid})
     with pool._cond:
         assert behind in pool._spares  # still a spare; a new one started beside it
         assert len(pool._spares) == 2
+
+
+def test_a_pool_keeps_at_most_one_spare_per_worker(restore_pool: None) -> None:
+    assert runtime.SandboxConfig(workers=1).resolved().spare_workers == 1
+    assert runtime.SandboxConfig(workers=3).resolved().spare_workers == 2
+    assert runtime.SandboxConfig(workers=3, spare_workers=0).resolved().spare_workers == 0
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=2))
+    pool = runtime._get_pool()
+    ready_spare(pool)
+    with pool._cond:
+        assert len(pool._spares) == 1
 
 
 def test_a_spare_that_reads_nothing_holds_up_no_run(restore_pool: None) -> None:
