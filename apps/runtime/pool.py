@@ -64,6 +64,8 @@ PREPARED_TENANTS = 48
 # prepared isolate costs a spare ~12 ms of CPU, and tenants that come and go (sixty at random,
 # say) would otherwise keep the spares building.
 PREPARES_PER_S = 10.0
+# The codes remembered as prepared for one tenant (its triggers' functions, older versions).
+PREPARED_CODES = 32
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -149,9 +151,10 @@ class _Worker:
         self.cold = 0
         self.retiring = False
         self.gone = False
-        # As a spare: what it was asked to prepare (tenant: its functions' codes), and the
-        # tenants in the order asked (it counts those done in the mirror: prepared_count).
-        self.prepared: dict[str, tuple[str, ...]] = {}
+        # As a spare: what it was asked to prepare (tenant: the codes of its functions, of
+        # every trigger it ran), and the tenants in the order asked (it counts those done in
+        # the mirror: prepared_count).
+        self.prepared: dict[str, frozenset[str]] = {}
         self.asked: list[str] = []
 
     def wait_ready(self, timeout: float) -> None:
@@ -316,7 +319,7 @@ class Pool:
             busy = [(t, codes) for t, (codes, again) in reversed(self._recent.items()) if again]
             # The most recent first; those over the budget are asked by their next runs.
             asks = busy[: self._spend_prepares(len(busy))]
-            spare.prepared.update(asks)
+            spare.prepared.update((t, frozenset(codes)) for t, codes in asks)
         for tenant_id, codes in asks:
             self._asks.put((spare, tenant_id, codes))
 
@@ -338,7 +341,7 @@ class Pool:
         the lost one served (the elastic benchmark's crash section). Tenants seen once in a
         while (a thousand, round-robin) are never prepared. Call with the lock held."""
         job = msg.get("job") if msg.get("op") == "run" else None
-        if not isinstance(job, dict):
+        if not isinstance(job, dict) or self.config.fresh_isolate_per_run:
             return []
         codes = tuple(str(fn.get("code", "")) for fn in job.get("functions") or ())
         again = self._recent.pop(tenant_id, None) is not None
@@ -349,14 +352,18 @@ class Pool:
             return []
         asks = []
         for spare in self._spares:
+            held = spare.prepared.get(tenant_id, frozenset())
             if (
                 spare.ready.is_set()
                 and not spare.failed
-                and spare.prepared.get(tenant_id) != codes
+                and not held.issuperset(codes)
                 and self._spend_prepares(1)
             ):
+                # Its isolate there gets these compiled beside the others (a tenant's other
+                # triggers), unless it holds many: then the codes of older versions go.
+                held = held.union(codes) if len(held) < PREPARED_CODES else frozenset(codes)
                 spare.prepared.pop(tenant_id, None)
-                spare.prepared[tenant_id] = codes
+                spare.prepared[tenant_id] = held
                 if len(spare.prepared) > PREPARED_TENANTS:
                     del spare.prepared[next(iter(spare.prepared))]
                 asks.append((spare, tenant_id, codes))

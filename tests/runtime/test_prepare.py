@@ -146,3 +146,24 @@ def test_a_spare_that_reads_nothing_holds_up_no_run(restore_pool: None) -> None:
         assert spare.prepared_count() == 0
     finally:
         os.kill(spare.proc.pid, signal.SIGCONT)
+
+
+def test_a_tenant_running_two_triggers_is_asked_for_each_once_and_fresh_mode_asks_nothing(
+    restore_pool: None,
+) -> None:
+    other = PASS_THROUGH + "\n// another trigger's function"
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1))
+    pool = runtime._get_pool()
+    spare = ready_spare(pool)
+    for code in (PASS_THROUGH, PASS_THROUGH, other, PASS_THROUGH, other):
+        assert runtime.run_pipeline(make_job(code, tenant_id="t_two")).decision == "allow"
+    _prepared(spare, 2)
+    assert spare.asked == ["t_two", "t_two"]  # not again at each switch between the two
+    assert spare.prepared["t_two"] == {PASS_THROUGH, other}
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1, fresh_isolate_per_run=True))
+    pool = runtime._get_pool()
+    spare = ready_spare(pool)
+    for _ in range(3):
+        assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_fresh")).decision == "allow"
+    with pool._cond:
+        assert spare.prepared == {}  # its isolates are never kept: nothing to prepare
