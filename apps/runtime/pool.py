@@ -629,8 +629,8 @@ class Pool:
         worker.kill()
 
     def _replace(self) -> None:
-        """Put a spare to work (the longest ready; a cold start only if none is there or it
-        failed) and start the next spare."""
+        """Put a spare to work (of those ready, the one that prepared the most tenants; a
+        cold start only if none is there or it failed) and start the next spare."""
         with self._cond:
             if self._closed:
                 return
