@@ -76,6 +76,8 @@ def test_the_spare_prepares_tenants_that_run_again_and_takes_over_with_them_warm
     assert spare.asked == ["t_busy", "t_next"]  # not a tenant seen once
     for _ in range(2):  # over the budget: not asked
         assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_late")).decision == "allow"
+    with pool._cond:  # what is to be sent is decided, under the lock, before the run is sent
+        assert set(spare.prepared) == {"t_busy", "t_next"}
     assert spare.asked == ["t_busy", "t_next"]
     # The serving worker dies: the spare takes its place, its two tenants warm there.
     (serving,) = pool.worker_pids()
