@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from apps.runtime import lifeline, wire
-from apps.runtime.channel import SLOT_SIZE, Channel, lifeline_offset, mirror_size, slot_offset
+from apps.runtime.channel import (
+    PREPARED_AT,
+    SLOT_SIZE,
+    Channel,
+    lifeline_offset,
+    mirror_size,
+    slot_offset,
+)
 from apps.runtime.config import SandboxConfig
 from apps.runtime.fairshare import TenantLoad
 from apps.runtime.forkserver import ForkedProcess, ForkServer
@@ -174,7 +181,7 @@ class _Worker:
 
     def prepared_count(self) -> int:
         """How many of the ``prepare`` requests sent it are done."""
-        (count,) = struct.unpack("d", self._mirror[8:16])
+        (count,) = struct.unpack("d", self._mirror[PREPARED_AT : PREPARED_AT + 8])
         return int(count)
 
     def alive(self) -> bool:
@@ -221,7 +228,7 @@ class _Worker:
             return "ended"  # a forked worker whose status has not come (or cannot)
         return _ended_with(code)
 
-    def gone_reason(self, wait_s: float = EXIT_STATUS_WAIT_S) -> str | None:
+    def gone_reason(self, wait_s: float) -> str | None:
         """How a worker that is ending ended, if its status shows within ``wait_s``."""
         status = lifeline.exit_status(self.proc.pid, wait_s)
         return None if status is None else _ended_with(os.waitstatus_to_exitcode(status))
@@ -410,7 +417,7 @@ class Pool:
             timer.start()
             worker.kill()
         elif not worker.gone:
-            self._lose(worker, worker.gone_reason())
+            self._lose(worker, None)  # which reads how it ended
 
     def worker_pids(self) -> set[int]:
         """The processes serving requests now (for tests and benchmarks)."""

@@ -30,7 +30,7 @@ import traceback
 from typing import Any
 
 from apps.runtime import channel, lifeline, wire
-from apps.runtime.channel import Channel, lifeline_offset, mirror_size, slot_offset
+from apps.runtime.channel import PREPARED_AT, Channel, lifeline_offset, mirror_size, slot_offset
 from apps.runtime.config import EngineConfig
 from apps.runtime.engine import Engine
 from apps.runtime.isolate import live_isolates, watch_live_isolates
@@ -106,7 +106,7 @@ class Mirror:
 
     def prepared(self, count: int) -> None:
         """How many of the caller's ``prepare`` requests are done."""
-        self._map[8:16] = struct.pack("d", float(count))
+        self._map[PREPARED_AT : PREPARED_AT + 8] = struct.pack("d", float(count))
 
     def beat(self) -> None:
         """Say, every BEAT_S, that this process still runs Python: a caller whose request is

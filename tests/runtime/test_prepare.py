@@ -13,6 +13,7 @@ import pytest
 
 import apps.runtime as runtime
 from apps.runtime import engine as engine_module
+from apps.runtime.channel import PREPARED_AT
 
 from .conftest import PASS_THROUGH, cold_counts, kill_serving, make_job, ready_spare
 
@@ -111,7 +112,7 @@ def test_a_lost_worker_is_replaced_by_the_spare_that_prepared_the_most(
         _prepared(spare, 2)
     # As if the first had not got round to its asks yet (one taking over before it is done).
     behind, ahead = spares
-    behind._mirror[8:16] = struct.pack("d", 0.0)
+    behind._mirror[PREPARED_AT : PREPARED_AT + 8] = struct.pack("d", 0.0)
     lost, other = sorted(pool.worker_pids())
     kill_serving(pool, lost, {other, ahead.proc.pid})
     with pool._cond:
