@@ -26,6 +26,7 @@ import itertools
 import os
 import secrets
 import select
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -127,10 +128,17 @@ def _thread_ids() -> set[str]:
     return set(os.listdir("/proc/self/task"))
 
 
+def start_thread(thread: threading.Thread) -> None:
+    """Start ``thread`` (and wait until it runs) while no isolate is being created: the
+    isolate's own thread is then the one thread born while it was (``_isolate_thread``)."""
+    with _lifecycle_lock:
+        thread.start()
+
+
 def _isolate_thread(born: set[str]) -> int | None:
-    """The isolate's thread among the threads born while its context was created. Python
-    threads the worker started meanwhile (its run threads start on demand) are born too:
-    they are told apart by their native ids, which a starting thread sets within moments,
+    """The isolate's thread among the threads born while its context was created. A Python
+    thread started meanwhile is born too (the worker starts its own with start_thread, never
+    meanwhile): such threads are told apart by their native ids, which a starting thread sets within moments,
     or by having ended already (the isolate's thread lives as long as the isolate). None if
     it cannot be told (its CPU then reads as 0, and its runs go uncharged)."""
     for _ in range(50):
@@ -142,6 +150,20 @@ def _isolate_thread(born: set[str]) -> int | None:
         if len(born) > 1:
             time.sleep(0.001)
     return int(born.pop()) if len(born) == 1 else None
+
+
+def load_v8_library() -> None:
+    """Load mini-racer's library (``dlopen``) without initialising V8. The template does this
+    before it forks: a worker then finds the library mapped and relocated, ~20 ms of CPU it
+    would otherwise spend first, often while the other workers keep every core busy. Loading
+    starts no thread and no part of V8; ``init_v8``, in the worker, does."""
+    with resources.as_file(resources.files("py_mini_racer") / _LIBRARY) as path:
+        ctypes.CDLL(str(path))
+
+
+_LIBRARY = {"darwin": "libmini_racer.dylib", "win32": "mini_racer.dll"}.get(
+    sys.platform, "libmini_racer.so"
+)
 
 
 def init_v8() -> ctypes.CDLL:

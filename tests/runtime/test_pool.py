@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -311,7 +312,7 @@ def test_workers_are_forked_from_a_template_that_holds_no_isolate_and_no_thread(
     restore_pool: None,
 ) -> None:
     """An isolate, or a thread, that exists at fork() breaks the child: the template has
-    only imported the code, and V8 starts in each worker."""
+    only imported the code and loaded mini-racer's library, and V8 starts in each worker."""
     runtime.configure(runtime.SandboxConfig(workers=1))
     assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
     pool = runtime._get_pool()
@@ -321,10 +322,32 @@ def test_workers_are_forked_from_a_template_that_holds_no_isolate_and_no_thread(
     assert int(_status(pid, "PPid")) == template.proc.pid
     assert _status(template.proc.pid, "Threads") == "1"
     with open(f"/proc/{template.proc.pid}/maps") as f:
-        assert "mini_racer" not in f.read()  # V8 is loaded in each worker, after the fork
-    with open(f"/proc/{pid}/maps") as f:
-        assert "mini_racer" in f.read()
+        assert "libmini_racer" in f.read()  # loaded (and relocated) once, before the fork
+    # No isolate there: the first one maps V8's reservations (~530 MiB of address space).
+    assert int(_status(template.proc.pid, "VmData").split()[0]) < 256 * 1024
+    assert int(_status(pid, "VmData").split()[0]) > 512 * 1024
     assert int(_status(pid, "Threads")) > 1  # the worker's own threads and its isolates'
+
+
+def test_a_new_worker_serves_while_its_request_threads_start_and_measures_every_run(
+    restore_pool: None,
+) -> None:
+    """A worker says it is ready with a few request threads running and starts the rest while
+    it serves; the isolates it builds meanwhile have their own thread known, so each run's
+    CPU is measured (an unknown thread reads as 0 ms)."""
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=0))
+    spins = (
+        "async function pipe(u, c, cb) { let x = 0; for (let i = 0; i < 3e7; i++) x += i;"
+        " u.x = x; cb(null, u, c); }"
+    )
+    jobs = [make_job(spins, tenant_id=f"t_start_{n}") for n in range(16)]
+    with ThreadPoolExecutor(16) as executor:
+        metered = list(executor.map(runtime.run_pipeline_metered, jobs))
+    assert [result.decision for result, _ in metered] == ["allow"] * 16
+    assert min(cpu_ms for _, cpu_ms in metered) >= 5
+    (pid,) = runtime._get_pool().worker_pids()
+    # Its 64 request threads, the refill thread and the heartbeat, besides the isolates'.
+    assert int(_status(pid, "Threads")) >= 64 + 2
 
 
 def test_a_forked_worker_that_dies_is_reported_with_its_signal_and_replaced(
