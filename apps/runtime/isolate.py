@@ -128,17 +128,10 @@ def _thread_ids() -> set[str]:
     return set(os.listdir("/proc/self/task"))
 
 
-def start_thread(thread: threading.Thread) -> None:
-    """Start ``thread`` (and wait until it runs) while no isolate is being created: the
-    isolate's own thread is then the one thread born while it was (``_isolate_thread``)."""
-    with _lifecycle_lock:
-        thread.start()
-
-
 def _isolate_thread(born: set[str]) -> int | None:
-    """The isolate's thread among the threads born while its context was created. A Python
-    thread started meanwhile is born too (the worker starts its own with start_thread, never
-    meanwhile): such threads are told apart by their native ids, which a starting thread sets within moments,
+    """The isolate's thread among the threads born while its context was created. Python
+    threads the worker started meanwhile (its run threads start on demand) are born too:
+    they are told apart by their native ids, which a starting thread sets within moments,
     or by having ended already (the isolate's thread lives as long as the isolate). None if
     it cannot be told (its CPU then reads as 0, and its runs go uncharged)."""
     for _ in range(50):

@@ -16,6 +16,7 @@ memory is over its ceiling or it holds an isolate it could not stop.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import json
 import mmap
@@ -27,19 +28,18 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from apps.runtime import channel, lifeline, wire
 from apps.runtime.channel import PREPARED_AT, Channel, lifeline_offset, mirror_size, slot_offset
 from apps.runtime.config import EngineConfig
 from apps.runtime.engine import Engine
-from apps.runtime.isolate import live_isolates, start_thread, watch_live_isolates
+from apps.runtime.isolate import live_isolates, watch_live_isolates
 
 # Request threads run our Python only (tenant code runs on the isolates' own threads); a small
 # stack keeps hundreds of them within the data limit.
 THREAD_STACK_BYTES = 1024 * 1024
-# Request threads started before the process says it is ready (Server.start_threads).
-EAGER_THREADS = 4
 
 
 def data_mb() -> float:
@@ -136,6 +136,29 @@ def handle(engine: Engine, mirror: Mirror, msg: dict[str, Any]) -> dict[str, Any
     return {"error": f"unknown op {op!r}"}
 
 
+def start_together(target: Callable[[], None], count: int) -> None:
+    """Start ``count`` threads running ``target`` and return once every one runs.
+
+    ``threading.Thread.start`` waits for each new thread to run before the next is started:
+    with every core busy (a worker replacing a lost one under load) that took 200-300 ms for
+    64 threads, before the process could say it was ready. These are started all at once
+    (``_thread``, the low-level API threading is built on) and waited for once."""
+    lock = threading.Lock()
+    running = [0]
+    all_running = threading.Event()
+
+    def run() -> None:
+        with lock:
+            running[0] += 1
+            if running[0] == count:
+                all_running.set()
+        target()
+
+    for _ in range(count):
+        _thread.start_new_thread(run, ())
+    all_running.wait()
+
+
 class Server:
     """``threads`` request threads; one at a time reads the socket (channel.ReadDuty). The
     reader answers what it read and reads the next request itself, unless that request
@@ -155,25 +178,11 @@ class Server:
         self._closed = threading.Event()
         # Tenants to prepare (tenant, its functions' codes), in the order asked.
         self._asks: queue.SimpleQueue[tuple[str, list[str]]] = queue.SimpleQueue()
-        self._threads = max(1, threads)
-        self._started = 0
-        self.start_threads(EAGER_THREADS)
-        threading.Thread(target=mirror.beat, daemon=True, name="heartbeat").start()
-        # Builds isolates from now on: any thread born later is started by start_thread.
+        # Started before any request is read: no thread is born while isolates are being
+        # created, so an isolate's own thread is known by being the one new thread.
+        start_together(self._answer_loop, max(1, threads))
         threading.Thread(target=self._refill_loop, daemon=True, name="spares").start()
-
-    def start_threads(self, count: int | None = None) -> None:
-        """Start request threads, up to ``count`` in all (None: every one).
-
-        A few are started before the process says it is ready, the rest after: starting a
-        thread waits for it to run, and with every core busy (a worker replacing a lost one
-        under load) starting all 64 took 200-300 ms before the first request could be read.
-        Isolates may be built meanwhile; none is while a thread is born (start_thread)."""
-        target = self._threads if count is None else min(count, self._threads)
-        while self._started < target:
-            name = f"run-{self._started}"
-            start_thread(threading.Thread(target=self._answer_loop, daemon=True, name=name))
-            self._started += 1
+        threading.Thread(target=mirror.beat, daemon=True, name="heartbeat").start()
 
     def serve(self) -> None:
         """Until the caller goes away."""
@@ -247,8 +256,6 @@ def main(argv: list[str]) -> None:
     mirror = Mirror(int(argv[3]), threads)
     mirror.hold_lifeline()  # before any isolate: its thread is not one of theirs
     engine = Engine(EngineConfig.from_json(config["engine"]))
-    # Before the data limit: the first isolate maps V8's process-wide reservations (~530 MiB
-    # of address space), which the limit takes as given.
     engine.refill()
     threading.stack_size(THREAD_STACK_BYTES)
     # At most every warm isolate, the spares, and two per run in flight (one more for a run
@@ -262,7 +269,6 @@ def main(argv: list[str]) -> None:
     except OSError:
         os._exit(0)  # the caller went away (it shut down) before this process was ready
     try:
-        server.start_threads()
         server.serve()
     except BaseException:
         traceback.print_exc()

@@ -329,12 +329,13 @@ def test_workers_are_forked_from_a_template_that_holds_no_isolate_and_no_thread(
     assert int(_status(pid, "Threads")) > 1  # the worker's own threads and its isolates'
 
 
-def test_a_new_worker_serves_while_its_request_threads_start_and_measures_every_run(
+def test_a_new_worker_runs_all_its_request_threads_and_measures_every_run(
     restore_pool: None,
 ) -> None:
-    """A worker says it is ready with a few request threads running and starts the rest while
-    it serves; the isolates it builds meanwhile have their own thread known, so each run's
-    CPU is measured (an unknown thread reads as 0 ms)."""
+    """A worker starts its request threads all at once (worker.start_together) before it says
+    it is ready: runs sent at once to a new worker are served together, and the isolates built
+    for them have their own thread known, so each run's CPU is measured (an unknown thread
+    reads as 0 ms)."""
     runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=0))
     spins = (
         "async function pipe(u, c, cb) { let x = 0; for (let i = 0; i < 3e7; i++) x += i;"
