@@ -25,7 +25,8 @@ MAX_MESSAGE_BYTES = (1 << 32) - 1
 # same clock in every process) and how many ``prepare`` requests it has done, then per request
 # slot [request id, step index], then the worker's lifeline (lifeline.py).
 SLOT_SIZE = 16
-# Where the count of ``prepare`` requests done lies (a double, after the heartbeat's).
+# Where the heartbeat lies (a double), and the count of ``prepare`` requests done after it.
+HEARTBEAT_AT = 0
 PREPARED_AT = 8
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from apps.runtime import lifeline, wire
 from apps.runtime.channel import (
+    HEARTBEAT_AT,
     PREPARED_AT,
     SLOT_SIZE,
     Channel,
@@ -186,7 +187,7 @@ class _Worker:
 
     def alive(self) -> bool:
         """Whether the process ran Python in the last HEARTBEAT_STALE_S."""
-        (beat,) = struct.unpack("d", self._mirror[0:8])
+        (beat,) = struct.unpack("d", self._mirror[HEARTBEAT_AT : HEARTBEAT_AT + 8])
         return self.proc.poll() is None and time.monotonic() - beat < HEARTBEAT_STALE_S
 
     def kill(self) -> None:

@@ -32,7 +32,14 @@ from collections.abc import Callable
 from typing import Any
 
 from apps.runtime import channel, lifeline, wire
-from apps.runtime.channel import PREPARED_AT, Channel, lifeline_offset, mirror_size, slot_offset
+from apps.runtime.channel import (
+    HEARTBEAT_AT,
+    PREPARED_AT,
+    Channel,
+    lifeline_offset,
+    mirror_size,
+    slot_offset,
+)
 from apps.runtime.config import EngineConfig
 from apps.runtime.engine import Engine
 from apps.runtime.isolate import live_isolates, watch_live_isolates
@@ -114,7 +121,7 @@ class Mirror:
         """Say, every BEAT_S, that this process still runs Python: a caller whose request is
         late then knows the worker is busy, not stuck."""
         while True:
-            self._map[0:8] = struct.pack("d", time.monotonic())
+            self._map[HEARTBEAT_AT : HEARTBEAT_AT + 8] = struct.pack("d", time.monotonic())
             time.sleep(self.BEAT_S)
 
 
