@@ -4,8 +4,8 @@ Importing the worker's code and loading mini-racer's library here, once, is what
 worker is spared (~110 ms and ~20 ms of CPU).
 
 ``python -m apps.runtime.template CONTROL_FD``: imports the worker's code and loads the
-library, initialises no V8, creates no isolate and starts no thread, then forks a worker for each request the pool sends over the control
-socket and reports each child's exit status.
+library, initialises no V8, creates no isolate and starts no thread, then forks a worker for
+each request the pool sends over the control socket and reports each child's exit status.
 """
 
 from __future__ import annotations
