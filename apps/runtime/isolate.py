@@ -26,7 +26,6 @@ import itertools
 import os
 import secrets
 import select
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +34,13 @@ from typing import Any
 
 from py_mini_racer import JSEvalException
 from py_mini_racer._context import Context
-from py_mini_racer._dll import MR_CALLBACK, RawValueHandle, init_mini_racer
+from py_mini_racer._dll import (
+    MR_CALLBACK,
+    RawValueHandle,
+    _get_lib_filename,
+    _open_resource_file,
+    init_mini_racer,
+)
 from py_mini_racer._mini_racer import INSTALL_SET_TIMEOUT
 from py_mini_racer._objects import _ERRORS, ObjectFactoryImpl
 from py_mini_racer._value_handle import ValueHandle
@@ -149,14 +154,10 @@ def load_v8_library() -> None:
     """Load mini-racer's library (``dlopen``) without initialising V8. The template does this
     before it forks: a worker then finds the library mapped and relocated, ~20 ms of CPU it
     would otherwise spend first, often while the other workers keep every core busy. Loading
-    starts no thread and no part of V8; ``init_v8``, in the worker, does."""
-    with resources.as_file(resources.files("py_mini_racer") / _LIBRARY) as path:
-        ctypes.CDLL(str(path))
-
-
-_LIBRARY = {"darwin": "libmini_racer.dylib", "win32": "mini_racer.dll"}.get(
-    sys.platform, "libmini_racer.so"
-)
+    starts no thread and no part of V8; ``init_v8``, in the worker, does. The file is the one
+    ``init_mini_racer`` opens, found the same way, so the worker's load finds it loaded."""
+    with contextlib.ExitStack() as stack:
+        ctypes.CDLL(str(_open_resource_file(_get_lib_filename("mini_racer"), stack)))
 
 
 def init_v8() -> ctypes.CDLL:
