@@ -383,9 +383,14 @@ class Pool:
         while (ask := self._asks.get()) is not None:
             worker, tenant_id, codes = ask
             msg = {"op": "prepare", "tenant_id": tenant_id, "codes": codes}
-            with worker.send_lock, contextlib.suppress(OSError):
-                worker.conn.send(wire.dumps(msg))
+            with worker.send_lock:
+                # Noted before it is sent: the spare may have prepared it, and counted it in
+                # the mirror, before this thread runs again after send().
                 worker.asked.append(tenant_id)
+                try:
+                    worker.conn.send(wire.dumps(msg))
+                except OSError:  # gone: nothing more is counted
+                    worker.asked.pop()
 
     def _restart_spares(self) -> None:
         with self._cond:
