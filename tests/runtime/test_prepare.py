@@ -94,6 +94,35 @@ def test_the_spare_prepares_tenants_that_run_again_and_takes_over_with_them_warm
     assert cold == [0, 1]  # sent as warm; the tenant it was not asked for, cold
 
 
+def test_an_ask_is_known_to_the_pool_before_the_spare_can_count_it_done(
+    restore_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The thread sending an ask may run again only after the spare prepared it and counted it
+    # in the mirror: what the pool takes as prepared (asked[:prepared_count()], which decides
+    # the tenants a promoted spare is sent as warm) must name it by then.
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1))
+    pool = runtime._get_pool()
+    spare = ready_spare(pool)
+    send = spare.conn.send
+    known_when_counted: list[list[str]] = []
+
+    def send_then_stall(payload: bytes) -> None:
+        send(payload)
+        give_up = time.monotonic() + 30
+        while spare.prepared_count() <= len(known_when_counted) and time.monotonic() < give_up:
+            time.sleep(0.005)
+        known_when_counted.append(spare.asked[: spare.prepared_count()])
+
+    monkeypatch.setattr(spare.conn, "send", send_then_stall)
+    for tenant_id in ("t_one", "t_one", "t_two", "t_two"):
+        assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id=tenant_id)).decision == "allow"
+    _prepared(spare, 2)
+    give_up = time.monotonic() + 30
+    while len(known_when_counted) < 2 and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert known_when_counted == [["t_one"], ["t_one", "t_two"]]
+
+
 def test_a_lost_worker_is_replaced_by_the_spare_that_prepared_the_most(
     restore_pool: None,
 ) -> None:
