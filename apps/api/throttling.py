@@ -8,7 +8,7 @@ a key's state is two integers: the count of the current window and of the one be
 request is judged on ``previous * (share of the previous window still inside the period) +
 current``, the usual approximation of a sliding window. A request that is let through adds one
 to the current window with an atomic ``incr``; a refused one counts nothing. With Redis that
-is one round trip (a pipeline), as for the sandbox's fairness counters.
+is one round trip (``round_trip``), as for the sandbox's fairness counters.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from apps.core.redis_cache import add_to_counter, redis_client
+from apps.core.redis_cache import add_to_counter, redis_client, round_trip
 from apps.tenants.access import Principal
 
 
@@ -61,16 +61,15 @@ class SlidingWindowRateThrottle(SimpleRateThrottle):
         refused (rare), instead of a read and then a write."""
         current = self.cache.make_and_validate_key(current_key)
         previous = self.cache.make_and_validate_key(previous_key)
-        counted, _, before = (
-            client.pipeline(transaction=False)
-            .incr(current)
-            .expire(current, math.ceil(2 * self.duration))
-            .get(previous)
-            .execute()
+        counted, _, before = round_trip(
+            client,
+            ("INCR", current),
+            ("EXPIRE", current, math.ceil(2 * self.duration)),
+            ("GET", previous),
         )
         self.current, self.previous = int(counted) - 1, int(before or 0)
         if self._weighted(self.elapsed) + 1 > self.num_requests:
-            client.decr(current)
+            round_trip(client, ("DECR", current))
             return False
         return True
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.core.cache import cache
 
-from apps.core.redis_cache import add_to_counter, redis_client
+from apps.core.redis_cache import add_to_counter, redis_client, round_trip
 
 IN_FLIGHT_TTL_S = 120
 
@@ -137,21 +137,17 @@ def admission(tenant_id: str, limits: dict[str, object]) -> Iterator[Callable[[f
         return
     slot = cache.make_and_validate_key(in_flight_key(tenant_id))
     cpu = cache.make_and_validate_key(cpu_key(tenant_id))
-    count, _, used = (
-        client.pipeline(transaction=False)
-        .incr(slot)
-        .expire(slot, IN_FLIGHT_TTL_S)
-        .get(cpu)
-        .execute()
+    count, _, used = round_trip(
+        client, ("INCR", slot), ("EXPIRE", slot, IN_FLIGHT_TTL_S), ("GET", cpu)
     )
     if count > slot_limit or int(used or 0) >= cpu_limit:
-        client.decr(slot)
+        round_trip(client, ("DECR", slot))
         raise _cpu_spent(cpu_limit) if int(used or 0) >= cpu_limit else TenantBusy(slot_limit)
     try:
         yield charged.append
     finally:
-        back = client.pipeline(transaction=False).decr(slot)
         amount = max(1, round(sum(charged))) if sum(charged) > 0 else 0
+        back: list[tuple[str | int, ...]] = [("DECR", slot)]
         if amount:
-            back.incrby(cpu, amount).expire(cpu, CPU_WINDOW_S * 2)
-        back.execute()
+            back += [("INCRBY", cpu, amount), ("EXPIRE", cpu, CPU_WINDOW_S * 2)]
+        round_trip(client, *back)
