@@ -22,16 +22,20 @@ _HEADER = struct.Struct("!I")
 _READ_SIZE = 1 << 16
 MAX_MESSAGE_BYTES = (1 << 32) - 1
 # The mirror page beside the socket, as doubles: the worker's heartbeat (CLOCK_MONOTONIC, the
-# same clock in every process) and how many ``prepare`` requests it has done, then per request
-# slot [request id, step index], then the worker's lifeline (lifeline.py).
+# same clock in every process), how many ``prepare`` requests it has done and how many of its
+# runs wait on a timer or a host call, then per request slot [request id, step index], then
+# the worker's lifeline (lifeline.py).
 SLOT_SIZE = 16
-# Where the heartbeat lies (a double), and the count of ``prepare`` requests done after it.
+# Where the heartbeat lies (a double), the count of ``prepare`` requests done, the count of
+# runs waiting; the slots start at HEADER_SIZE.
 HEARTBEAT_AT = 0
 PREPARED_AT = 8
+WAITING_AT = 16
+HEADER_SIZE = 32
 
 
 def lifeline_offset(slots: int) -> int:
-    return SLOT_SIZE * (max(1, slots) + 1)
+    return HEADER_SIZE + SLOT_SIZE * max(1, slots)
 
 
 def mirror_size(slots: int) -> int:
@@ -39,7 +43,7 @@ def mirror_size(slots: int) -> int:
 
 
 def slot_offset(slot: int) -> int:
-    return SLOT_SIZE * (slot + 1)
+    return HEADER_SIZE + SLOT_SIZE * slot
 
 
 class Channel:

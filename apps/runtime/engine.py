@@ -481,6 +481,8 @@ class Engine:
         # Set once this process holds an isolate it could not stop (see _abandon).
         self.retire_requested = False
         self._seq = itertools.count(1)
+        # Told +1 when a run starts waiting on a timer or host calls, -1 when the wait ends.
+        self.on_wait: Callable[[int], None] | None = None
 
     def run_job(
         self, job: dict[str, Any], on_progress: Callable[[int], None]
@@ -662,26 +664,38 @@ class Engine:
     ) -> dict[str, Any]:
         """One turn of the event loop: host calls, then timers, then microtask results."""
         hand_off_reading()  # what follows may wait for seconds without watching the channel
+        on_wait = self.on_wait
+        if on_wait is not None:
+            on_wait(+1)
+        try:
+            delivered = self._wait_turn(run, isolate, last, watchdog)
+        finally:
+            if on_wait is not None:
+                on_wait(-1)
+        # The finish behind the pump sees what the microtasks the pump queued did: one
+        # hand-off where a second pump and then the idle proof took two more.
+        chain = [isolate.driver("pump", delivered, "true"), isolate.driver("finish")]
+        return _answer_of(isolate, chain, watchdog, last)
+
+    def _wait_turn(
+        self, run: _Run, isolate: Isolate, last: dict[str, Any], watchdog: Watchdog
+    ) -> str:
+        """Make the host calls, or sleep until the next timer is due; what to deliver."""
         if last["host_calls"]:
 
             def time_left() -> float:
                 return watchdog.remaining(isolate.marks)
 
             results = [hostcalls.perform(call, run.calls, time_left) for call in last["host_calls"]]
-            delivered = wire.js_string_literal(results)
-        else:
-            wait_ms = last["next_timer_in_ms"]
-            if wait_ms:
-                remaining = watchdog.remaining(isolate.marks)
-                if wait_ms / 1000.0 >= remaining:
-                    time.sleep(max(remaining, 0))
-                    raise _StepDeadline
-                time.sleep(wait_ms / 1000.0)
-            delivered = "null"
-        # The finish behind the pump sees what the microtasks the pump queued did: one
-        # hand-off where a second pump and then the idle proof took two more.
-        chain = [isolate.driver("pump", delivered, "true"), isolate.driver("finish")]
-        return _answer_of(isolate, chain, watchdog, last)
+            return wire.js_string_literal(results)
+        wait_ms = last["next_timer_in_ms"]
+        if wait_ms:
+            remaining = watchdog.remaining(isolate.marks)
+            if wait_ms / 1000.0 >= remaining:
+                time.sleep(max(remaining, 0))
+                raise _StepDeadline
+            time.sleep(wait_ms / 1000.0)
+        return "null"
 
     def _compile_steps(self, run: _Run, isolate: Isolate, start_index: int) -> list[dict[str, Any]]:
         steps = []

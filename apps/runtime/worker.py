@@ -35,6 +35,7 @@ from apps.runtime import channel, lifeline, wire
 from apps.runtime.channel import (
     HEARTBEAT_AT,
     PREPARED_AT,
+    WAITING_AT,
     Channel,
     lifeline_offset,
     mirror_size,
@@ -99,6 +100,8 @@ class Mirror:
         self._map = mmap.mmap(fd, mirror_size(slots))
         self.slots = max(1, slots)
         self._lifeline_at = lifeline_offset(slots)
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
 
     def hold_lifeline(self) -> None:
         """Hold the lifeline mutex until this process ends: the caller learns of its end from
@@ -112,6 +115,13 @@ class Mirror:
     def step(self, slot: int, index: int) -> None:
         at = slot_offset(slot % self.slots) + 8
         self._map[at : at + 8] = struct.pack("d", float(index))
+
+    def waiting(self, delta: int) -> None:
+        """A run began (+1) or ended (-1) a wait on a timer or a host call: the caller does
+        not count such runs as load on this worker's cores when it spreads runs."""
+        with self._waiting_lock:
+            self._waiting += delta
+            self._map[WAITING_AT : WAITING_AT + 8] = struct.pack("d", float(self._waiting))
 
     def prepared(self, count: int) -> None:
         """How many of the caller's ``prepare`` requests are done."""
@@ -263,6 +273,7 @@ def main(argv: list[str]) -> None:
     mirror = Mirror(int(argv[3]), threads)
     mirror.hold_lifeline()  # before any isolate: its thread is not one of theirs
     engine = Engine(EngineConfig.from_json(config["engine"]))
+    engine.on_wait = mirror.waiting
     engine.refill()
     threading.stack_size(THREAD_STACK_BYTES)
     # At most every warm isolate, the spares, and two per run in flight (one more for a run

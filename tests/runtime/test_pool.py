@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -197,6 +198,67 @@ def test_a_run_goes_to_an_idle_worker_rather_than_queue_behind_its_warm_one(
     finally:
         with pool._cond:
             warm.pending.clear()
+
+
+def _set_waiting(worker: Any, count: int) -> None:
+    """What the worker writes in its mirror while ``count`` of its runs wait on a timer or a
+    host call."""
+    from apps.runtime.channel import WAITING_AT
+
+    worker._mirror[WAITING_AT : WAITING_AT + 8] = struct.pack("d", float(count))
+
+
+def test_runs_waiting_on_timers_do_not_count_as_load_when_a_run_is_placed(
+    restore_pool: None,
+) -> None:
+    """A burst of runs awaiting timers (the elastic benchmark's 500-run waves) made its warm
+    workers look busy: runs went to workers without an idle isolate of their tenant, which
+    built one each, although the waits used no core."""
+    pool, warm, idle = _after_one_run("t_waits")
+    with pool._cond:
+        warm.pending.update({-n: object() for n in range(1, 6)})  # 5 runs in flight there
+    try:
+        assert _chosen(pool, "t_waits") is idle  # 5 runs using the cores: a new isolate
+        _set_waiting(warm, 4)  # 4 of them wait on timers: 1 uses a core
+        assert warm.busy() == 1
+        assert _chosen(pool, "t_waits") is warm
+        _set_waiting(warm, 2)
+        assert _chosen(pool, "t_waits") is idle
+    finally:
+        _set_waiting(warm, 0)
+        with pool._cond:
+            warm.pending.clear()
+
+
+def test_workers_count_their_runs_waiting_on_a_timer_in_their_mirrors(
+    restore_pool: None,
+) -> None:
+    from apps.runtime.channel import WAITING_AT
+
+    _, ran, other = _after_one_run("t_timer")
+    code = (
+        "async function pipe(user, context, callback) {"
+        " await new Promise((resolve) => setTimeout(resolve, 1500)); callback(null, user, context); }"
+    )
+
+    def waiting() -> float:
+        return sum(
+            struct.unpack("d", w._mirror[WAITING_AT : WAITING_AT + 8])[0] for w in (ran, other)
+        )
+
+    with ThreadPoolExecutor(2) as executor:
+        futures = [
+            executor.submit(runtime.run_pipeline, make_job(code, tenant_id="t_timer"))
+            for _ in range(2)
+        ]
+        seen = set()
+        while not all(f.done() for f in futures):
+            seen.add(waiting())
+            time.sleep(0.005)
+        assert [f.result().decision for f in futures] == ["allow", "allow"]
+    assert max(seen) == 2.0  # both runs waited on their timers at once
+    assert seen <= {0.0, 1.0, 2.0}
+    assert waiting() == 0.0  # and every wait has ended
 
 
 def test_a_run_goes_to_the_worker_holding_an_idle_isolate_of_its_tenant(
