@@ -49,7 +49,7 @@ setup: venv assets migrate
 run: setup
 	@$(DEV_ENV) $(PY) manage.py seed_demo --port $(PORT)
 	@echo "Serving on http://127.0.0.1:$(PORT) (console at /admin/, API at /api/v1/)"
-	@trap 'kill 0' EXIT INT TERM; \
+	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
 	$(DEV_ENV) $(VENV)/bin/celery -A genauth_pipeline worker -B --concurrency=1 --loglevel=warning & \
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
