@@ -482,7 +482,7 @@ class Engine:
         self.retire_requested = False
         self._seq = itertools.count(1)
         # Told +1 when a run starts waiting on a timer or host calls, -1 when the wait ends.
-        self.on_wait: Callable[[int], None] | None = None
+        self.on_wait: Callable[[int], None] = lambda _delta: None
 
     def run_job(
         self, job: dict[str, Any], on_progress: Callable[[int], None]
@@ -664,14 +664,11 @@ class Engine:
     ) -> dict[str, Any]:
         """One turn of the event loop: host calls, then timers, then microtask results."""
         hand_off_reading()  # what follows may wait for seconds without watching the channel
-        on_wait = self.on_wait
-        if on_wait is not None:
-            on_wait(+1)
+        self.on_wait(+1)
         try:
             delivered = self._wait_turn(run, isolate, last, watchdog)
         finally:
-            if on_wait is not None:
-                on_wait(-1)
+            self.on_wait(-1)
         # The finish behind the pump sees what the microtasks the pump queued did: one
         # hand-off where a second pump and then the idle proof took two more.
         chain = [isolate.driver("pump", delivered, "true"), isolate.driver("finish")]
