@@ -318,3 +318,27 @@ def test_a_rebound_global_cannot_forge_the_next_runs_payload() -> None:
     assert engine.provider.tenants() == 1  # the same warm isolate served both
     assert second["decision"] == "allow", second
     assert second["user"] == {**user, "touched": True}
+
+
+def test_leftover_code_is_given_cpu_time_not_wall_time_before_it_is_cut():
+    # A step ended 200 ms ago and no step followed: the chain's finish entry still waits. On a
+    # loaded host that is an isolate thread waiting for a core, not code left running: what
+    # counts is the CPU its thread used since, up to a wall-time cap.
+    watchdog = Watchdog(7, 0, lambda index, started: started + 60, lambda index: None)
+    ended = time.time() - 0.2
+    marks = [7.0, 0.0, -ended * 1000, 0.0]
+    cpu = iter([1.0, 1.0, 1.03, 1.06])
+    assert watchdog.remaining(marks, lambda: next(cpu)) == pytest.approx(0.05)
+    assert watchdog.remaining(marks, lambda: next(cpu)) == pytest.approx(0.05)
+    assert watchdog.remaining(marks, lambda: next(cpu)) == pytest.approx(0.02)
+    assert watchdog.remaining(marks, lambda: next(cpu)) <= 0  # 60 ms of CPU: leftover code
+    # Where the thread's CPU cannot be read, wall time decides, as it does past the cap.
+    assert watchdog.remaining(marks) < 0
+    marks[2] = -(time.time() - Watchdog.LEFTOVER_WALL_CAP_S - 0.01) * 1000
+    assert watchdog.remaining(marks, lambda: 1.06) <= 0
+    # A later step's end is measured from its own start of idleness.
+    marks[2] = -(time.time() - 0.2) * 1000
+    assert watchdog.remaining(marks, lambda: 5.0) == pytest.approx(0.05)
+    # While a step runs, its own deadline decides.
+    marks[2] = (time.time() - 0.2) * 1000
+    assert 59 < watchdog.remaining(marks, lambda: 9.0) < 60
