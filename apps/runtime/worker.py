@@ -193,8 +193,11 @@ class Server:
         self.duty = channel.ReadDuty(conn.sock.fileno())
         channel.read_duty = self.duty
         self._closed = threading.Event()
-        # Tenants to prepare (tenant, its functions' codes), in the order asked.
-        self._asks: queue.SimpleQueue[tuple[str, list[str]]] = queue.SimpleQueue()
+        # Tenants to prepare (the ask's number, the tenant, its functions' codes). The caller
+        # numbers its asks: two threads that read two asks off the socket one after the other
+        # may queue them in either order.
+        self._asks: queue.SimpleQueue[tuple[int, str, list[str]]] = queue.SimpleQueue()
+        self._prepared = _Prefix()
         # Started before any request is read: no thread is born while isolates are being
         # created, so an isolate's own thread is known by being the one new thread.
         start_together(self._answer_loop, max(1, threads))
@@ -228,8 +231,9 @@ class Server:
                 os._exit(70)
 
     def _answer(self, msg: dict[str, Any]) -> None:
-        if msg.get("op") == "prepare":  # done in idle time, in order, and not answered
-            self._asks.put((str(msg["tenant_id"]), [str(code) for code in msg["codes"]]))
+        if msg.get("op") == "prepare":  # done in idle time and not answered
+            codes = [str(code) for code in msg["codes"]]
+            self._asks.put((int(msg["n"]), str(msg["tenant_id"]), codes))
             self.engine.provider.nudge()
             return
         reply = handle(self.engine, self.mirror, msg)
@@ -244,10 +248,7 @@ class Server:
 
     def _refill_loop(self) -> None:
         """Keep fresh isolates built ahead of need, so that a cold tenant rarely waits, and
-        prepare the tenants the caller asks for (``Engine.prepare``), one at a time, counting
-        those done in the mirror: the caller routes to this worker only the tenants whose
-        isolates are in hand."""
-        done = 0
+        prepare the tenants the caller asks for (``Engine.prepare``)."""
         while True:
             try:
                 ask = self._asks.get_nowait()
@@ -255,14 +256,40 @@ class Server:
                 ask = None
             try:
                 if ask is not None:
-                    self.engine.prepare(*ask)
-                    done += 1
-                    self.mirror.prepared(done)
+                    self._prepare(*ask)
                 elif self.engine.provider.spares_wanted(1.0):
                     self.engine.refill()
             except BaseException:
                 traceback.print_exc()
                 os._exit(70)
+
+    def _prepare(self, number: int, tenant_id: str, codes: list[str]) -> None:
+        """Prepare one ask and count, in the mirror, the asks done from the first on: the
+        caller routes to this worker only the tenants whose isolates are in hand."""
+        self.engine.prepare(tenant_id, codes)
+        done = self._prepared.add(number)
+        if done is not None:
+            self.mirror.prepared(done)
+
+
+class _Prefix:
+    """Numbers 0, 1, 2 ... marked done in any order; how many from 0 on are all done."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: set[int] = set()
+        self.count = 0
+
+    def add(self, number: int) -> int | None:
+        """Mark ``number`` done; the new count if it grew, else None."""
+        with self._lock:
+            self._done.add(number)
+            if number != self.count:
+                return None
+            while self.count in self._done:
+                self._done.remove(self.count)
+                self.count += 1
+            return self.count
 
 
 def main(argv: list[str]) -> None:

@@ -199,3 +199,37 @@ def test_a_tenant_running_two_triggers_is_asked_for_each_once_and_fresh_mode_ask
         assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id="t_fresh")).decision == "allow"
     with pool._cond:
         assert spare.prepared == {}  # its isolates are never kept: nothing to prepare
+
+
+def test_a_spare_started_after_a_loss_is_asked_for_every_busy_tenant_at_once(
+    restore_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shared budget is spent and (practically) never refills: the first spare is asked
+    # nothing. The spare started in the lost worker's place is asked for all three busy
+    # tenants as soon as it is ready, the most recent first.
+    monkeypatch.setattr("apps.runtime.pool.PREPARES_PER_S", 0.001)
+    runtime.configure(runtime.SandboxConfig(workers=1, spare_workers=1))
+    pool = runtime._get_pool()
+    first = ready_spare(pool)
+    with pool._cond:
+        pool._prepare_budget = (0.0, time.monotonic())
+    for tenant_id in ("t_a", "t_a", "t_b", "t_b", "t_c", "t_c", "t_once"):
+        assert runtime.run_pipeline(make_job(PASS_THROUGH, tenant_id=tenant_id)).decision == "allow"
+    assert first.asked == []
+    (serving,) = pool.worker_pids()
+    kill_serving(pool, serving, {first.proc.pid})
+    second = ready_spare(pool)
+    assert second is not first
+    _prepared(second, 3)
+    assert second.asked == ["t_c", "t_b", "t_a"]
+
+
+def test_asks_prepared_out_of_order_are_counted_from_the_first_on() -> None:
+    from apps.runtime.worker import _Prefix
+
+    done = _Prefix()
+    assert done.add(2) is None  # 0 and 1 are not done: nothing more can be counted
+    assert done.add(0) == 1
+    assert done.add(3) is None
+    assert done.add(1) == 4
+    assert done.count == 4
