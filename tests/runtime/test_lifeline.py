@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ import pytest
 
 import apps.runtime as runtime
 from apps.runtime import lifeline
-from apps.runtime.pool import WorkerLost
 from tests.runtime.conftest import PASS_THROUGH, kill_serving, make_job, ready_spare
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,12 +93,26 @@ def test_a_killed_worker_is_known_gone_by_its_lifeline_while_its_socket_stays_op
         runtime.configure(runtime.SandboxConfig(workers=1))
         pool = runtime._get_pool()
         (pid,) = pool.worker_pids()
-        os.kill(pid, signal.SIGKILL)
-        started = time.monotonic()
-        with pytest.raises(WorkerLost, match="killed by SIGKILL"):
-            pool.request({"op": "ping"}, 30.0)
-        # Far sooner than the deadline, the only other way it would have ended.
+        # A run in flight there when it dies (one sent after the kill may find the spare
+        # already in its place): its 20 s timer would end it only after the check below.
+        waits = (
+            "async function pipe(u, c, cb) {"
+            " await new Promise((r) => setTimeout(r, 20000)); cb(null, u, c); }"
+        )
+        job = make_job(waits, timeout_ms=25000)
+        with ThreadPoolExecutor(1) as executor:
+            running = executor.submit(runtime.run_pipeline, job)
+            give_up = time.monotonic() + 10
+            while not any(w.pending for w in pool._workers) and time.monotonic() < give_up:
+                time.sleep(0.005)
+            os.kill(pid, signal.SIGKILL)
+            started = time.monotonic()
+            result = running.result(timeout=30)
+        # Far sooner than the timer, the only other way it would have ended.
         assert time.monotonic() - started < 10
+        assert result.error is not None and result.error["code"] == "sandbox_crashed"
+        error = result.steps[0].error
+        assert error is not None and "killed by SIGKILL" in error["message"]
         assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
         assert pid not in pool.worker_pids()
     finally:
