@@ -181,20 +181,23 @@ class _Worker:
         _, index = struct.unpack("dd", self._mirror[at : at + SLOT_SIZE])
         return int(index)
 
+    def _mirrored(self, at: int) -> float:
+        """The double the worker keeps at ``at`` in the mirror page's header."""
+        (value,) = struct.unpack("d", self._mirror[at : at + 8])
+        return float(value)
+
     def prepared_count(self) -> int:
         """How many of the ``prepare`` requests sent it are done."""
-        (count,) = struct.unpack("d", self._mirror[PREPARED_AT : PREPARED_AT + 8])
-        return int(count)
+        return int(self._mirrored(PREPARED_AT))
 
     def busy(self) -> int:
         """Its runs in flight, less those waiting on a timer or a host call (they use no
         core): how much of its share of the host a run sent there would contend with."""
-        (waiting,) = struct.unpack("d", self._mirror[WAITING_AT : WAITING_AT + 8])
-        return max(len(self.pending) - int(waiting), 0)
+        return max(len(self.pending) - int(self._mirrored(WAITING_AT)), 0)
 
     def alive(self) -> bool:
         """Whether the process ran Python in the last HEARTBEAT_STALE_S."""
-        (beat,) = struct.unpack("d", self._mirror[HEARTBEAT_AT : HEARTBEAT_AT + 8])
+        beat = self._mirrored(HEARTBEAT_AT)
         return self.proc.poll() is None and time.monotonic() - beat < HEARTBEAT_STALE_S
 
     def kill(self) -> None:

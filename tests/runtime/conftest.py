@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -102,6 +103,29 @@ def kill_serving(pool: Any, pid: int, then: set[int]) -> None:
     while pool.worker_pids() != then and time.monotonic() < give_up:
         time.sleep(0.01)  # its lifeline tells the pool, which puts a spare in its place
     assert pool.worker_pids() == then
+
+
+def killed_mid_run(pool: Any, pid: int, timer_ms: int) -> tuple[runtime.PipelineResult, float]:
+    """SIGKILL worker ``pid`` while a run awaiting a ``timer_ms`` timer is in flight there;
+    that run's result and the seconds it came after the kill. (A request sent after the kill
+    may find the spare already in its place: the pool learns of the end from the kernel.)"""
+    waits = (
+        "async function pipe(u, c, cb) {"
+        f" await new Promise((r) => setTimeout(r, {timer_ms})); cb(null, u, c); }}"
+    )
+    job = make_job(waits, timeout_ms=timer_ms + 5000)
+    with ThreadPoolExecutor(1) as executor:
+        running = executor.submit(runtime.run_pipeline, job)
+        give_up = time.monotonic() + 10
+        while time.monotonic() < give_up:
+            with pool._cond:
+                if any(worker.pending for worker in pool._workers):
+                    break
+            time.sleep(0.005)
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        result = running.result(timeout=timer_ms / 1000 + 10)
+    return result, time.monotonic() - killed
 
 
 @contextlib.contextmanager

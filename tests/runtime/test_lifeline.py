@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,13 @@ import pytest
 
 import apps.runtime as runtime
 from apps.runtime import lifeline
-from tests.runtime.conftest import PASS_THROUGH, kill_serving, make_job, ready_spare
+from tests.runtime.conftest import (
+    PASS_THROUGH,
+    kill_serving,
+    killed_mid_run,
+    make_job,
+    ready_spare,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDER = (
@@ -93,23 +98,9 @@ def test_a_killed_worker_is_known_gone_by_its_lifeline_while_its_socket_stays_op
         runtime.configure(runtime.SandboxConfig(workers=1))
         pool = runtime._get_pool()
         (pid,) = pool.worker_pids()
-        # A run in flight there when it dies (one sent after the kill may find the spare
-        # already in its place): its 20 s timer would end it only after the check below.
-        waits = (
-            "async function pipe(u, c, cb) {"
-            " await new Promise((r) => setTimeout(r, 20000)); cb(null, u, c); }"
-        )
-        job = make_job(waits, timeout_ms=25000)
-        with ThreadPoolExecutor(1) as executor:
-            running = executor.submit(runtime.run_pipeline, job)
-            give_up = time.monotonic() + 10
-            while not any(w.pending for w in pool._workers) and time.monotonic() < give_up:
-                time.sleep(0.005)
-            os.kill(pid, signal.SIGKILL)
-            started = time.monotonic()
-            result = running.result(timeout=30)
+        result, answered_after = killed_mid_run(pool, pid, timer_ms=20000)
         # Far sooner than the timer, the only other way it would have ended.
-        assert time.monotonic() - started < 10
+        assert answered_after < 10
         assert result.error is not None and result.error["code"] == "sandbox_crashed"
         error = result.steps[0].error
         assert error is not None and "killed by SIGKILL" in error["message"]

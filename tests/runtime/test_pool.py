@@ -17,7 +17,7 @@ import pytest
 
 import apps.runtime as runtime
 from apps.runtime.pool import Pool, WorkerLost
-from tests.runtime.conftest import PASS_THROUGH, cold_counts, make_job
+from tests.runtime.conftest import PASS_THROUGH, cold_counts, killed_mid_run, make_job
 
 
 def idle_worker_pids() -> set[int]:
@@ -416,27 +416,13 @@ def test_a_new_worker_runs_all_its_request_threads_and_measures_every_run(
 def test_a_forked_worker_that_dies_is_reported_with_its_signal_and_replaced(
     restore_pool: None,
 ) -> None:
-    # A run in flight there when it dies: a request sent after the kill may find the spare
-    # already in its place (the pool learns of the end from the kernel, at once).
     pool, pid = _one_worker_pool()
-    waits = "async function pipe(u, c, cb) { await new Promise((r) => setTimeout(r, 5000)); cb(null, u, c); }"
-    with ThreadPoolExecutor(1) as executor:
-        running = executor.submit(runtime.run_pipeline, make_job(waits, timeout_ms=10000))
-        give_up = time.monotonic() + 10
-        while not _in_flight(pool) and time.monotonic() < give_up:
-            time.sleep(0.005)
-        os.kill(pid, signal.SIGKILL)
-        result = running.result(timeout=10)
+    result, _ = killed_mid_run(pool, pid, timer_ms=5000)
     assert result.error is not None and result.error["code"] == "sandbox_crashed"
     error = result.steps[0].error
     assert error is not None and "killed by SIGKILL" in error["message"]
     assert runtime.run_pipeline(make_job(PASS_THROUGH)).decision == "allow"
     assert pid not in pool.worker_pids()
-
-
-def _in_flight(pool: Pool) -> int:
-    with pool._cond:
-        return sum(len(worker.pending) for worker in pool._workers)
 
 
 @pytest.mark.parametrize("restart_s", [3600.0, 0.0])
