@@ -54,6 +54,8 @@ from apps.runtime.wire import MAX_JSON_DEPTH
 CANCEL_GRACE_S = 0.02
 # How long, at most, an isolate that is not spinning may take to prove itself idle.
 QUIESCE_WALL_CAP_S = 1.0
+# Building an isolate (our scripts: a few milliseconds of CPU) fails past this.
+BUILD_TIMEOUT_S = 10.0
 _MIB = 1024 * 1024
 # The shared buffer's header: the driver's marks (8 doubles); the checkpoint area follows.
 _MARKS_BYTES = 64
@@ -304,14 +306,19 @@ class Isolate:
         self.tenant_id: str | None = None
         self.runs = 0
         self._cpu_mark = 0.0
-        self.eval(INSTALL_SET_TIMEOUT, timeout_s=10)  # what MiniRacer() would install
-        self.eval(_POLYFILLS, timeout_s=10)
-        self.eval(_MODULES, timeout_s=10)
         prelude = _PRELUDE.replace("__HEAP_LIMIT_BYTES__", str(heap_mb * _MIB))
-        self.eval(prelude.replace("__MAX_JSON_DEPTH__", str(MAX_JSON_DEPTH)), timeout_s=10)
         self._token = secrets.token_hex(16)
-        self.eval(f'__gp.seal("{self._token}")', timeout_s=5)
-        buffer = self.eval(self.driver("buffer"), timeout_s=5)
+        buffer = self._eval_all(
+            [
+                INSTALL_SET_TIMEOUT,  # what MiniRacer() would install
+                _POLYFILLS,
+                _MODULES,
+                prelude.replace("__MAX_JSON_DEPTH__", str(MAX_JSON_DEPTH)),
+                f'__gp.seal("{self._token}")',
+                self.driver("buffer"),
+            ],
+            timeout_s=BUILD_TIMEOUT_S,
+        )
         assert isinstance(buffer, memoryview)
         self._buffer = buffer
         self.marks = buffer[:_MARKS_BYTES].cast("d")
@@ -436,6 +443,32 @@ class Isolate:
                 self.on_busy(self)
         del code_handle
         return ctx._value_handle_to_python(value_handle)
+
+    def _eval_all(self, codes: list[str], *, timeout_s: float) -> Any:
+        """Evaluate ``codes`` as consecutive tasks, all queued at once, and return the last
+        one's value: one hand-off each way, where an eval each costs one per script. The
+        first failure is raised as ``eval`` would raise it (the scripts after it ran too: the
+        isolate is not to be used). Past ``timeout_s`` the tasks are cancelled and
+        ``EvalCut`` is raised, the isolate marked broken. For building an isolate; a run's
+        chain is ``eval_chain``, whose driver entries stop after a failure."""
+        ctx = self._ctx
+        handles = [self._script(code) for code in codes]
+        task_ids = [
+            ctx._dll.mr_eval(ctx._ctx, handle.raw, self._lane(lane)[0])
+            for lane, handle in enumerate(handles)
+        ]
+        last = self._take_result(timeout_s, len(codes) - 1)
+        if last is None:
+            self.broken = True
+            for task_id in reversed(task_ids):
+                ctx._dll.mr_cancel_task(ctx._ctx, task_id)
+            raise EvalCut
+        for lane in range(len(codes) - 1):
+            answer = self._reported(lane)
+            if _failed(answer):
+                ctx._value_handle_to_python(answer)  # raises the script's error
+        del handles
+        return ctx._value_handle_to_python(last)
 
     def _lane(self, index: int) -> tuple[int, select.poll]:
         """The eventfd (and a poll on it) that the ``index``-th task of a chain reports to."""

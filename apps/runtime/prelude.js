@@ -17,10 +17,10 @@
 
   const { stringify: jsonStringify, parse: jsonParse } = JSON;
   const { fromCharCode } = String;
-  const { apply: reflectApply } = Reflect;
+  const { apply: reflectApply, ownKeys } = Reflect;
   const Uint16ArrayCtor = Uint16Array;  // a tenant's warm isolate may have rebound the global
   const { now: dateNow } = Date;
-  const { freeze, defineProperty, getOwnPropertyNames, getOwnPropertySymbols,
+  const { freeze, defineProperty, getOwnPropertyNames,
     getOwnPropertyDescriptor, getPrototypeOf, keys: objectKeys, hasOwn } = Object;
   const ArrayIsArray = Array.isArray;
   const NativePromise = Promise;
@@ -1626,8 +1626,11 @@
       seen.add(o);
       freeze(o);
       stack.push(getPrototypeOf(o));
-      for (const k of [...getOwnPropertyNames(o), ...getOwnPropertySymbols(o)]) {
-        const d = getOwnPropertyDescriptor(o, k);
+      // One list of names and symbols, walked by index: spreading two lists into a third
+      // was a sixth of an isolate's build (~1 ms here).
+      const keys = ownKeys(o);
+      for (let i = 0; i < keys.length; i++) {
+        const d = getOwnPropertyDescriptor(o, keys[i]);
         if (!d) continue;
         if ("value" in d) stack.push(d.value); else { stack.push(d.get); stack.push(d.set); }
       }

@@ -342,3 +342,37 @@ def test_leftover_code_is_given_cpu_time_not_wall_time_before_it_is_cut():
     # While a step runs, its own deadline decides.
     marks[2] = (time.time() - 0.2) * 1000
     assert 59 < watchdog.remaining(marks, lambda: 9.0) < 60
+
+
+def test_an_isolate_whose_build_fails_or_overruns_is_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Building queues our scripts at once: the first one that throws is raised, even when
+    the scripts after it ran; one that does not end in time is cut. Either way the isolate is
+    freed, not counted as live."""
+    from py_mini_racer import JSEvalException
+
+    from apps.runtime import isolate as isolate_module
+    from apps.runtime.isolate import EvalCut, live_isolates
+
+    before = live_isolates()
+    monkeypatch.setattr(isolate_module, "_MODULES", 'throw new Error("modules broke");')
+    with pytest.raises(JSEvalException, match="modules broke"):
+        Isolate(heap_mb=64)
+    assert live_isolates() == before
+
+    monkeypatch.undo()
+    monkeypatch.setattr(isolate_module, "_MODULES", "for (;;) {}")
+    monkeypatch.setattr(isolate_module, "BUILD_TIMEOUT_S", 0.2)
+    started = time.monotonic()
+    with pytest.raises(EvalCut):
+        Isolate(heap_mb=64)
+    assert time.monotonic() - started < 5
+    assert live_isolates() == before
+
+    monkeypatch.undo()
+    built = Isolate(heap_mb=64)  # and the next build is sound
+    try:
+        assert built.eval("typeof __gp") == "object"
+    finally:
+        built.close()

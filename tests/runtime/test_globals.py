@@ -160,3 +160,53 @@ def test_built_ins_are_frozen(run: Run) -> None:
         " Object.isFrozen(JSON), Object.isFrozen(Promise.prototype)]",
     )
     assert out == [True, True, True, True]
+
+
+# Walks everything a function can reach from the global object and from the intrinsics that
+# only syntax reaches (generators, async functions, iterators): prototypes, property values,
+# getters and setters. Lists what is not frozen, by the path it was reached on. The global
+# object itself and its prototype are the tenant's own (README: a tenant's globals stay in its
+# warm isolate); lodash is loaded (and frozen) when a function first names it.
+DEEP_FREEZE_WALK = """(() => {
+  const _ = require('lodash');
+  const seen = new Set([globalThis, Object.getPrototypeOf(globalThis)]);
+  const roots = [
+    [_, 'lodash'],
+    [Object.getPrototypeOf(async function () {}), 'AsyncFunction.prototype'],
+    [Object.getPrototypeOf(function* () {}), 'GeneratorFunction.prototype'],
+    [Object.getPrototypeOf(async function* () {}), 'AsyncGeneratorFunction.prototype'],
+    [Object.getPrototypeOf([][Symbol.iterator]()), 'ArrayIterator.prototype'],
+    [Object.getPrototypeOf(new Map()[Symbol.iterator]()), 'MapIterator.prototype'],
+    [Object.getPrototypeOf(new Set()[Symbol.iterator]()), 'SetIterator.prototype'],
+    [Object.getPrototypeOf(''[Symbol.iterator]()), 'StringIterator.prototype'],
+    [Object.getPrototypeOf(/x/[Symbol.matchAll]('')), 'RegExpStringIterator.prototype'],
+  ];
+  for (const k of Reflect.ownKeys(globalThis)) {
+    const d = Object.getOwnPropertyDescriptor(globalThis, k);
+    if (d && 'value' in d) roots.push([d.value, String(k)]);
+  }
+  const stack = roots.slice();
+  const open = [];
+  let walked = 0;
+  while (stack.length) {
+    const [o, path] = stack.pop();
+    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
+    seen.add(o);
+    walked++;
+    if (!Object.isFrozen(o)) open.push(path);
+    stack.push([Object.getPrototypeOf(o), path + '.__proto__']);
+    for (const k of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, k);
+      if (!d) continue;
+      if ('value' in d) stack.push([d.value, path + '.' + String(k)]);
+      else { stack.push([d.get, path + '.get ' + String(k)]); stack.push([d.set, path + '.set ' + String(k)]); }
+    }
+  }
+  return [walked, open];
+})()"""
+
+
+def test_everything_reachable_from_the_globals_is_frozen(run: Run) -> None:
+    walked, still_open = probe(run, DEEP_FREEZE_WALK)
+    assert walked > 1000  # the built-ins, the driver's globals and lodash were walked
+    assert still_open == []
