@@ -41,7 +41,6 @@ from py_mini_racer._dll import (
     _open_resource_file,
     init_mini_racer,
 )
-from py_mini_racer._mini_racer import INSTALL_SET_TIMEOUT
 from py_mini_racer._objects import _ERRORS, ObjectFactoryImpl
 from py_mini_racer._value_handle import ValueHandle
 
@@ -310,7 +309,6 @@ class Isolate:
         self._token = secrets.token_hex(16)
         buffer = self._eval_all(
             [
-                INSTALL_SET_TIMEOUT,  # what MiniRacer() would install
                 _POLYFILLS,
                 _MODULES,
                 prelude.replace("__MAX_JSON_DEPTH__", str(MAX_JSON_DEPTH)),

@@ -1586,11 +1586,11 @@
   // caches on it). It is this isolate's, i.e. one tenant's: never another tenant's.
   def("global", G);
   defineProperty(G, "env", { get() { return R ? R.env : freeze({}); }, enumerable: false, configurable: false });
-  // The bundled timer shim declared these with `var`: make them ours and read-only.
+  // Enumerable, as Node's and browsers' are (mini-racer's own timer shim, which used
+  // SharedArrayBuffer and Atomics, is not installed).
   for (const [name, value] of [["setTimeout", setTimeoutImpl], ["clearTimeout", clearTimeoutImpl]]) {
-    defineProperty(G, name, { value, writable: false });
+    defineProperty(G, name, { value, writable: false, enumerable: true, configurable: false });
   }
-  defineProperty(G, "__timer_manager", { value: undefined, writable: false });
   for (const name of ["WebAssembly", "SharedArrayBuffer", "Atomics"]) delete G[name];
 
   // ---------------------------------------------------------------- freezing
