@@ -55,8 +55,8 @@
 
   // Typed-array stores into one allocation of the exact size (a run's binary data is
   // accounted per allocation), ASCII in a loop of its own: the driver encodes every
-  // checkpoint of a run, and an ASCII state of ~2.6 KB took ~80 µs through an array of
-  // numbers, ~25-35 µs this way.
+  // checkpoint of a run, and an ASCII state of ~2.6 KB took ~80 us through an array of
+  // numbers, ~25-35 us this way.
   function utf8Encode(str) {
     str = String(str);
     if (!NON_ASCII.test(str)) {

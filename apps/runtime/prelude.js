@@ -741,7 +741,7 @@
   const MAX_STACK_CHARS = 8000;
   const MAX_NAME_CHARS = 200;
   function clip(s, max) {
-    return s.length <= max ? s : `${s.slice(0, max)}… [${s.length - max} more characters]`;
+    return s.length <= max ? s : `${s.slice(0, max)}\u2026 [${s.length - max} more characters]`;
   }
 
   function describeError(e, st) {

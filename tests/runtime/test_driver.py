@@ -376,3 +376,18 @@ def test_an_isolate_whose_build_fails_or_overruns_is_not_kept(
         assert built.eval("typeof __gp") == "object"
     finally:
         built.close()
+
+
+def test_the_sandbox_scripts_are_ascii() -> None:
+    """V8 keeps a script with one character outside Latin-1 as two bytes a character, and
+    decodes and scans all of it so: one `…` in the prelude cost 4% of every isolate's build
+    (benchmarks/isolate_build.py --instructions). Write such characters as escapes."""
+    from pathlib import Path
+
+    import apps.runtime
+
+    folder = Path(apps.runtime.__file__).parent
+    for name in ("polyfills.js", "modules.js", "prelude.js", "lodash.min.js"):
+        text = (folder / name).read_text(encoding="utf-8")
+        outside = sorted({c for c in text if ord(c) > 127})
+        assert not outside, f"{name} holds {outside}"
