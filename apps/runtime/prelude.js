@@ -1627,7 +1627,7 @@
       freeze(o);
       stack.push(getPrototypeOf(o));
       // One list of names and symbols, walked by index: spreading two lists into a third
-      // was a sixth of an isolate's build (~1 ms here).
+      // cost 9% of an isolate's build (benchmarks/isolate_build.py --instructions).
       const keys = ownKeys(o);
       for (let i = 0; i < keys.length; i++) {
         const d = getOwnPropertyDescriptor(o, keys[i]);
