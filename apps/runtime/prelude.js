@@ -1648,9 +1648,10 @@
   seen.add(G);
   seen.add(buffer);
   for (const k of getOwnPropertyNames(G)) {
-    if (k === "globalThis" || k === "env") continue;
+    if (k === "globalThis") continue;
     const d = getOwnPropertyDescriptor(G, k);
-    if (d && "value" in d) harden(d.value);
+    // An accessor's functions too (`env`'s getter: its value is each run's own, frozen then).
+    if (d && "value" in d) harden(d.value); else if (d) { harden(d.get); harden(d.set); }
   }
   for (const h of hidden) harden(h);
   harden(UnauthorizedError);

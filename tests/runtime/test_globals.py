@@ -184,6 +184,7 @@ DEEP_FREEZE_WALK = """(() => {
   for (const k of Reflect.ownKeys(globalThis)) {
     const d = Object.getOwnPropertyDescriptor(globalThis, k);
     if (d && 'value' in d) roots.push([d.value, String(k)]);
+    else if (d) roots.push([d.get, 'get ' + String(k)], [d.set, 'set ' + String(k)]);
   }
   const stack = roots.slice();
   const open = [];
